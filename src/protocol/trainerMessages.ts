@@ -1,0 +1,68 @@
+/**
+ * IPC between the extension host (or any parent) and the trainer child process.
+ * Handshake: the trainer sends `ready` (with the backend it initialised) before the parent sends `start`.
+ * A `stop` makes the run end after the current batch; the best model is still saved.
+ */
+import type { BackendChoice, BackendName } from './experimentConfig';
+import type { TrainingEvent } from './trainingEvents';
+
+export interface StartRequest {
+  type: 'start';
+  /** Absolute path of the `*.finetune.json` file. */
+  experimentPath: string;
+  /** Folder that holds run folders (`<workspace>/.finetune/runs`). */
+  runsDir: string;
+  overrides?: { epochs?: number; backend?: BackendChoice };
+}
+
+export interface StopRequest {
+  type: 'stop';
+}
+
+export type HostToTrainer = StartRequest | StopRequest;
+
+export interface ReadyMessage {
+  type: 'ready';
+  backend: BackendName;
+  /** Backends that loaded in this process, in preference order. */
+  available: BackendName[];
+  pid: number;
+}
+
+export interface EventMessage {
+  type: 'event';
+  event: TrainingEvent;
+}
+
+/** The run ended (completed, stopped, or failed in a way the engine handled and recorded). */
+export interface DoneMessage {
+  type: 'done';
+  runId: string;
+  runDir: string;
+  status: 'completed' | 'stopped' | 'failed';
+  error?: string;
+}
+
+/** The trainer could not run at all (bad experiment file, unknown layer…); no run folder was written. */
+export interface FailedMessage {
+  type: 'failed';
+  error: string;
+}
+
+export type TrainerToHost = ReadyMessage | EventMessage | DoneMessage | FailedMessage;
+
+/** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
+export const TRAINER_BACKEND_ARG = '--backend';
+
+export function isTrainerToHost(value: unknown): value is TrainerToHost {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'ready' || type === 'event' || type === 'done' || type === 'failed';
+}
+
+export function isHostToTrainer(value: unknown): value is HostToTrainer {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { type?: unknown; experimentPath?: unknown; runsDir?: unknown };
+  if (v.type === 'stop') return true;
+  return v.type === 'start' && typeof v.experimentPath === 'string' && typeof v.runsDir === 'string';
+}
