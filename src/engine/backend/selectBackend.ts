@@ -1,0 +1,132 @@
+/**
+ * Picks and initialises the TensorFlow.js backend. Order for `auto` (DESIGN.md):
+ * tensorflow-gpu → tensorflow → wasm → cpu. The native bindings are optional dependencies that usually
+ * fail to install offline, so each candidate is tried and the reason it was skipped is kept for the log.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendChoice, BackendName } from '../../protocol/experimentConfig';
+import { UserError, errorMessage } from '../userError';
+
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** tfjs registry name of each of our backend names. */
+const TFJS_NAME: Record<BackendName, string> = {
+  'tensorflow-gpu': 'tensorflow',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+export interface BackendSelection {
+  backend: BackendName;
+  /** Backends that could be loaded in this process, in preference order. */
+  available: BackendName[];
+  /** Why preferred backends were skipped. */
+  notes: string[];
+}
+
+let current: BackendName | undefined;
+
+/** Folder holding the backend's .wasm binaries: next to the bundle in dist/, else in node_modules. */
+function wasmDir(): string {
+  const candidates = [path.join(__dirname, 'wasm'), path.join(__dirname, '..', 'wasm')];
+  for (const dir of candidates) {
+    try {
+      require('node:fs').accessSync(path.join(dir, 'tfjs-backend-wasm.wasm'));
+      return dir + path.sep;
+    } catch {
+      // try the next one
+    }
+  }
+  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;
+}
+
+/** Loads the module that registers a backend; throws with the reason when it cannot. */
+function loadBackendModule(name: BackendName): void {
+  switch (name) {
+    case 'tensorflow-gpu':
+      // Optional dependency: resolved at run time only, never bundled.
+      require(/* webpackIgnore: true */ '@tensorflow/tfjs-node-gpu');
+      return;
+    case 'tensorflow':
+      require(/* webpackIgnore: true */ '@tensorflow/tfjs-node');
+      return;
+    case 'wasm': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+      wasm.setWasmPaths(wasmDir());
+      return;
+    }
+    case 'cpu':
+      require('@tensorflow/tfjs-backend-cpu');
+      return;
+  }
+}
+
+/** Backends whose packages are installed (native ones are optional dependencies). */
+export function installedBackends(): BackendName[] {
+  const packages: Record<BackendName, string> = {
+    'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+    tensorflow: '@tensorflow/tfjs-node',
+    wasm: '@tensorflow/tfjs-backend-wasm',
+    cpu: '@tensorflow/tfjs-backend-cpu',
+  };
+  return AUTO_ORDER.filter((name) => {
+    try {
+      require.resolve(packages[name]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function tryBackend(name: BackendName): Promise<string | undefined> {
+  try {
+    loadBackendModule(name);
+  } catch (error) {
+    return `${name}: not installed (${errorMessage(error).split('\n')[0]})`;
+  }
+  try {
+    const ok = await tf.setBackend(TFJS_NAME[name]);
+    if (!ok) return `${name}: failed to initialise`;
+    await tf.ready();
+    return undefined;
+  } catch (error) {
+    return `${name}: failed to initialise (${errorMessage(error)})`;
+  }
+}
+
+/** Initialises the requested backend (or the best available for `auto`) and makes it current. */
+export async function initBackend(choice: BackendChoice): Promise<BackendSelection> {
+  const notes: string[] = [];
+  const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
+  for (const name of candidates) {
+    const failure = await tryBackend(name);
+    if (failure === undefined) {
+      current = name;
+      return { backend: name, available: installedBackends(), notes };
+    }
+    notes.push(failure);
+  }
+  throw new UserError(
+    `Backend "${choice}" is not available: ${notes.join('; ')}. Use "auto", "wasm" or "cpu" (always installed); the native "tensorflow"/"tensorflow-gpu" backends need @tensorflow/tfjs-node(-gpu) installed.`,
+  );
+}
+
+/** Switches to the cpu backend (always present); used when a run needs a kernel the current one lacks. */
+export async function switchToCpu(): Promise<void> {
+  await tryBackend('cpu');
+  current = 'cpu';
+}
+
+export function currentBackend(): BackendName {
+  if (current === undefined) throw new Error('No backend initialised: call initBackend first.');
+  return current;
+}
+
+/** True when the current tfjs backend has a kernel registered under this name. */
+export function hasKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}

@@ -1,0 +1,135 @@
+/**
+ * Our own executor for LayersModel graphs, nested models included.
+ *
+ * Why not `model.apply`/`model.predict`/`fit`: tfjs runs a nested model (a Sequential inside a Model, as
+ * Keras and Teachable Machine exports have) through `runInternalGraph`, which drops the `training` flag —
+ * so dropout and batch norm inside nested models never see training mode, and there is no way to run one
+ * BatchNormalization layer in inference mode while the rest trains. Walking the graph ourselves gives each
+ * leaf layer its own call arguments and lets the same code build a flat functional model symbolically.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+type Layer = tfl.layers.Layer;
+export type AnyTensor = tf.Tensor | tfl.SymbolicTensor;
+type Kwargs = Record<string, unknown>;
+
+/** Internal fields of tfjs containers and nodes that the walk needs (public in JS, not in the typings). */
+interface GraphNode {
+  outboundLayer: Layer;
+  inputTensors: tfl.SymbolicTensor[];
+  outputTensors: tfl.SymbolicTensor[];
+  callArgs?: Kwargs;
+}
+interface GraphContainer {
+  name: string;
+  inputs: tfl.SymbolicTensor[];
+  outputs: tfl.SymbolicTensor[];
+  layers: Layer[];
+  nodesByDepth: Record<string, GraphNode[]>;
+}
+
+/** A layer failed while the graph ran (typically: an input shape it cannot take). */
+export class LayerApplyError extends Error {
+  constructor(
+    readonly path: string,
+    readonly layer: Layer,
+    readonly reason: unknown,
+  ) {
+    super(`layer "${path}" (${layer.getClassName()}): ${reason instanceof Error ? reason.message : String(reason)}`);
+  }
+}
+
+export function isContainer(layer: Layer): layer is tfl.LayersModel {
+  return layer instanceof tfl.LayersModel;
+}
+
+export function isInputLayer(layer: Layer): boolean {
+  return layer.getClassName() === 'InputLayer';
+}
+
+/** Layers of a container in execution (topological) order, without InputLayers. */
+export function childLayers(container: tfl.LayersModel): Layer[] {
+  return (container as unknown as GraphContainer).layers.filter((l) => !isInputLayer(l));
+}
+
+export interface WalkHooks {
+  /** Call arguments for a leaf layer (merged over the node's own). */
+  kwargsFor?: (layer: Layer, path: string) => Kwargs;
+  /** Observes every leaf or container output, by path. */
+  onOutput?: (path: string, layer: Layer, outputs: AnyTensor[]) => void;
+}
+
+/**
+ * Runs `container` on `inputs` (concrete tensors or symbolic tensors), recursing into nested containers.
+ * Paths are `prefix + name`, nested ones joined by '/'.
+ */
+export function walkContainer(
+  container: tfl.LayersModel,
+  inputs: AnyTensor[],
+  hooks: WalkHooks = {},
+  prefix = '',
+): AnyTensor[] {
+  const graph = container as unknown as GraphContainer;
+  const values = new Map<number, AnyTensor>();
+  graph.inputs.forEach((t, i) => values.set(t.id, inputs[i]));
+  const depths = Object.keys(graph.nodesByDepth)
+    .map(Number)
+    .sort((a, b) => b - a);
+  for (const depth of depths) {
+    for (const node of graph.nodesByDepth[depth]) {
+      const layer = node.outboundLayer;
+      if (isInputLayer(layer)) continue;
+      const args = node.inputTensors.map((t) => values.get(t.id));
+      if (args.some((a) => a === undefined)) continue; // a branch not fed by these inputs
+      const path = prefix + layer.name;
+      let outputs: AnyTensor[];
+      if (isContainer(layer)) {
+        outputs = walkContainer(layer, args as AnyTensor[], hooks, `${path}/`);
+      } else {
+        const kwargs = { ...(node.callArgs ?? {}), ...(hooks.kwargsFor?.(layer, path) ?? {}) };
+        const input = args.length === 1 ? args[0] : args;
+        let result: AnyTensor | AnyTensor[];
+        try {
+          result = layer.apply(input as tf.Tensor | tf.Tensor[], kwargs) as AnyTensor | AnyTensor[];
+        } catch (error) {
+          throw error instanceof LayerApplyError ? error : new LayerApplyError(path, layer, error);
+        }
+        outputs = Array.isArray(result) ? result : [result];
+      }
+      hooks.onOutput?.(path, layer, outputs);
+      node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
+    }
+  }
+  return graph.outputs.map((t) => {
+    const value = values.get(t.id);
+    if (value === undefined) throw new Error(`Model ${container.name}: output ${t.name} was not computed.`);
+    return value;
+  });
+}
+
+export interface LeafLayer {
+  path: string;
+  layer: Layer;
+  /** Paths of the containers that hold it, outermost first. */
+  parents: string[];
+}
+
+/** Leaf layers and containers of a model, in execution order (containers listed before their leaves). */
+export function enumerateLayers(model: tfl.LayersModel): { leaves: LeafLayer[]; containers: Map<string, tfl.LayersModel> } {
+  const leaves: LeafLayer[] = [];
+  const containers = new Map<string, tfl.LayersModel>();
+  const visit = (container: tfl.LayersModel, prefix: string, parents: string[]): void => {
+    for (const layer of childLayers(container)) {
+      const path = prefix + layer.name;
+      if (isContainer(layer)) {
+        containers.set(path, layer);
+        visit(layer, `${path}/`, [...parents, path]);
+      } else {
+        leaves.push({ path, layer, parents });
+      }
+    }
+  };
+  visit(model, '', []);
+  return { leaves, containers };
+}

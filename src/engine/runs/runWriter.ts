@@ -1,0 +1,92 @@
+/**
+ * The write side of a run folder (`<runsDir>/<runId>/`), the source of truth every view reads:
+ * run.json replaced atomically on every status change, metrics.jsonl appended and fsynced per epoch
+ * (a crash can at worst leave the last line torn, which readers skip), the best model saved atomically.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runRecord';
+import { atomicDirSaveHandler, writeFileAtomic } from '../model/fileModelIO';
+
+/** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
+export function makeRunId(name: string, now = new Date(), taken: (id: string) => boolean = () => false): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'run';
+  let id = `${stamp}-${slug}`;
+  for (let i = 2; taken(id); i++) id = `${stamp}-${slug}-${i}`;
+  return id;
+}
+
+export class RunWriter {
+  readonly dir: string;
+  private record: RunRecord;
+
+  private constructor(dir: string, record: RunRecord) {
+    this.dir = dir;
+    this.record = record;
+  }
+
+  /** Creates the run folder with a unique id and writes the first run.json (status running). */
+  static create(runsDir: string, record: Omit<RunRecord, 'id'>): RunWriter {
+    fs.mkdirSync(runsDir, { recursive: true });
+    const id = makeRunId(record.name, new Date(record.startedAt), (candidate) =>
+      fs.existsSync(path.join(runsDir, candidate)),
+    );
+    const dir = path.join(runsDir, id);
+    fs.mkdirSync(dir);
+    const writer = new RunWriter(dir, { id, ...record });
+    writer.flushRecord();
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '');
+    return writer;
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get current(): Readonly<RunRecord> {
+    return this.record;
+  }
+
+  update(changes: Partial<RunRecord>): void {
+    this.record = { ...this.record, ...changes };
+    this.flushRecord();
+  }
+
+  warn(message: string): void {
+    this.update({ warnings: [...this.record.warnings, message] });
+  }
+
+  appendMetrics(metrics: EpochMetrics): void {
+    const fd = fs.openSync(path.join(this.dir, 'metrics.jsonl'), 'a');
+    try {
+      fs.writeSync(fd, `${JSON.stringify(metrics)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Saves `model` with labels.json into `model/` (or another sub-folder) atomically. */
+  async saveModel(model: tfl.LayersModel, classNames: string[], folder = 'model'): Promise<void> {
+    const dir = path.join(this.dir, folder);
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, 'labels.json'), JSON.stringify(classNames));
+    await model.save(atomicDirSaveHandler(dir));
+  }
+
+  writeSummary(summary: RunSummary): void {
+    writeFileAtomic(path.join(this.dir, 'summary.json'), JSON.stringify(summary, null, 2));
+  }
+
+  private flushRecord(): void {
+    writeFileAtomic(path.join(this.dir, 'run.json'), JSON.stringify(this.record, null, 2));
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The training loop: named events (beforeFit is the caller's; beforeEpoch, afterBatch, afterEpoch here),
+ * two learning rates (new head vs. trainable pre-trained layers), weight penalties, early stopping with
+ * restore-best, the overfitting signal, divergence detection, and cancellation at the next batch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExperimentConfig } from '../../protocol/experimentConfig';
+import type { EpochMetrics } from '../../protocol/runRecord';
+import type { TrainingEvent } from '../../protocol/trainingEvents';
+import type { TrainingModel } from '../model/buildTrainingModel';
+import { createRng, shuffled, type Rng } from '../rng';
+import { BestEpochTracker } from './earlyStopping';
+import { crossEntropy, evaluate } from './evaluate';
+import { makeOptimizer } from './optimizers';
+import { overfittingSignal } from './overfitting';
+import { regularizationPenalty } from './penalties';
+import { batchRanges, gatherBatch, type TensorData } from './tensorData';
+
+export interface FitOptions {
+  model: TrainingModel;
+  train: TensorData;
+  val: TensorData;
+  numClasses: number;
+  config: ExperimentConfig;
+  emit: (event: TrainingEvent) => void;
+  signal?: AbortSignal;
+  /** Augments a training batch (returns a new tensor); absent when augmentation is off. */
+  augment?: (x: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
+  /** Called when an epoch is the best so far (save the model now). */
+  onBest: (metrics: EpochMetrics) => Promise<void>;
+  /** Called once per finished epoch, before `afterEpoch` is emitted (append metrics.jsonl). */
+  onEpoch: (metrics: EpochMetrics) => void;
+}
+
+export interface FitResult {
+  status: 'completed' | 'stopped' | 'failed';
+  endReason: string;
+  error?: string;
+  history: EpochMetrics[];
+  bestEpoch?: number;
+  best?: EpochMetrics;
+  /** Snapshot of every model weight (BN statistics included) at the best epoch; the caller disposes it. */
+  bestWeights: tf.Tensor[] | null;
+}
+
+interface StepResult {
+  loss: number;
+  penalty: number;
+  correct: number;
+}
+
+/** Lets IPC messages (stop) and timers run between batches; training is otherwise synchronous. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function fit(options: FitOptions): Promise<FitResult> {
+  const { model, train, val, numClasses, config, emit, signal } = options;
+  const t = config.training;
+  const rng = createRng(`train:${t.seed}`);
+  const headLr = t.learningRate;
+  const baseLr = t.learningRate * t.fineTuneLearningRateMultiplier;
+  const headOptimizer = makeOptimizer(t.optimizer, headLr, t.momentum);
+  const baseOptimizer = model.baseVariables.length > 0 && baseLr > 0 ? makeOptimizer(t.optimizer, baseLr, t.momentum) : null;
+  const variables = [...model.headVariables, ...(baseOptimizer ? model.baseVariables : [])];
+  const baseNames = new Set(model.baseVariables.map((v) => v.name));
+  const tracker = new BestEpochTracker(t.earlyStopping);
+  const history: EpochMetrics[] = [];
+  let bestWeights: tf.Tensor[] | null = null;
+  let best: EpochMetrics | undefined;
+  let result: Pick<FitResult, 'status' | 'endReason' | 'error'> | null = null;
+
+  const step = (x: tf.Tensor4D, y: tf.Tensor2D, labels: Int32Array): StepResult => {
+    let dataLoss: tf.Scalar | null = null;
+    let penalty: tf.Scalar | null = null;
+    let predicted: tf.Tensor1D | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const probs = model.forward(x, true);
+      dataLoss = tf.keep(crossEntropy(probs, y));
+      predicted = tf.keep(tf.argMax(probs, -1) as tf.Tensor1D);
+      penalty = regularizationPenalty(model, config.regularization);
+      if (penalty === null) return dataLoss;
+      tf.keep(penalty);
+      return tf.add(dataLoss, penalty) as tf.Scalar;
+    }, variables);
+    const headGrads: tf.NamedTensorMap = {};
+    const baseGrads: tf.NamedTensorMap = {};
+    for (const [name, grad] of Object.entries(grads)) (baseNames.has(name) ? baseGrads : headGrads)[name] = grad;
+    headOptimizer.applyGradients(headGrads);
+    if (baseOptimizer && Object.keys(baseGrads).length > 0) baseOptimizer.applyGradients(baseGrads);
+    const loss = (dataLoss as unknown as tf.Scalar).dataSync()[0];
+    const pen = penalty === null ? 0 : (penalty as tf.Scalar).dataSync()[0];
+    const predictions = (predicted as unknown as tf.Tensor1D).dataSync();
+    let correct = 0;
+    for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct += 1;
+    tf.dispose([value, dataLoss, penalty, predicted, ...Object.values(grads)].filter((v): v is tf.Tensor => v != null));
+    return { loss, penalty: pen, correct };
+  };
+
+  const ranges = batchRanges(train.count, t.batchSize);
+  const indices = Array.from({ length: train.count }, (_, i) => i);
+  try {
+    for (let epoch = 1; epoch <= t.epochs && result === null; epoch++) {
+      emit({ type: 'beforeEpoch', epoch });
+      const started = Date.now();
+      const order = Int32Array.from(shuffled(indices, rng));
+      let lossSum = 0;
+      let penaltySum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let b = 0; b < ranges.length; b++) {
+        await yieldToEventLoop();
+        if (signal?.aborted) {
+          result = { status: 'stopped', endReason: `stopped by request during epoch ${epoch} (that epoch is discarded)` };
+          break;
+        }
+        const [start, end] = ranges[b];
+        const batch = gatherBatch(train, order.subarray(start, end), numClasses);
+        const input = options.augment ? options.augment(batch.x, rng) : batch.x;
+        const s = step(input, batch.y, batch.labels);
+        tf.dispose([batch.x, batch.y, input]);
+        if (!Number.isFinite(s.loss) || !Number.isFinite(s.penalty)) {
+          result = {
+            status: 'failed',
+            endReason: 'diverged',
+            error: `Training diverged at epoch ${epoch}, batch ${b + 1}: the loss became ${s.loss}. Lower training.learningRate (now ${headLr}), or check the data's pixelRange.`,
+          };
+          break;
+        }
+        const n = end - start;
+        lossSum += s.loss * n;
+        penaltySum += s.penalty * n;
+        correct += s.correct;
+        seen += n;
+        emit({ type: 'afterBatch', epoch, batch: b + 1, batches: ranges.length, loss: s.loss, accuracy: s.correct / n });
+      }
+      if (result !== null) break;
+
+      const evaluation = await evaluate(model.forward, val, numClasses, Math.max(t.batchSize, 64));
+      const loss = lossSum / seen;
+      const metrics: EpochMetrics = {
+        epoch,
+        loss,
+        accuracy: correct / seen,
+        val_loss: evaluation.loss,
+        val_accuracy: evaluation.accuracy,
+        lr: headLr,
+        ...(baseOptimizer ? { lr_base: baseLr } : {}),
+        ...(penaltySum > 0 ? { reg_loss: penaltySum / seen } : {}),
+        time_s: (Date.now() - started) / 1000,
+        gap: evaluation.loss - loss,
+        overfitting: false,
+      };
+      const signalNow = overfittingSignal([...history, metrics], t.overfitPatience);
+      metrics.overfitting = signalNow.overfitting;
+      const verdict = tracker.update(epoch, metrics[tracker.monitor]);
+      if (verdict.improved) {
+        tf.dispose(bestWeights ?? []);
+        bestWeights = model.model.getWeights().map((w) => w.clone());
+        best = metrics;
+        await options.onBest(metrics);
+      }
+      history.push(metrics);
+      options.onEpoch(metrics);
+      const previous = history.length > 1 ? history[history.length - 2].overfitting : false;
+      emit({
+        type: 'afterEpoch',
+        metrics,
+        isBest: verdict.improved,
+        bestEpoch: verdict.bestEpoch,
+        ...(signalNow.overfitting && !previous ? { overfittingReason: signalNow.reason } : {}),
+      });
+      if (verdict.stop) {
+        result = {
+          status: 'completed',
+          endReason: `early stopping: ${tracker.monitor} did not improve for ${verdict.wait} epochs (best: epoch ${verdict.bestEpoch})`,
+        };
+      }
+    }
+    if (result === null) result = { status: 'completed', endReason: `all ${t.epochs} epochs done` };
+    return { ...result, history, bestEpoch: best?.epoch, best, bestWeights };
+  } catch (error) {
+    tf.dispose(bestWeights ?? []);
+    throw error;
+  } finally {
+    headOptimizer.dispose();
+    baseOptimizer?.dispose();
+  }
+}
