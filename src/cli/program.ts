@@ -1,0 +1,129 @@
+/**
+ * The `finetune` command line: the same engine the extension runs, without VS Code.
+ * `main` takes its output sink as a parameter so tests run it in-process and read what it printed.
+ * Exit codes: 0 done (completed or stopped), 1 the run failed or an unexpected error, 2 bad input.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { version } from '../../package.json';
+import { errorMessage, isUserError } from '../engine/userError';
+import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
+import { type CliIO, processIO } from './io';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`--epochs takes a whole number of epochs, 1 or more (got "${value}").`);
+  }
+  return n;
+}
+
+/*
+ * Commands are loaded when they run: `train` and `layers` pull in TensorFlow.js, which `runs` and
+ * `compare` do not need, and a listing should not wait for it to load.
+ */
+function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
+  const program = new Command('finetune')
+    .description(
+      'Transfer learning and fine-tuning of TensorFlow.js image classifiers, from the command line.',
+    )
+    .version(version, '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('train')
+    .description('train an experiment; writes a run folder (run.json, metrics.jsonl, best model)')
+    .argument('<experiment>', 'the *.finetune.json experiment file')
+    .option('--epochs <n>', 'override training.epochs', positiveInteger)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print each training event as one JSON line, nothing else')
+    .action(
+      async (
+        file: string,
+        opts: { epochs?: number; backend?: BackendChoice; runsDir?: string; json?: boolean },
+      ) => {
+        const { trainCommand } = await import('./commands/train');
+        setExitCode(await trainCommand(file, opts, io));
+      },
+    );
+
+  program
+    .command('layers')
+    .description('print the layer tree of a model: paths, classes, output shapes, parameters')
+    .argument('<model>', 'a TensorFlow.js LayersModel model.json')
+    .option('--json', 'print the layer tree as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const { layersCommand } = await import('./commands/layers');
+      setExitCode(await layersCommand(file, opts, io));
+    });
+
+  program
+    .command('scan')
+    .description('list the classes of a dataset folder with image counts, empty classes and skipped files')
+    .argument('<dataset>', 'folder of class folders, or of train/ val/ [test/] folders')
+    .option('--json', 'print the scan as JSON')
+    .action(async (dir: string, opts: { json?: boolean }) => {
+      const { scanCommand } = await import('./commands/scan');
+      setExitCode(await scanCommand(dir, opts, io));
+    });
+
+  program
+    .command('runs')
+    .description('list runs, newest first (a run whose trainer died is marked crashed)')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print the runs as JSON')
+    .action(async (opts: { runsDir?: string; json?: boolean }) => {
+      const { runsCommand } = await import('./commands/runs');
+      setExitCode(await runsCommand(opts, io));
+    });
+
+  program
+    .command('compare')
+    .description('compare runs side by side: best epoch, generalization gap, and the parameters that differ')
+    .argument('<runs...>', 'run ids, unique id prefixes, or run folders')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print the comparison as JSON')
+    .action(async (refs: string[], opts: { runsDir?: string; json?: boolean }) => {
+      const { compareCommand } = await import('./commands/compare');
+      setExitCode(await compareCommand(refs, opts, io));
+    });
+
+  return program;
+}
+
+function reportError(error: unknown, io: CliIO): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (usage errors) or the help/version text it was asked for.
+    return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+  }
+  if (isUserError(error)) {
+    io.err(`error: ${error.message}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (io.env.FINETUNE_DEBUG === '1') {
+    io.err(`error: ${error instanceof Error && error.stack ? error.stack : errorMessage(error)}\n`);
+  } else {
+    io.err(`error: ${errorMessage(error)}\n(run with FINETUNE_DEBUG=1 for the stack)\n`);
+  }
+  return EXIT_FAILED;
+}
+
+/** Runs the CLI with Node-style argv (`[node, script, command, …]`) and resolves to the exit code. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
