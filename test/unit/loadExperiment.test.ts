@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -37,9 +37,13 @@ const doc = (body: string): string =>
   "dataset": { "path": "data/target", "imageSize": [32, 32] }${body ? `,\n${body}` : ''}
 }`;
 
+const tempDirs: string[] = [];
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'load-experiment-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'load-experiment-'));
+  tempDirs.push(dir);
+  return dir;
 }
+after(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 // ---- defaults, JSONC, paths ---------------------------------------------------------------------------
 
