@@ -21,7 +21,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@tensorflow/*', '**/engine/**'] },
+        { patterns: ['@tensorflow/*'] },
       ],
     },
   },

@@ -100,6 +100,9 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
 
 /** Initialises the requested backend (or the best available for `auto`) and makes it current. */
 export async function initBackend(choice: BackendChoice): Promise<BackendSelection> {
+  // PROD silences tfjs's console banner ("looks like you are running TensorFlow.js in Node.js") that
+  // would otherwise land in the CLI's output and the trainer's stderr.
+  tf.env().set('PROD', true);
   const notes: string[] = [];
   const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
   for (const name of candidates) {

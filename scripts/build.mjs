@@ -1,0 +1,64 @@
+// Bundles the three entry points with esbuild and copies the runtime assets next to them:
+//   dist/extension.js  VS Code extension host (must not contain TensorFlow.js — checked below)
+//   dist/trainer.js    trainer child process
+//   dist/cli.js        the `finetune` CLI
+//   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
+//   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const root = dirname(dirname(new URL(import.meta.url).pathname));
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  // Native or optional packages are resolved at run time from node_modules.
+  external: ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  absWorkingDir: root,
+};
+
+const entries = {
+  extension: 'src/host/extension.ts',
+  trainer: 'src/engine/trainerMain.ts',
+  cli: 'src/cli/main.ts',
+};
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+for (const [name, entry] of Object.entries(entries)) {
+  const result = await esbuild.build({ ...common, entryPoints: [entry], outfile: `dist/${name}.js`, metafile: true });
+  if (name === 'extension') {
+    const tfInputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('@tensorflow'));
+    if (tfInputs.length > 0) {
+      throw new Error(`The extension host bundle must not load TensorFlow.js, but it includes ${tfInputs.slice(0, 3).join(', ')}`);
+    }
+  }
+}
+
+const wasmSrc = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+mkdirSync(join(root, 'dist', 'wasm'), { recursive: true });
+for (const file of readdirSync(wasmSrc).filter((f) => f.endsWith('.wasm'))) {
+  cpSync(join(wasmSrc, file), join(root, 'dist', 'wasm', file));
+}
+
+// The JSON schema lives in the protocol module (one source of truth); VS Code needs it as a file.
+const schemaBundle = await esbuild.build({
+  ...common,
+  entryPoints: ['src/protocol/experimentSchema.ts'],
+  write: false,
+  sourcemap: false,
+  minify: false,
+});
+const schemaModule = { exports: {} };
+new Function('module', 'exports', 'require', schemaBundle.outputFiles[0].text)(schemaModule, schemaModule.exports, require);
+mkdirSync(join(root, 'schemas'), { recursive: true });
+writeFileSync(join(root, 'schemas', 'finetune.schema.json'), `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`);
+console.log('built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json');

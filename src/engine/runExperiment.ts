@@ -1,0 +1,243 @@
+/**
+ * One fine-tuning run from an experiment file to a finished run folder. Used by the trainer child process
+ * (for VS Code) and by the CLI in-process. Bad input throws a UserError before any run folder exists;
+ * once the folder exists, every outcome — completed, stopped, failed — is recorded in it.
+ */
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
+import type { TrainingEvent } from '../protocol/trainingEvents';
+import { currentBackend, hasKernel, initBackend, switchToCpu } from './backend/selectBackend';
+import { loadExperiment } from './config/loadExperiment';
+import { augmentBatch, isAugmentationActive } from './data/augment';
+import { decodeImages } from './data/decodeImages';
+import { datasetFingerprint } from './data/fingerprint';
+import { scanDataset } from './data/scanDataset';
+import { splitDataset } from './data/splitDataset';
+import type { ImageRef } from './data/scanDataset';
+import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
+import { loadBaseModel } from './model/loadBaseModel';
+import { seedMathRandom } from './rng';
+import { RunWriter } from './runs/runWriter';
+import { evaluate } from './training/evaluate';
+import { buildSummary } from './training/summary';
+import type { TensorData } from './training/tensorData';
+import { fit } from './training/trainLoop';
+import { UserError, errorMessage } from './userError';
+
+export interface RunOptions {
+  experimentPath: string;
+  runsDir: string;
+  overrides?: { epochs?: number; backend?: BackendChoice };
+  onEvent: (event: TrainingEvent) => void;
+  /** Aborting stops the run after the current batch; the best model so far is kept. */
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  runId: string;
+  runDir: string;
+  status: 'completed' | 'stopped' | 'failed';
+  error?: string;
+}
+
+function applyOverrides(config: ExperimentConfig, overrides: RunOptions['overrides']): ExperimentConfig {
+  return {
+    ...config,
+    training: {
+      ...config.training,
+      ...(overrides?.epochs !== undefined ? { epochs: overrides.epochs } : {}),
+      ...(overrides?.backend !== undefined ? { backend: overrides.backend } : {}),
+    },
+  };
+}
+
+/** Loads the base model and performs the surgery, with Math.random seeded so fresh weights are reproducible. */
+async function prepareModel(config: ExperimentConfig, numClasses: number, file: string): Promise<TrainingModel> {
+  const { model, inputShape } = await loadBaseModel(config.baseModel);
+  const restore = seedMathRandom(`model:${config.training.seed}`);
+  try {
+    return buildTrainingModel(model, config, inputShape[2], numClasses, file);
+  } finally {
+    restore();
+  }
+}
+
+async function decodeSplit(
+  refs: ImageRef[],
+  config: ExperimentConfig,
+  channels: 1 | 3,
+  classNames: string[],
+  emit: (e: TrainingEvent) => void,
+  label: string,
+): Promise<{ data: TensorData; skipped: string[] }> {
+  emit({ type: 'log', level: 'info', message: `Decoding ${refs.length} ${label} images…` });
+  const decoded = await decodeImages(refs, { imageSize: config.dataset.imageSize, channels, pixelRange: config.dataset.pixelRange });
+  const [h, w] = config.dataset.imageSize;
+  const data: TensorData = {
+    x: decoded.data,
+    labels: Int32Array.from(decoded.images.map((r) => r.classIndex)),
+    count: decoded.images.length,
+    imageShape: [h, w, channels],
+    files: decoded.images.map((r) => r.file),
+  };
+  const present = new Set(decoded.images.map((r) => r.classIndex));
+  const missing = classNames.filter((_, k) => refs.some((r) => r.classIndex === k) && !present.has(k));
+  if (missing.length > 0) {
+    throw new UserError(
+      `No ${label} image of class ${missing.map((m) => `"${m}"`).join(', ')} could be decoded (${decoded.skipped[0]?.reason ?? 'unreadable files'}). Fix or replace those files.`,
+    );
+  }
+  return { data, skipped: decoded.skipped.map((s) => `skipped ${s.file}: ${s.reason}`) };
+}
+
+export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
+  const emit = options.onEvent;
+  const log = (level: 'info' | 'warn', message: string): void => emit({ type: 'log', level, message });
+  const file = options.experimentPath;
+
+  // 1. Everything that can be wrong with the input is checked before a run folder is created.
+  const loaded = await loadExperiment(file);
+  const config = applyOverrides(loaded.config, options.overrides);
+  const warnings = [...loaded.warnings];
+  const selection = await initBackend(config.training.backend);
+  selection.notes.forEach((note) => log('info', `backend ${note}`));
+
+  const scan = await scanDataset(config.dataset.path);
+  warnings.push(...scan.warnings);
+  const split = splitDataset(scan, config.dataset.validationSplit, config.dataset.seed);
+  warnings.push(...split.warnings);
+  if (split.val.length === 0) {
+    throw new UserError(
+      `No validation images in ${config.dataset.path}: set dataset.validationSplit above 0 (e.g. 0.2) in ${file}, or give the dataset train/ and val/ folders. Overfitting cannot be seen without a validation set.`,
+      file,
+    );
+  }
+
+  let model = await prepareModel(config, scan.classNames.length, file);
+  let backendNote: string | undefined;
+  const missingKernels = model.backwardKernels.filter((k) => !hasKernel(k));
+  if (missingKernels.length > 0) {
+    backendNote = `the ${currentBackend()} backend lacks ${missingKernels.join(', ')}, needed to train this run's trainable convolutions: falling back to the cpu backend`;
+    log('warn', backendNote);
+    warnings.push(backendNote);
+    model.dispose();
+    await switchToCpu();
+    model = await prepareModel(config, scan.classNames.length, file);
+  }
+  model.notes.forEach((note) => log('info', note));
+  warnings.push(...model.warnings);
+
+  const channels = model.model.inputs[0].shape[3] as 1 | 3;
+  const train = await decodeSplit(split.train, config, channels, scan.classNames, emit, 'training');
+  const val = await decodeSplit(split.val, config, channels, scan.classNames, emit, 'validation');
+  warnings.push(...train.skipped, ...val.skipped);
+  warnings.forEach((w) => log('warn', w));
+
+  // 2. The run folder exists from here on: every outcome is recorded in it.
+  const writer = RunWriter.create(options.runsDir, {
+    name: config.name,
+    status: 'running',
+    experimentPath: file,
+    config,
+    backend: currentBackend(),
+    requestedBackend: config.training.backend,
+    ...(backendNote ? { backendNote } : {}),
+    datasetFingerprint: datasetFingerprint(scan),
+    classNames: scan.classNames,
+    counts: { train: train.data.count, val: val.data.count, skipped: train.skipped.length + val.skipped.length },
+    epochsPlanned: config.training.epochs,
+    epochsCompleted: 0,
+    startedAt: new Date().toISOString(),
+    pid: process.pid,
+    hostname: os.hostname(),
+    warnings,
+  });
+  const runId = writer.id;
+  const runDir = writer.dir;
+  const numClasses = scan.classNames.length;
+  emit({
+    type: 'beforeFit',
+    runId,
+    runDir,
+    backend: currentBackend(),
+    classNames: scan.classNames,
+    trainCount: train.data.count,
+    valCount: val.data.count,
+    epochs: config.training.epochs,
+    batchesPerEpoch: Math.ceil(train.data.count / config.training.batchSize),
+    trainableParams: model.trainableParams,
+    frozenParams: model.frozenParams,
+  });
+
+  const restoreRandom = seedMathRandom(`fit:${config.training.seed}`);
+  let epochsCompleted = 0;
+  try {
+    const augmentation = config.augmentation;
+    const result = await fit({
+      model,
+      train: train.data,
+      val: val.data,
+      numClasses,
+      config,
+      emit,
+      signal: options.signal,
+      augment: isAugmentationActive(augmentation)
+        ? (x, rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, rng)
+        : undefined,
+      onBest: (metrics) => {
+        writer.update({ bestEpoch: metrics.epoch, best: metrics });
+        return writer.saveModel(model.model, scan.classNames);
+      },
+      onEpoch: (metrics) => {
+        epochsCompleted = metrics.epoch;
+        writer.appendMetrics(metrics);
+        writer.update({ epochsCompleted });
+      },
+    });
+
+    // The saved model is the best epoch's. With restoreBestWeights off, the last epoch's weights are kept too.
+    const es = config.training.earlyStopping;
+    if (es !== false && !es.restoreBestWeights && result.history.length > 0) {
+      await writer.saveModel(model.model, scan.classNames, 'model-last');
+    }
+    if (result.bestWeights) {
+      model.model.setWeights(result.bestWeights);
+      tf.dispose(result.bestWeights);
+    } else if (result.status !== 'failed') {
+      // Stopped before the first epoch ended: still leave a loadable model behind.
+      await writer.saveModel(model.model, scan.classNames);
+    }
+    if (result.status !== 'failed' || result.bestEpoch !== undefined) {
+      const evaluation = await evaluate(model.forward, val.data, numClasses, 64);
+      writer.writeSummary(buildSummary(evaluation.predictions, scan.classNames, result.bestEpoch ?? 0, evaluation.loss));
+    }
+    writer.update({
+      status: result.status,
+      endedAt: new Date().toISOString(),
+      endReason: result.endReason,
+      ...(result.error ? { error: result.error } : {}),
+    });
+    log(result.status === 'failed' ? 'warn' : 'info', result.error ?? result.endReason);
+    emit({
+      type: 'afterFit',
+      runId,
+      runDir,
+      status: result.status,
+      epochsCompleted,
+      bestEpoch: result.bestEpoch,
+      best: result.best,
+      endReason: result.endReason,
+      ...(result.error ? { error: result.error } : {}),
+    });
+    return { runId, runDir, status: result.status, ...(result.error ? { error: result.error } : {}) };
+  } catch (error) {
+    const message = errorMessage(error);
+    writer.update({ status: 'failed', endedAt: new Date().toISOString(), error: message, endReason: 'error' });
+    emit({ type: 'afterFit', runId, runDir, status: 'failed', epochsCompleted, error: message });
+    return { runId, runDir, status: 'failed', error: message };
+  } finally {
+    restoreRandom();
+    model.dispose();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Entry point of the trainer child process (forked by the extension host with an IPC channel).
+ * Protocol (src/protocol/trainerMessages.ts): pick the backend → `ready` → wait for `start` → events →
+ * `done` or `failed` → exit. `stop` ends the run after the current batch. A parent that disappears
+ * (window reload, VS Code exit) counts as a stop, so the run is recorded as stopped, not left running.
+ */
+import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
+import { TRAINER_BACKEND_ARG, isHostToTrainer, type StartRequest, type TrainerToHost } from '../protocol/trainerMessages';
+import { initBackend } from './backend/selectBackend';
+import { runExperiment } from './runExperiment';
+import { errorMessage, isUserError } from './userError';
+
+function send(message: TrainerToHost): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+function requestedBackend(argv: string[]): BackendChoice {
+  const i = argv.indexOf(TRAINER_BACKEND_ARG);
+  const value = i >= 0 ? argv[i + 1] : 'auto';
+  return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : 'auto';
+}
+
+async function main(): Promise<void> {
+  if (!process.send) {
+    console.error('The trainer runs as a child process with an IPC channel; use the `finetune` CLI from a terminal.');
+    process.exit(2);
+  }
+  const abort = new AbortController();
+  let started = false;
+  const start = new Promise<StartRequest>((resolve) => {
+    process.on('message', (message: unknown) => {
+      if (!isHostToTrainer(message)) return;
+      if (message.type === 'stop') abort.abort();
+      else if (!started) {
+        started = true;
+        resolve(message);
+      }
+    });
+  });
+  process.on('disconnect', () => {
+    abort.abort();
+    if (!started) process.exit(0);
+  });
+
+  try {
+    const selection = await initBackend(requestedBackend(process.argv));
+    await send({ type: 'ready', backend: selection.backend, available: selection.available, pid: process.pid });
+  } catch (error) {
+    await send({ type: 'failed', error: errorMessage(error) });
+    process.exit(1);
+  }
+
+  const request = await start;
+  try {
+    const outcome = await runExperiment({
+      experimentPath: request.experimentPath,
+      runsDir: request.runsDir,
+      overrides: request.overrides,
+      signal: abort.signal,
+      onEvent: (event) => void send({ type: 'event', event }),
+    });
+    await send({ type: 'done', ...outcome });
+    process.exit(0);
+  } catch (error) {
+    if (!isUserError(error)) console.error(error);
+    await send({ type: 'failed', error: errorMessage(error) });
+    process.exit(1);
+  }
+}
+
+void main();

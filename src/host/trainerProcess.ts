@@ -1,0 +1,152 @@
+/**
+ * The parent side of the trainer child process: fork, handshake (`ready`), start, events, stop, and
+ * crash detection. It has no `vscode` import so it is tested in plain Node, and it never loads
+ * TensorFlow.js — that only happens inside the child.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
+import {
+  TRAINER_BACKEND_ARG,
+  isTrainerToHost,
+  type DoneMessage,
+  type HostToTrainer,
+  type StartRequest,
+} from '../protocol/trainerMessages';
+import type { TrainingEvent } from '../protocol/trainingEvents';
+
+export type TrainerExit =
+  | { kind: 'done'; result: DoneMessage }
+  | { kind: 'failed'; error: string }
+  /** The process died without saying done/failed (killed, out of memory, native crash). */
+  | { kind: 'crashed'; code: number | null; signal: NodeJS.Signals | null; stderrTail: string; runDir?: string };
+
+export interface LaunchOptions {
+  /** Path of the bundled trainer (dist/trainer.js). */
+  trainerScript: string;
+  backend?: BackendChoice;
+  /** Working directory of the child. */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for `ready` (backend initialisation). */
+  readyTimeoutMs?: number;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+export class TrainerProcess {
+  private listeners: ((event: TrainingEvent) => void)[] = [];
+  private stderrTail = '';
+  private runDir: string | undefined;
+  private exitResolver!: (exit: TrainerExit) => void;
+  private reported: TrainerExit | undefined;
+  /** Settles once, when the process has exited, with how it ended. */
+  readonly finished: Promise<TrainerExit>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly backend: BackendName,
+    readonly available: BackendName[],
+  ) {
+    this.finished = new Promise((resolve) => (this.exitResolver = resolve));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Forks the trainer and resolves once it is `ready`; rejects with the reason when it cannot start. */
+  static launch(options: LaunchOptions): Promise<TrainerProcess> {
+    const child = fork(options.trainerScript, [TRAINER_BACKEND_ARG, options.backend ?? 'auto'], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES)));
+    child.stdout?.resume();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`The trainer did not start within ${(options.readyTimeoutMs ?? 60000) / 1000} s.${stderr ? ` Its output: ${stderr.trim()}` : ''}`));
+      }, options.readyTimeoutMs ?? 60000);
+      const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        clearTimeout(timer);
+        reject(new Error(`The trainer exited before it was ready (code ${code}, signal ${signal}).${stderr ? ` ${stderr.trim()}` : ''}`));
+      };
+      child.once('exit', onEarlyExit);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.on('message', function onFirst(message: unknown) {
+        if (!isTrainerToHost(message)) return;
+        if (message.type === 'failed') {
+          clearTimeout(timer);
+          child.off('exit', onEarlyExit);
+          child.kill();
+          reject(new Error(message.error));
+        } else if (message.type === 'ready') {
+          clearTimeout(timer);
+          child.off('exit', onEarlyExit);
+          child.off('message', onFirst);
+          const trainer = new TrainerProcess(child, message.backend, message.available);
+          trainer.stderrTail = stderr;
+          trainer.attach();
+          resolve(trainer);
+        }
+      });
+    });
+  }
+
+  onEvent(listener: (event: TrainingEvent) => void): { dispose(): void } {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  }
+
+  start(request: Omit<StartRequest, 'type'>): void {
+    this.post({ type: 'start', ...request });
+  }
+
+  /** Asks the run to end after the current batch (the best model is kept); kills it if it has not exited after `graceMs`. */
+  async stop(graceMs = 10000): Promise<TrainerExit> {
+    this.post({ type: 'stop' });
+    const timer = setTimeout(() => this.kill(), graceMs);
+    try {
+      return await this.finished;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  private post(message: HostToTrainer): void {
+    if (this.child.connected) this.child.send(message);
+  }
+
+  private attach(): void {
+    this.child.stderr?.removeAllListeners('data');
+    this.child.stderr?.on('data', (chunk: string) => (this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES)));
+    this.child.on('message', (message: unknown) => {
+      if (!isTrainerToHost(message)) return;
+      if (message.type === 'event') {
+        if (message.event.type === 'beforeFit') this.runDir = message.event.runDir;
+        for (const listener of this.listeners) listener(message.event);
+      } else if (message.type === 'done') {
+        this.reported = { kind: 'done', result: message };
+      } else if (message.type === 'failed') {
+        this.reported = { kind: 'failed', error: message.error };
+      }
+    });
+    // 'close' (not 'exit'): it fires after the IPC channel has delivered the child's last messages.
+    this.child.once('close', (code, signal) => {
+      this.exitResolver(
+        this.reported ?? { kind: 'crashed', code, signal, stderrTail: this.stderrTail.trim(), runDir: this.runDir },
+      );
+    });
+  }
+}
