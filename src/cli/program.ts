@@ -16,7 +16,7 @@ export const EXIT_BAD_INPUT = 2;
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError(`--epochs takes a whole number of epochs, 1 or more (got "${value}").`);
+    throw new InvalidArgumentError(`Give a whole number of epochs, 1 or more.`);
   }
   return n;
 }

@@ -4,6 +4,7 @@
  * - text: one line per epoch plus log lines (stdout is a pipe or a file: no cursor tricks);
  * - text with a progress bar per epoch (stdout is a terminal).
  */
+import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { RunOutcome } from '../engine/runExperiment';
 import { formatDuration, formatMetric } from '../engine/runs/compareRuns';
@@ -129,7 +130,8 @@ class TextReporter implements TrainReporter {
     this.io.out(`folder: ${outcome.runDir}\n`);
     if (done?.bestEpoch !== undefined) {
       const metrics = done.best ? `: ${formatEpochMetrics(done.best)}` : '';
-      this.io.out(`best epoch ${done.bestEpoch}${metrics} (model saved in ${outcome.runDir}/model)\n`);
+      this.io.out(`best epoch ${done.bestEpoch}${metrics}\n`);
+      this.io.out(`model: ${path.join(outcome.runDir, 'model')} (the best epoch's weights)\n`);
     }
     if (outcome.status === 'failed')
       this.io.err(`error: run failed: ${outcome.error ?? done?.error ?? 'unknown error'}\n`);

@@ -11,6 +11,10 @@ import { main } from '../../src/cli/program';
 import type { CliIO } from '../../src/cli/io';
 import { atomicDirSaveHandler } from '../../src/engine/model/fileModelIO';
 import type { LayerNode } from '../../src/protocol/layerTree';
+import type { RunRecord } from '../../src/protocol/runRecord';
+import type { TrainingEvent } from '../../src/protocol/trainingEvents';
+import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
+import { saveNestedCnn } from '../helpers/fixtureModels';
 
 interface Captured {
   code: number;
@@ -294,4 +298,69 @@ test('--version prints the package version; an unknown command exits 2', async (
   const unknown = await run(['trian']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command 'trian'/);
+});
+
+/** A nested CNN, a 3-class dataset and an experiment file in a fresh folder. */
+async function trainableExperiment(): Promise<{ dir: string; file: string }> {
+  const dir = tempDir('finetune-cli-train-');
+  await tf.setBackend('cpu');
+  await saveNestedCnn(path.join(dir, 'base'), 16, 4);
+  await makeDataset(path.join(dir, 'data'), 3, 8, 16, 1);
+  const file = writeExperiment(dir, 'tiny', {
+    baseModel: 'base/model.json',
+    dataset: { path: 'data', imageSize: [16, 16], validationSplit: 0.25, seed: 3 },
+    head: { cutAt: 'flatten', hiddenUnits: [8] },
+    training: { epochs: 5, batchSize: 8, learningRate: 0.01, seed: 5 },
+  });
+  return { dir, file };
+}
+
+test('train --json prints only JSON events, one per line, and leaves a completed run folder', async () => {
+  const { dir, file } = await trainableExperiment();
+  const runsDir = path.join(dir, 'my-runs');
+  const result = await run(
+    ['train', path.basename(file), '--epochs', '1', '--json', '--backend', 'cpu', '--runs-dir', 'my-runs'],
+    dir,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trimEnd().split('\n');
+  const events = lines.map((line) => JSON.parse(line) as TrainingEvent);
+  const types = events.map((e) => e.type);
+  assert.ok(types.includes('beforeFit') && types.includes('afterBatch'), types.join(' '));
+  assert.equal(types.filter((t) => t === 'afterEpoch').length, 1, "--epochs 1 overrides the file's 5");
+  const last = events[events.length - 1];
+  assert.equal(last.type, 'afterFit');
+  assert.ok(last.type === 'afterFit' && last.status === 'completed');
+
+  const runDir = last.type === 'afterFit' ? last.runDir : '';
+  assert.equal(path.dirname(runDir), runsDir, '--runs-dir is resolved against the working folder');
+  const record = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
+  assert.equal(record.status, 'completed');
+  assert.equal(record.backend, 'cpu');
+  assert.equal(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 1);
+  assert.ok(fs.existsSync(path.join(runDir, 'model', 'model.json')));
+
+  // The run is visible to `runs` right away.
+  const listed = await run(['runs', '--runs-dir', runsDir]);
+  assert.match(listed.stdout, new RegExp(`^${record.id}\\s+tiny\\s+completed\\s+1/1\\s+1\\s`, 'm'));
+});
+
+test('train without a terminal prints one plain line per epoch and the outcome, in the default runs folder', async () => {
+  const { dir, file } = await trainableExperiment();
+  const result = await run(['train', file, '--epochs', '2', '--backend', 'cpu'], dir);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^run \S+: 3 classes, 18 train \/ 6 validation images, 3 batches per epoch, backend cpu$/m,
+  );
+  assert.match(
+    result.stdout,
+    /^epoch 1\/2 {2}loss \d\.\d{4} {2}acc \d\.\d{4} {2}val_loss \d\.\d{4} {2}val_acc \d\.\d{4} {2}lr 0\.01 /m,
+  );
+  assert.match(result.stdout, /^epoch 2\/2 /m);
+  assert.match(result.stdout, /^run \S+ completed, 2 epochs/m);
+  assert.ok(!result.stdout.includes('\u001b['), 'no cursor control codes without a terminal');
+  const folder = /^folder: (.*)$/m.exec(result.stdout)?.[1] ?? '';
+  assert.equal(path.dirname(folder), path.join(dir, '.finetune', 'runs'));
+  assert.ok(fs.existsSync(path.join(folder, 'run.json')));
 });

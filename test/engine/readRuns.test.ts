@@ -130,6 +130,7 @@ test('listRuns: sub-folders only, newest first; a missing runs folder has no run
     ['new', 'mid', 'old'],
   );
   assert.deepEqual(listRuns(path.join(runsDir, 'nope')), []);
+  assert.throws(() => listRuns(path.join(runsDir, 'stray.txt')), /is a file, not a folder/);
 });
 
 test('resolveRunRef: exact id, unique prefix, folder path; ambiguous and unknown refs list candidates', () => {

@@ -157,8 +157,11 @@ export function listRuns(runsDir: string): RunListing[] {
   try {
     entries = fs.readdirSync(runsDir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'ENOTDIR')
+      throw new UserError(`The runs folder ${runsDir} is a file, not a folder.`, runsDir);
+    throw new UserError(`Cannot read the runs folder ${runsDir} (${code ?? String(error)}).`, runsDir);
   }
   const keyed = entries
     .filter((entry) => entry.isDirectory())
@@ -197,7 +200,8 @@ function lastSignOfLife(listing: RunListing): Date {
 
 /**
  * Records as `crashed` every run whose run.json says `running` but whose trainer process is gone, so that
- * every later reader (and the extension's Runs view) agrees. Returns the ids it rewrote.
+ * every later reader (and the extension's Runs view) agrees. Returns the ids it rewrote; a run.json that
+ * cannot be written is left as it is (its effectiveStatus still says crashed).
  */
 export function markCrashedRuns(runsDir: string): string[] {
   const marked: string[] = [];
@@ -211,8 +215,12 @@ export function markCrashedRuns(runsDir: string): string[] {
       endedAt: lastSignOfLife(listing).toISOString(),
       error: crashedRunError(listing.record.pid),
     };
-    writeJsonAtomic(path.join(listing.dir, RUN_FILE), record);
-    marked.push(listing.id);
+    try {
+      writeJsonAtomic(path.join(listing.dir, RUN_FILE), record);
+      marked.push(listing.id);
+    } catch {
+      // A read-only runs folder (someone else's, a mounted share) still lists; readers see it as crashed.
+    }
   }
   return marked;
 }
