@@ -24,6 +24,8 @@ const common = {
   // Native or optional packages are resolved at run time from node_modules.
   external: ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   absWorkingDir: root,
+  // jsonc-parser's default (UMD) build requires its own files at run time; its ESM build bundles cleanly.
+  mainFields: ['module', 'main'],
 };
 
 const entries = {

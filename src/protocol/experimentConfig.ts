@@ -94,7 +94,8 @@ export interface ExperimentConfig {
   training: TrainingConfig;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+/** Distributes over unions, so `earlyStopping: { patience: 5 }` (a partial object) is allowed, as the schema does. */
+type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 /** What may appear in the file: `name`, `baseModel` and `dataset.path` are required, the rest defaults. */
 export type ExperimentFile = DeepPartial<ExperimentConfig> & {

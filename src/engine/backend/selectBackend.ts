@@ -39,7 +39,10 @@ function wasmDir(): string {
       // try the next one
     }
   }
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;
+  // Unbundled (tests, ts sources): the package's own dist folder. A variable keeps the bundler from
+  // trying to inline the .wasm path.
+  const wasmPackage = '@tensorflow/tfjs-backend-wasm/package.json';
+  return path.join(path.dirname(require.resolve(wasmPackage)), 'dist') + path.sep;
 }
 
 /** Loads the module that registers a backend; throws with the reason when it cannot. */
