@@ -1,0 +1,257 @@
+/**
+ * Image files → float pixels (NHWC) in the model's pixel range, with sharp (libvips).
+ * What a model sees must not depend on how a photo was saved, so every file goes through the same steps:
+ * EXIF orientation applied, alpha dropped, converted to 8-bit sRGB (CMYK JPEGs, 16-bit PNGs, palette
+ * GIFs, greyscale files alike), stretched to the model's size, then mapped to `pixelRange`.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { errorMessage, UserError } from '../userError';
+import type { ImageRef } from './scanDataset';
+
+export interface DecodeOptions {
+  /** [height, width] */
+  imageSize: [number, number];
+  channels: 1 | 3;
+  /** Pixels 0..255 are mapped linearly onto [lo, hi]. */
+  pixelRange: [number, number];
+  /** Files decoded at the same time (default 4). */
+  concurrency?: number;
+}
+
+export interface DecodedImages {
+  /** N*H*W*C, NHWC, in `images` order. */
+  data: Float32Array;
+  /** The refs that decoded, in input order. */
+  images: ImageRef[];
+  skipped: { file: string; reason: string }[];
+}
+
+/**
+ * Decompression-bomb guard: a file whose header claims more pixels is refused before any pixel is
+ * decoded. 16383 × 16383 ≈ 268 megapixels, sharp's own default — far above any photo a camera or phone
+ * takes (a 10000 × 10000 scan still decodes), yet a tiny PNG claiming 100000 × 100000 is stopped.
+ * Memory stays small even near the limit because decoding streams (`sequentialRead`) into the resize.
+ */
+export const MAX_INPUT_PIXELS = 16383 * 16383;
+
+export const DEFAULT_DECODE_CONCURRENCY = 4;
+
+const BMP_REASON = 'BMP is not supported by the image decoder; convert to PNG';
+
+/** One image as H*W*C floats. Throws a UserError naming the file when it cannot be decoded. */
+export async function decodeImageFile(abs: string, options: DecodeOptions): Promise<Float32Array> {
+  checkOptions(options);
+  const [height, width] = options.imageSize;
+  const out = new Float32Array(height * width * options.channels);
+  try {
+    await decodeInto(abs, options, out, 0);
+  } catch (error) {
+    throw new UserError(`Cannot read image ${abs}: ${await describeDecodeError(abs, error)}.`, abs);
+  }
+  return out;
+}
+
+/**
+ * Many images into one NHWC array. A file that cannot be decoded (corrupt, truncated, not an image,
+ * unsupported format, too large) is left out and listed in `skipped` with the reason; only wrong options
+ * or a dataset too large for memory throw.
+ */
+export async function decodeImages(
+  refs: ImageRef[],
+  options: DecodeOptions,
+  onProgress?: (done: number, total: number) => void,
+): Promise<DecodedImages> {
+  checkOptions(options);
+  const [height, width] = options.imageSize;
+  const perImage = height * width * options.channels;
+  const data = allocate(refs.length, perImage, options);
+  const reasons: (string | undefined)[] = new Array(refs.length).fill(undefined);
+  const decoded: boolean[] = new Array(refs.length).fill(false);
+
+  let next = 0;
+  let done = 0;
+  // A small pool, not Promise.all over everything: libvips already uses several threads per image, and
+  // thousands of files open at once would exhaust file handles and memory.
+  const failures = new Map<number, unknown>();
+  const worker = async (): Promise<void> => {
+    while (next < refs.length) {
+      const index = next++;
+      try {
+        await decodeInto(refs[index].abs, options, data, index * perImage);
+        decoded[index] = true;
+      } catch (error) {
+        failures.set(index, error);
+      }
+      done++;
+      onProgress?.(done, refs.length);
+    }
+  };
+  const poolSize = Math.max(
+    1,
+    Math.min(Math.floor(options.concurrency ?? DEFAULT_DECODE_CONCURRENCY), refs.length),
+  );
+  await Promise.all(Array.from({ length: poolSize }, worker));
+
+  // libvips keeps error messages in one process-wide buffer, so when several files fail at the same time
+  // one failure's message can be lost ("Unknown error"). Those few files are tried again one at a time,
+  // which brings back the real reason (or, if the failure was a fluke, the pixels).
+  for (const [index, error] of failures) {
+    let failure = error;
+    if (isMessageLost(error)) {
+      try {
+        await decodeInto(refs[index].abs, options, data, index * perImage);
+        decoded[index] = true;
+        continue;
+      } catch (again) {
+        failure = again;
+      }
+    }
+    reasons[index] = await describeDecodeError(refs[index].abs, failure);
+  }
+
+  // Close the gaps the skipped files left, keeping input order.
+  const images: ImageRef[] = [];
+  const skipped: DecodedImages['skipped'] = [];
+  refs.forEach((ref, index) => {
+    if (!decoded[index]) {
+      skipped.push({ file: ref.file, reason: reasons[index] ?? 'could not be decoded' });
+      return;
+    }
+    if (images.length !== index) {
+      data.copyWithin(images.length * perImage, index * perImage, (index + 1) * perImage);
+    }
+    images.push(ref);
+  });
+  return { data: skipped.length === 0 ? data : data.slice(0, images.length * perImage), images, skipped };
+}
+
+async function decodeInto(
+  abs: string,
+  options: DecodeOptions,
+  target: Float32Array,
+  offset: number,
+): Promise<void> {
+  const [height, width] = options.imageSize;
+  const { data, info } = await sharp(abs, {
+    limitInputPixels: MAX_INPUT_PIXELS,
+    sequentialRead: true,
+    // Refuse truncated or damaged pixel data (a half-grey photo would silently poison training), but
+    // accept files with harmless format warnings, as browsers and image viewers do.
+    failOn: 'error',
+  })
+    .rotate() // no angle: apply the EXIF orientation, so a phone photo is upright as its owner saw it
+    // 'fill' stretches to exactly width × height, ignoring the aspect ratio, like Keras'
+    // image_dataset_from_directory (crop_to_aspect_ratio=False) and Teachable Machine: no crop can cut
+    // away the object, and models trained on such data expect it.
+    .resize({ width, height, fit: 'fill' })
+    // Alpha is dropped, not composited onto a background: this is what Keras/TF do (decode_image with
+    // channels=3) and PIL's convert('RGB'), so a model pre-trained with them sees the same colours.
+    .removeAlpha()
+    // Always 8-bit sRGB: converts CMYK (with its ICC profile), 16-bit, greyscale and palette images.
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 3) {
+    throw new Error(
+      `decoder returned ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
+    );
+  }
+  writePixels(data, options, target, offset);
+}
+
+/**
+ * 8-bit RGB → floats in pixelRange. One channel is the luma of ITU-R BT.601 (0.299 R + 0.587 G +
+ * 0.114 B), the formula of PIL's convert('L') and tf.image.rgb_to_grayscale; a grey pixel keeps its value.
+ */
+function writePixels(rgb: Uint8Array, options: DecodeOptions, target: Float32Array, offset: number): void {
+  const [lo, hi] = options.pixelRange;
+  const scale = (hi - lo) / 255;
+  const pixels = rgb.length / 3;
+  if (options.channels === 3) {
+    for (let i = 0; i < rgb.length; i++) target[offset + i] = lo + rgb[i] * scale;
+    return;
+  }
+  for (let p = 0; p < pixels; p++) {
+    const grey = 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2];
+    target[offset + p] = lo + grey * scale;
+  }
+}
+
+function allocate(count: number, perImage: number, options: DecodeOptions): Float32Array {
+  try {
+    return new Float32Array(count * perImage);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const gib = (count * perImage * 4) / 2 ** 30;
+    const [height, width] = options.imageSize;
+    throw new UserError(
+      `The dataset does not fit in memory: ${count} images of ${height}×${width}×${options.channels} need ` +
+        `${gib.toFixed(1)} GiB as float32. Use a smaller dataset.imageSize or fewer images.`,
+    );
+  }
+}
+
+function checkOptions(options: DecodeOptions): void {
+  const [height, width] = options.imageSize;
+  if (![height, width].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new UserError(
+      `dataset.imageSize must be two positive whole numbers [height, width]; got [${height}, ${width}].`,
+    );
+  }
+  if (options.channels !== 1 && options.channels !== 3) {
+    throw new UserError(`Images can be decoded to 1 or 3 channels, not ${String(options.channels)}.`);
+  }
+  const [lo, hi] = options.pixelRange;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || lo === hi) {
+    throw new UserError(
+      `dataset.pixelRange must be two different numbers, e.g. [0, 1] or [-1, 1]; got [${lo}, ${hi}].`,
+    );
+  }
+}
+
+/** A reason a person can act on, from sharp's terse messages. */
+async function describeDecodeError(abs: string, error: unknown): Promise<string> {
+  const message = errorMessage(error);
+  if (/input file is missing/i.test(message) || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+    return 'the file no longer exists (moved or deleted after the dataset was scanned?)';
+  }
+  if (/exceeds pixel limit/i.test(message)) {
+    return (
+      `it has more than ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels, the limit that guards against ` +
+      `decompression bombs; downscale it`
+    );
+  }
+  if (/unsupported image format/i.test(message)) {
+    if (await looksLikeBmp(abs)) return BMP_REASON;
+    return 'not a readable image: the contents are not PNG, JPEG, WebP or GIF (wrong extension, or not an image)';
+  }
+  if (/premature end|end of stream|truncat|corrupt|invalid|not a .* file|read error|decode/i.test(message)) {
+    return `the image data is corrupt or truncated (${message.trim()})`;
+  }
+  if (isMessageLost(error))
+    return 'it could not be decoded (the decoder gave no reason; the file is probably corrupt)';
+  return `it could not be decoded (${message.trim()})`;
+}
+
+function isMessageLost(error: unknown): boolean {
+  return /^\s*unknown error\s*$/i.test(errorMessage(error));
+}
+
+/** sharp's prebuilt libvips has no BMP loader; such files are recognised to say so plainly. */
+async function looksLikeBmp(abs: string): Promise<boolean> {
+  if (path.extname(abs).toLowerCase() === '.bmp') return true;
+  try {
+    const handle = await fs.open(abs, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      await handle.read(head, 0, 2, 0);
+      return head.toString('latin1') === 'BM';
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
+}
