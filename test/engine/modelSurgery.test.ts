@@ -8,7 +8,7 @@ import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { describeModel, allPaths } from '../../src/engine/model/layerTree';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
 import { UserError } from '../../src/engine/userError';
-import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
+import { saveFlatSequential, saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 
 let modelPath: string;
 
@@ -108,6 +108,18 @@ describe('base model loading and surgery', () => {
     assert.equal(before.length > 0, true);
     tm.dispose();
     original.dispose();
+  });
+
+  it('a flat Sequential (loaded lazily built) is cut at the default and at a named layer', async () => {
+    const flatPath = await saveFlatSequential(tempDir('flat'));
+    for (const cutAt of [undefined, 'pool']) {
+      const { model } = await loadBaseModel(flatPath);
+      const tm = buildTrainingModel(model, config({ baseModel: flatPath, dataset: { path: '/x', imageSize: [8, 8], ...DEFAULTS.dataset }, head: { ...DEFAULTS.head, cutAt } }), 3, 2);
+      assert.equal(tm.cutAt, cutAt ?? 'flat');
+      assert.deepEqual(tm.model.outputs[0].shape, [null, 2]);
+      assert.ok(tm.forward(tf.zeros([1, 8, 8, 3]), true).shape[1] === 2);
+      tm.dispose();
+    }
   });
 
   it('unknown layer names are errors that suggest the right path', async () => {

@@ -56,3 +56,18 @@ export async function saveNestedCnn(dir: string, size = 16, classes = 4): Promis
   model.dispose();
   return path.join(dir, 'model.json');
 }
+
+/** A flat Sequential (the most common tfjs export): conv → pool → flatten → dense softmax. */
+export async function saveFlatSequential(dir: string, size = 8, classes = 3): Promise<string> {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [size, size, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'conv' }),
+      tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool' }),
+      tfl.layers.flatten({ name: 'flat' }),
+      tfl.layers.dense({ units: classes, activation: 'softmax', name: 'out' }),
+    ],
+  });
+  await model.save(atomicDirSaveHandler(dir));
+  model.dispose();
+  return path.join(dir, 'model.json');
+}

@@ -102,14 +102,15 @@ export function buildTrainingModel(
   try {
     walkContainer(base, [input], { onOutput: (path, _layer, outputs) => outputsByPath.set(path, outputs) });
   } catch (error) {
-    if (error instanceof LayerApplyError && !outputsByPath.has(cutAt)) {
+    // Layers after the cut are dropped, so an error there does not matter.
+    if (!outputsByPath.has(cutAt)) {
+      if (!(error instanceof LayerApplyError)) throw error;
       throw new UserError(
         `dataset.imageSize [${height}, ${width}] does not fit the base model: ${error.message}. ` +
           `Use the model's own input size, or cut before that layer with "head.cutAt".`,
         experimentFile,
       );
     }
-    // Layers after the cut are dropped, so a shape error there does not matter.
   }
   const cutOutputs = outputsByPath.get(cutAt);
   if (!cutOutputs || cutOutputs.length !== 1) {

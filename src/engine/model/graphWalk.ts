@@ -48,8 +48,19 @@ export function isInputLayer(layer: Layer): boolean {
   return layer.getClassName() === 'InputLayer';
 }
 
+/**
+ * A Sequential loaded from JSON builds its inner graph lazily (on first call); our walk needs the graph
+ * (`nodesByDepth`) now. Built the way tfjs does it on first use.
+ */
+function ensureBuilt(container: tfl.LayersModel): void {
+  if (container instanceof tfl.Sequential && (container as unknown as { model?: unknown }).model == null) {
+    container.build();
+  }
+}
+
 /** Layers of a container in execution (topological) order, without InputLayers. */
 export function childLayers(container: tfl.LayersModel): Layer[] {
+  ensureBuilt(container);
   return (container as unknown as GraphContainer).layers.filter((l) => !isInputLayer(l));
 }
 
@@ -70,6 +81,7 @@ export function walkContainer(
   hooks: WalkHooks = {},
   prefix = '',
 ): AnyTensor[] {
+  ensureBuilt(container);
   const graph = container as unknown as GraphContainer;
   const values = new Map<number, AnyTensor>();
   graph.inputs.forEach((t, i) => values.set(t.id, inputs[i]));
