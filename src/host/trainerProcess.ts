@@ -13,6 +13,7 @@ import {
   type StartRequest,
 } from '../protocol/trainerMessages';
 import type { TrainingEvent } from '../protocol/trainingEvents';
+import { markRunCrashed } from '../engine/runs/readRuns';
 
 export type TrainerExit =
   | { kind: 'done'; result: DoneMessage }
@@ -144,9 +145,14 @@ export class TrainerProcess {
     });
     // 'close' (not 'exit'): it fires after the IPC channel has delivered the child's last messages.
     this.child.once('close', (code, signal) => {
-      this.exitResolver(
-        this.reported ?? { kind: 'crashed', code, signal, stderrTail: this.stderrTail.trim(), runDir: this.runDir },
-      );
+      if (this.reported) return this.exitResolver(this.reported);
+      const stderrTail = this.stderrTail.trim();
+      if (this.runDir) {
+        // The run folder must not say `running` forever: record the death with what the trainer last said.
+        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+        markRunCrashed(this.runDir, `The trainer process died (${how}).${stderrTail ? ` Its last output: ${stderrTail.slice(-1000)}` : ''} Completed epochs and the best model so far are kept.`);
+      }
+      this.exitResolver({ kind: 'crashed', code, signal, stderrTail, runDir: this.runDir });
     });
   }
 }

@@ -183,6 +183,21 @@ describe('runExperiment on the cpu backend', () => {
     assert.match(record.endReason ?? '', /early stopping/);
   });
 
+  it('on wasm, head-only training stays on wasm; trainable convolutions fall back to cpu and say so', async () => {
+    const headOnly = await run(experiment('wasm-head', (e) => {
+      Object.assign(e, { freezeUpTo: 'backbone' });
+      Object.assign(e.training, { backend: 'wasm', epochs: 1 });
+    }));
+    assert.equal(headOnly.record.backend, 'wasm');
+    assert.equal(headOnly.record.status, 'completed');
+    const convs = await run(experiment('wasm-conv', (e) => Object.assign(e.training, { backend: 'wasm', epochs: 1 })));
+    assert.equal(convs.record.backend, 'cpu');
+    assert.equal(convs.record.requestedBackend, 'wasm');
+    assert.match(convs.record.backendNote ?? '', /wasm backend lacks Conv2DBackpropFilter.*falling back to the cpu backend/);
+    assert.ok(convs.events.some((e) => e.type === 'log' && e.level === 'warn' && /falling back/.test(e.message)), 'said in the run log');
+    assert.equal(convs.record.status, 'completed');
+  });
+
   it('bad input fails before any run folder is created, naming the problem', async () => {
     const runsDir = path.join(root, 'bad-runs');
     const attempt = (file: string): Promise<unknown> => runExperiment({ experimentPath: file, runsDir, onEvent: () => {} });

@@ -80,7 +80,10 @@ describe('trainer child process', () => {
     const exit = await trainer.finished;
     assert.equal(exit.kind, 'crashed');
     assert.ok(exit.kind === 'crashed' && exit.signal === 'SIGKILL');
-    assert.ok(exit.kind === 'crashed' && exit.runDir && fs.existsSync(path.join(exit.runDir, 'run.json')));
+    assert.ok(exit.kind === 'crashed' && exit.runDir);
+    const record = JSON.parse(fs.readFileSync(path.join(exit.runDir, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(record.status, 'crashed');
+    assert.match(record.error ?? '', /SIGKILL/);
   });
 
   it('bad input is reported as failed with the message', async () => {

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic, writeFileDurably } from '../atomicFile';
 import { UserError } from '../userError';
 
 interface WeightsGroup {
@@ -100,23 +101,6 @@ export function readModelArtifacts(modelJsonPath: string): tf.io.ModelArtifacts 
 /** IOHandler that loads from model.json on disk (for tf.loadLayersModel). */
 export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
   return { load: async () => readModelArtifacts(modelJsonPath) };
-}
-
-function writeFileDurably(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Writes a file so that readers see either the old or the new content, never a partial one. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileDurably(tmp, data);
-  fs.renameSync(tmp, file);
 }
 
 /**

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EpochMetrics, RunRecord, RunStatus } from '../../protocol/runRecord';
 import { UserError } from '../userError';
+import { writeFileAtomic } from '../atomicFile';
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -175,20 +176,6 @@ export function listRuns(runsDir: string): RunListing[] {
   return keyed.map((k) => k.listing);
 }
 
-/** Writes a file via a temporary sibling and a rename, so a reader never sees half of it. */
-function writeJsonAtomic(file: string, value: unknown): void {
-  // Not fileModelIO.writeFileAtomic: that module imports TensorFlow.js, which the extension host must not load.
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeFileSync(fd, JSON.stringify(value, null, 2) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 /** When the trainer was last seen working: the newest write to run.json or metrics.jsonl. */
 function lastSignOfLife(listing: RunListing): Date {
   const times = [
@@ -204,25 +191,33 @@ function lastSignOfLife(listing: RunListing): Date {
  * cannot be written is left as it is (its effectiveStatus still says crashed).
  */
 export function markCrashedRuns(runsDir: string): string[] {
-  const marked: string[] = [];
-  for (const listing of listRuns(runsDir)) {
-    if (listing.effectiveStatus !== 'crashed' || !listing.record || listing.record.status !== 'running')
-      continue;
-    const record: RunRecord = {
-      ...listing.record,
-      status: 'crashed',
-      // The moment it died is unknown; its last write is the closest honest estimate of when it ended.
-      endedAt: lastSignOfLife(listing).toISOString(),
-      error: crashedRunError(listing.record.pid),
-    };
-    try {
-      writeJsonAtomic(path.join(listing.dir, RUN_FILE), record);
-      marked.push(listing.id);
-    } catch {
-      // A read-only runs folder (someone else's, a mounted share) still lists; readers see it as crashed.
-    }
+  return listRuns(runsDir)
+    .filter((listing) => listing.effectiveStatus === 'crashed' && listing.record?.status === 'running')
+    .filter((listing) => markRunCrashed(listing, crashedRunError(listing.record!.pid)))
+    .map((listing) => listing.id);
+}
+
+/**
+ * Rewrites one run's run.json from `running` to `crashed` with `error` (the parent that watched the trainer
+ * die passes the tail of its stderr). Returns false when the run is not `running` or cannot be written —
+ * a read-only runs folder (someone else's, a mounted share) still lists; readers see it as crashed.
+ */
+export function markRunCrashed(run: string | RunListing, error: string): boolean {
+  const listing = typeof run === 'string' ? readRun(run) : run;
+  if (!listing.record || listing.record.status !== 'running') return false;
+  const record: RunRecord = {
+    ...listing.record,
+    status: 'crashed',
+    // The moment it died is unknown; its last write is the closest honest estimate of when it ended.
+    endedAt: lastSignOfLife(listing).toISOString(),
+    error,
+  };
+  try {
+    writeFileAtomic(path.join(listing.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    return true;
+  } catch {
+    return false;
   }
-  return marked;
 }
 
 function looksLikeRunFolder(candidate: string): boolean {

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runRecord';
-import { atomicDirSaveHandler, writeFileAtomic } from '../model/fileModelIO';
+import { writeFileAtomic } from '../atomicFile';
+import { atomicDirSaveHandler } from '../model/fileModelIO';
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
 export function makeRunId(name: string, now = new Date(), taken: (id: string) => boolean = () => false): string {
