@@ -1,13 +1,26 @@
-// Flat config: typescript-eslint's recommended rules plus the two architectural boundaries
-// that keep the processes apart (engine never imports vscode, host never loads TensorFlow.js).
+// Flat config: typescript-eslint's recommended rules plus the architectural boundaries that keep the
+// processes apart: the engine never imports vscode, the host never loads TensorFlow.js (the build also
+// checks the extension bundle for it).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'samples/**', 'test/e2e/node_modules/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'out/**',
+      'scratch/**',
+      'schemas/**',
+      'samples/**',
+      'test/e2e/node_modules/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -18,15 +31,6 @@ export default tseslint.config(
   },
   {
     files: ['src/host/**/*.ts', 'src/protocol/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['@tensorflow/*'] },
-      ],
-    },
-  },
-  {
-    files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', __dirname: 'readonly' } },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@tensorflow/*'] }] },
   },
 );

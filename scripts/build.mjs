@@ -36,11 +36,18 @@ const entries = {
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 for (const [name, entry] of Object.entries(entries)) {
-  const result = await esbuild.build({ ...common, entryPoints: [entry], outfile: `dist/${name}.js`, metafile: true });
+  const result = await esbuild.build({
+    ...common,
+    entryPoints: [entry],
+    outfile: `dist/${name}.js`,
+    metafile: true,
+  });
   if (name === 'extension') {
     const tfInputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('@tensorflow'));
     if (tfInputs.length > 0) {
-      throw new Error(`The extension host bundle must not load TensorFlow.js, but it includes ${tfInputs.slice(0, 3).join(', ')}`);
+      throw new Error(
+        `The extension host bundle must not load TensorFlow.js, but it includes ${tfInputs.slice(0, 3).join(', ')}`,
+      );
     }
   }
 }
@@ -60,7 +67,16 @@ const schemaBundle = await esbuild.build({
   minify: false,
 });
 const schemaModule = { exports: {} };
-new Function('module', 'exports', 'require', schemaBundle.outputFiles[0].text)(schemaModule, schemaModule.exports, require);
+new Function('module', 'exports', 'require', schemaBundle.outputFiles[0].text)(
+  schemaModule,
+  schemaModule.exports,
+  require,
+);
 mkdirSync(join(root, 'schemas'), { recursive: true });
-writeFileSync(join(root, 'schemas', 'finetune.schema.json'), `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`);
-console.log('built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json');
+writeFileSync(
+  join(root, 'schemas', 'finetune.schema.json'),
+  `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
+);
+console.log(
+  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json',
+);

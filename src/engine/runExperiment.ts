@@ -53,7 +53,11 @@ function applyOverrides(config: ExperimentConfig, overrides: RunOptions['overrid
 }
 
 /** Loads the base model and performs the surgery, with Math.random seeded so fresh weights are reproducible. */
-async function prepareModel(config: ExperimentConfig, numClasses: number, file: string): Promise<TrainingModel> {
+async function prepareModel(
+  config: ExperimentConfig,
+  numClasses: number,
+  file: string,
+): Promise<TrainingModel> {
   const { model, inputShape } = await loadBaseModel(config.baseModel);
   const restore = seedMathRandom(`model:${config.training.seed}`);
   try {
@@ -72,7 +76,11 @@ async function decodeSplit(
   label: string,
 ): Promise<{ data: TensorData; skipped: string[] }> {
   emit({ type: 'log', level: 'info', message: `Decoding ${refs.length} ${label} images…` });
-  const decoded = await decodeImages(refs, { imageSize: config.dataset.imageSize, channels, pixelRange: config.dataset.pixelRange });
+  const decoded = await decodeImages(refs, {
+    imageSize: config.dataset.imageSize,
+    channels,
+    pixelRange: config.dataset.pixelRange,
+  });
   const [h, w] = config.dataset.imageSize;
   const data: TensorData = {
     x: decoded.data,
@@ -145,7 +153,11 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
     ...(backendNote ? { backendNote } : {}),
     datasetFingerprint: datasetFingerprint(scan),
     classNames: scan.classNames,
-    counts: { train: train.data.count, val: val.data.count, skipped: train.skipped.length + val.skipped.length },
+    counts: {
+      train: train.data.count,
+      val: val.data.count,
+      skipped: train.skipped.length + val.skipped.length,
+    },
     epochsPlanned: config.training.epochs,
     epochsCompleted: 0,
     startedAt: new Date().toISOString(),
@@ -210,7 +222,9 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
     }
     if (result.status !== 'failed' || result.bestEpoch !== undefined) {
       const evaluation = await evaluate(model.forward, val.data, numClasses, 64);
-      writer.writeSummary(buildSummary(evaluation.predictions, scan.classNames, result.bestEpoch ?? 0, evaluation.loss));
+      writer.writeSummary(
+        buildSummary(evaluation.predictions, scan.classNames, result.bestEpoch ?? 0, evaluation.loss),
+      );
     }
     writer.update({
       status: result.status,
@@ -233,7 +247,12 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
     return { runId, runDir, status: result.status, ...(result.error ? { error: result.error } : {}) };
   } catch (error) {
     const message = errorMessage(error);
-    writer.update({ status: 'failed', endedAt: new Date().toISOString(), error: message, endReason: 'error' });
+    writer.update({
+      status: 'failed',
+      endedAt: new Date().toISOString(),
+      error: message,
+      endReason: 'error',
+    });
     emit({ type: 'afterFit', runId, runDir, status: 'failed', epochsCompleted, error: message });
     return { runId, runDir, status: 'failed', error: message };
   } finally {

@@ -5,7 +5,12 @@
  * (window reload, VS Code exit) counts as a stop, so the run is recorded as stopped, not left running.
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
-import { TRAINER_BACKEND_ARG, isHostToTrainer, type StartRequest, type TrainerToHost } from '../protocol/trainerMessages';
+import {
+  TRAINER_BACKEND_ARG,
+  isHostToTrainer,
+  type StartRequest,
+  type TrainerToHost,
+} from '../protocol/trainerMessages';
 import { initBackend } from './backend/selectBackend';
 import { runExperiment } from './runExperiment';
 import { errorMessage, isUserError } from './userError';
@@ -25,7 +30,9 @@ function requestedBackend(argv: string[]): BackendChoice {
 
 async function main(): Promise<void> {
   if (!process.send) {
-    console.error('The trainer runs as a child process with an IPC channel; use the `finetune` CLI from a terminal.');
+    console.error(
+      'The trainer runs as a child process with an IPC channel; use the `finetune` CLI from a terminal.',
+    );
     process.exit(2);
   }
   const abort = new AbortController();
@@ -47,7 +54,12 @@ async function main(): Promise<void> {
 
   try {
     const selection = await initBackend(requestedBackend(process.argv));
-    await send({ type: 'ready', backend: selection.backend, available: selection.available, pid: process.pid });
+    await send({
+      type: 'ready',
+      backend: selection.backend,
+      available: selection.available,
+      pid: process.pid,
+    });
   } catch (error) {
     await send({ type: 'failed', error: errorMessage(error) });
     process.exit(1);

@@ -45,12 +45,15 @@ async function pickExperiment(): Promise<vscode.Uri | undefined> {
 
 async function startTraining(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<void> {
   if (activeTrainer) {
-    void vscode.window.showWarningMessage('A training run is already in progress. Stop it first (Fine-Tune: Stop Training).');
+    void vscode.window.showWarningMessage(
+      'A training run is already in progress. Stop it first (Fine-Tune: Stop Training).',
+    );
     return;
   }
   const experiment = await pickExperiment();
   if (!experiment) return;
-  const folder = vscode.workspace.getWorkspaceFolder(experiment)?.uri.fsPath ?? path.dirname(experiment.fsPath);
+  const folder =
+    vscode.workspace.getWorkspaceFolder(experiment)?.uri.fsPath ?? path.dirname(experiment.fsPath);
   const backend = vscode.workspace.getConfiguration('fineTune').get<BackendChoice>('backend', 'auto');
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Fine-Tune', cancellable: true },
@@ -58,7 +61,11 @@ async function startTraining(context: vscode.ExtensionContext, log: vscode.LogOu
       progress.report({ message: 'starting the trainer…' });
       let trainer: TrainerProcess;
       try {
-        trainer = await TrainerProcess.launch({ trainerScript: context.asAbsolutePath('dist/trainer.js'), backend, cwd: folder });
+        trainer = await TrainerProcess.launch({
+          trainerScript: context.asAbsolutePath('dist/trainer.js'),
+          backend,
+          cwd: folder,
+        });
       } catch (error) {
         log.error(String(error));
         void vscode.window.showErrorMessage(`Fine-Tune: ${(error as Error).message}`);
@@ -69,11 +76,14 @@ async function startTraining(context: vscode.ExtensionContext, log: vscode.LogOu
       token.onCancellationRequested(() => void trainer.stop());
       trainer.onEvent((event) => {
         const line = describeEvent(event);
-        if (line) (event.type === 'log' && event.level !== 'info' ? log.warn(line) : log.info(line));
+        if (line && event.type === 'log' && event.level !== 'info') log.warn(line);
+        else if (line) log.info(line);
         if (event.type === 'beforeEpoch') progress.report({ message: `epoch ${event.epoch}` });
         if (event.type === 'afterEpoch') {
           const m = event.metrics;
-          progress.report({ message: `epoch ${m.epoch}: val_loss ${m.val_loss.toFixed(4)}, val_acc ${m.val_accuracy.toFixed(3)}` });
+          progress.report({
+            message: `epoch ${m.epoch}: val_loss ${m.val_loss.toFixed(4)}, val_acc ${m.val_accuracy.toFixed(3)}`,
+          });
         }
       });
       trainer.start({ experimentPath: experiment.fsPath, runsDir: path.join(folder, '.finetune', 'runs') });
@@ -82,13 +92,17 @@ async function startTraining(context: vscode.ExtensionContext, log: vscode.LogOu
       if (exit.kind === 'done') {
         const r = exit.result;
         const text = `Run ${r.runId} ${r.status}${r.error ? `: ${r.error}` : ''}`;
-        void (r.status === 'failed' ? vscode.window.showErrorMessage(text) : vscode.window.showInformationMessage(text));
+        void (r.status === 'failed'
+          ? vscode.window.showErrorMessage(text)
+          : vscode.window.showInformationMessage(text));
       } else if (exit.kind === 'failed') {
         log.error(exit.error);
         void vscode.window.showErrorMessage(`Fine-Tune: ${exit.error}`);
       } else {
         log.error(`trainer crashed (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail}`);
-        void vscode.window.showErrorMessage(`Fine-Tune: the trainer crashed (${exit.signal ?? `exit code ${exit.code}`}). See the Fine-Tune log.`);
+        void vscode.window.showErrorMessage(
+          `Fine-Tune: the trainer crashed (${exit.signal ?? `exit code ${exit.code}`}). See the Fine-Tune log.`,
+        );
       }
     },
   );

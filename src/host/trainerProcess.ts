@@ -19,7 +19,13 @@ export type TrainerExit =
   | { kind: 'done'; result: DoneMessage }
   | { kind: 'failed'; error: string }
   /** The process died without saying done/failed (killed, out of memory, native crash). */
-  | { kind: 'crashed'; code: number | null; signal: NodeJS.Signals | null; stderrTail: string; runDir?: string };
+  | {
+      kind: 'crashed';
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      stderrTail: string;
+      runDir?: string;
+    };
 
 export interface LaunchOptions {
   /** Path of the bundled trainer (dist/trainer.js). */
@@ -70,11 +76,19 @@ export class TrainerProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`The trainer did not start within ${(options.readyTimeoutMs ?? 60000) / 1000} s.${stderr ? ` Its output: ${stderr.trim()}` : ''}`));
+        reject(
+          new Error(
+            `The trainer did not start within ${(options.readyTimeoutMs ?? 60000) / 1000} s.${stderr ? ` Its output: ${stderr.trim()}` : ''}`,
+          ),
+        );
       }, options.readyTimeoutMs ?? 60000);
       const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         clearTimeout(timer);
-        reject(new Error(`The trainer exited before it was ready (code ${code}, signal ${signal}).${stderr ? ` ${stderr.trim()}` : ''}`));
+        reject(
+          new Error(
+            `The trainer exited before it was ready (code ${code}, signal ${signal}).${stderr ? ` ${stderr.trim()}` : ''}`,
+          ),
+        );
       };
       child.once('exit', onEarlyExit);
       child.once('error', (error) => {
@@ -131,7 +145,10 @@ export class TrainerProcess {
 
   private attach(): void {
     this.child.stderr?.removeAllListeners('data');
-    this.child.stderr?.on('data', (chunk: string) => (this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES)));
+    this.child.stderr?.on(
+      'data',
+      (chunk: string) => (this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES)),
+    );
     this.child.on('message', (message: unknown) => {
       if (!isTrainerToHost(message)) return;
       if (message.type === 'event') {
@@ -150,7 +167,10 @@ export class TrainerProcess {
       if (this.runDir) {
         // The run folder must not say `running` forever: record the death with what the trainer last said.
         const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-        markRunCrashed(this.runDir, `The trainer process died (${how}).${stderrTail ? ` Its last output: ${stderrTail.slice(-1000)}` : ''} Completed epochs and the best model so far are kept.`);
+        markRunCrashed(
+          this.runDir,
+          `The trainer process died (${how}).${stderrTail ? ` Its last output: ${stderrTail.slice(-1000)}` : ''} Completed epochs and the best model so far are kept.`,
+        );
       }
       this.exitResolver({ kind: 'crashed', code, signal, stderrTail, runDir: this.runDir });
     });

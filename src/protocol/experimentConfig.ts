@@ -11,7 +11,13 @@ export type MonitorName = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly BackendChoice[] = [
+  'auto',
+  'tensorflow-gpu',
+  'tensorflow',
+  'wasm',
+  'cpu',
+];
 export const LAYER_STATES: readonly LayerState[] = ['frozen', 'trainable', 'reinit'];
 
 export interface DatasetConfig {

@@ -65,4 +65,5 @@ export interface AfterFitEvent {
   error?: string;
 }
 
-export type TrainingEvent = LogEvent | BeforeFitEvent | BeforeEpochEvent | AfterBatchEvent | AfterEpochEvent | AfterFitEvent;
+export type TrainingEvent =
+  LogEvent | BeforeFitEvent | BeforeEpochEvent | AfterBatchEvent | AfterEpochEvent | AfterFitEvent;

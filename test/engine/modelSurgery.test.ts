@@ -56,13 +56,21 @@ describe('base model loading and surgery', () => {
     const bn1 = tree[0].children![0].children![1];
     assert.equal(bn1.trainableParams, 8);
     assert.equal(bn1.nonTrainableParams, 8);
-    assert.equal(tree[0].trainableParams, tree[0].children!.reduce((n, c) => n + c.trainableParams, 0));
+    assert.equal(
+      tree[0].trainableParams,
+      tree[0].children!.reduce((n, c) => n + c.trainableParams, 0),
+    );
     model.dispose();
   });
 
   it('freezes up to a nested block, cuts at the default (before the last Dense) and adds the head', async () => {
     const { model } = await loadBaseModel(modelPath);
-    const tm = buildTrainingModel(model, config({ freezeUpTo: 'backbone/block1', head: { ...DEFAULTS.head, hiddenUnits: [5], dropout: 0.5 } }), 3, 3);
+    const tm = buildTrainingModel(
+      model,
+      config({ freezeUpTo: 'backbone/block1', head: { ...DEFAULTS.head, hiddenUnits: [5], dropout: 0.5 } }),
+      3,
+      3,
+    );
     assert.equal(tm.cutAt, 'dense_1');
     assert.equal(tm.states.get('backbone/block1/conv1'), 'frozen');
     assert.equal(tm.states.get('backbone/block1/pool1'), 'frozen');
@@ -83,7 +91,10 @@ describe('base model loading and surgery', () => {
     const { model } = await loadBaseModel(modelPath);
     const tm = buildTrainingModel(
       model,
-      config({ layers: { backbone: 'frozen', 'backbone/conv2': 'reinit' }, head: { ...DEFAULTS.head, cutAt: 'flatten' } }),
+      config({
+        layers: { backbone: 'frozen', 'backbone/conv2': 'reinit' },
+        head: { ...DEFAULTS.head, cutAt: 'flatten' },
+      }),
       3,
       2,
     );
@@ -97,11 +108,16 @@ describe('base model loading and surgery', () => {
 
   it('reinit draws fresh weights before the first step', async () => {
     const { model: original } = await loadBaseModel(modelPath);
-    const before = original.getLayer('backbone').getWeights().map((w) => w.arraySync());
+    const before = original
+      .getLayer('backbone')
+      .getWeights()
+      .map((w) => w.arraySync());
     const { model } = await loadBaseModel(modelPath);
     const tm = buildTrainingModel(model, config({ layers: { 'backbone/conv2': 'reinit' } }), 3, 2);
     const conv2 = tm.model.getLayer('conv2');
-    const kernelBefore = original.getLayer('backbone') as unknown as { getLayer(n: string): { getWeights(): tf.Tensor[] } };
+    const kernelBefore = original.getLayer('backbone') as unknown as {
+      getLayer(n: string): { getWeights(): tf.Tensor[] };
+    };
     const pretrainedKernel = kernelBefore.getLayer('conv2').getWeights()[0].dataSync();
     const freshKernel = conv2.getWeights()[0].dataSync();
     assert.notDeepEqual(Array.from(freshKernel), Array.from(pretrainedKernel));
@@ -114,7 +130,16 @@ describe('base model loading and surgery', () => {
     const flatPath = await saveFlatSequential(tempDir('flat'));
     for (const cutAt of [undefined, 'pool']) {
       const { model } = await loadBaseModel(flatPath);
-      const tm = buildTrainingModel(model, config({ baseModel: flatPath, dataset: { path: '/x', imageSize: [8, 8], ...DEFAULTS.dataset }, head: { ...DEFAULTS.head, cutAt } }), 3, 2);
+      const tm = buildTrainingModel(
+        model,
+        config({
+          baseModel: flatPath,
+          dataset: { path: '/x', imageSize: [8, 8], ...DEFAULTS.dataset },
+          head: { ...DEFAULTS.head, cutAt },
+        }),
+        3,
+        2,
+      );
       assert.equal(tm.cutAt, cutAt ?? 'flat');
       assert.deepEqual(tm.model.outputs[0].shape, [null, 2]);
       assert.ok(tm.forward(tf.zeros([1, 8, 8, 3]), true).shape[1] === 2);
@@ -126,7 +151,10 @@ describe('base model loading and surgery', () => {
     const { model } = await loadBaseModel(modelPath);
     assert.throws(
       () => buildTrainingModel(model, config({ freezeUpTo: 'conv2' }), 3, 2),
-      (e: unknown) => e instanceof UserError && /Unknown layer "conv2" in "freezeUpTo"/.test(e.message) && /backbone\/conv2/.test(e.message),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /Unknown layer "conv2" in "freezeUpTo"/.test(e.message) &&
+        /backbone\/conv2/.test(e.message),
     );
     assert.throws(
       () => buildTrainingModel(model, config({ head: { ...DEFAULTS.head, cutAt: 'nope' } }), 3, 2),
@@ -137,13 +165,23 @@ describe('base model loading and surgery', () => {
   it('an image size the kept frozen layers cannot take is a clear error', async () => {
     const { model } = await loadBaseModel(modelPath);
     assert.throws(
-      () => buildTrainingModel(model, config({ dataset: { path: '/x', imageSize: [24, 24], ...DEFAULTS.dataset } }), 3, 2),
-      (e: unknown) => e instanceof UserError && /imageSize \[24, 24\]/.test(e.message) && /dense_1/.test(e.message),
+      () =>
+        buildTrainingModel(
+          model,
+          config({ dataset: { path: '/x', imageSize: [24, 24], ...DEFAULTS.dataset } }),
+          3,
+          2,
+        ),
+      (e: unknown) =>
+        e instanceof UserError && /imageSize \[24, 24\]/.test(e.message) && /dense_1/.test(e.message),
     );
     // Cutting before the Dense layers makes any size work (convolutions do not care).
     const tm = buildTrainingModel(
       model,
-      config({ dataset: { path: '/x', imageSize: [24, 24], ...DEFAULTS.dataset }, head: { ...DEFAULTS.head, cutAt: 'flatten' } }),
+      config({
+        dataset: { path: '/x', imageSize: [24, 24], ...DEFAULTS.dataset },
+        head: { ...DEFAULTS.head, cutAt: 'flatten' },
+      }),
       3,
       2,
     );

@@ -28,15 +28,26 @@ const base = {
   training: { epochs: 3, batchSize: 8, learningRate: 0.01, backend: 'cpu', seed: 5 },
 };
 
-function experiment(name: string, patch: (e: typeof base & Record<string, unknown>) => void = () => {}): string {
+function experiment(
+  name: string,
+  patch: (e: typeof base & Record<string, unknown>) => void = () => {},
+): string {
   const doc = structuredClone(base) as typeof base & Record<string, unknown>;
   patch(doc);
   return writeExperiment(root, name, doc);
 }
 
-async function run(file: string, extra: Partial<RunOptions> = {}): Promise<{ events: TrainingEvent[]; dir: string; record: RunRecord; metrics: EpochMetrics[] }> {
+async function run(
+  file: string,
+  extra: Partial<RunOptions> = {},
+): Promise<{ events: TrainingEvent[]; dir: string; record: RunRecord; metrics: EpochMetrics[] }> {
   const events: TrainingEvent[] = [];
-  const outcome = await runExperiment({ experimentPath: file, runsDir: path.join(root, 'runs'), onEvent: (e) => events.push(e), ...extra });
+  const outcome = await runExperiment({
+    experimentPath: file,
+    runsDir: path.join(root, 'runs'),
+    onEvent: (e) => events.push(e),
+    ...extra,
+  });
   const record = JSON.parse(fs.readFileSync(path.join(outcome.runDir, 'run.json'), 'utf8')) as RunRecord;
   const metrics = fs
     .readFileSync(path.join(outcome.runDir, 'metrics.jsonl'), 'utf8')
@@ -50,7 +61,8 @@ async function run(file: string, extra: Partial<RunOptions> = {}): Promise<{ eve
 async function loadWeights(modelJson: string): Promise<Map<string, Float32Array>> {
   const model = await tfl.loadLayersModel(fileLoadHandler(modelJson));
   const out = new Map<string, Float32Array>();
-  for (const w of model.weights) out.set(w.originalName.replace(/_\d+$/, ''), w.read().dataSync() as Float32Array);
+  for (const w of model.weights)
+    out.set(w.originalName.replace(/_\d+$/, ''), w.read().dataSync() as Float32Array);
   model.dispose();
   return out;
 }
@@ -63,7 +75,9 @@ async function pretrained(): Promise<Map<string, Float32Array>> {
 
 function same(a: Float32Array | undefined, b: Float32Array | undefined): boolean {
   assert.ok(a && b, 'weight present');
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
 }
 
 describe('runExperiment on the cpu backend', () => {
@@ -82,23 +96,44 @@ describe('runExperiment on the cpu backend', () => {
     const before = await pretrained();
     const after = await loadWeights(path.join(dir, 'model', 'model.json'));
     assert.ok(same(before.get('conv1/kernel'), after.get('conv1/kernel')), 'frozen conv1 kernel unchanged');
-    assert.ok(same(before.get('bn1/moving_mean'), after.get('bn1/moving_mean')), 'frozen BN moving mean unchanged');
-    assert.ok(same(before.get('bn1/moving_variance'), after.get('bn1/moving_variance')), 'frozen BN moving variance unchanged');
+    assert.ok(
+      same(before.get('bn1/moving_mean'), after.get('bn1/moving_mean')),
+      'frozen BN moving mean unchanged',
+    );
+    assert.ok(
+      same(before.get('bn1/moving_variance'), after.get('bn1/moving_variance')),
+      'frozen BN moving variance unchanged',
+    );
     assert.ok(!same(before.get('conv2/kernel'), after.get('conv2/kernel')), 'trainable conv2 changed');
-    assert.ok(!same(before.get('bn2/moving_mean'), after.get('bn2/moving_mean')), 'trainable BN statistics updated');
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'model', 'labels.json'), 'utf8')), ['class_a', 'class_b', 'class_c']);
+    assert.ok(
+      !same(before.get('bn2/moving_mean'), after.get('bn2/moving_mean')),
+      'trainable BN statistics updated',
+    );
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'model', 'labels.json'), 'utf8')), [
+      'class_a',
+      'class_b',
+      'class_c',
+    ]);
     for (const m of metrics) {
-      for (const key of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'time_s', 'gap'] as const) assert.equal(typeof m[key], 'number', key);
+      for (const key of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'time_s', 'gap'] as const)
+        assert.equal(typeof m[key], 'number', key);
       assert.equal(m.lr_base, 0.01 * 0.1, 'pre-trained layers train at lr × fineTuneLearningRateMultiplier');
     }
   });
 
   it('the saved model is the best epoch: its val_loss matches run.json within 1e-5', async () => {
     const file = experiment('restore', (e) =>
-      Object.assign(e.training, { epochs: 8, learningRate: 0.05, earlyStopping: { monitor: 'val_loss', patience: 10, restoreBestWeights: true } }),
+      Object.assign(e.training, {
+        epochs: 8,
+        learningRate: 0.05,
+        earlyStopping: { monitor: 'val_loss', patience: 10, restoreBestWeights: true },
+      }),
     );
     const { record, metrics, dir } = await run(file);
-    assert.ok(record.bestEpoch! < metrics.length, `best epoch ${record.bestEpoch} must not be the last (${metrics.length}) for this test to mean something`);
+    assert.ok(
+      record.bestEpoch! < metrics.length,
+      `best epoch ${record.bestEpoch} must not be the last (${metrics.length}) for this test to mean something`,
+    );
     const best = metrics.find((m) => m.epoch === record.bestEpoch)!;
     // Recompute the validation loss of the saved model independently of the engine's evaluation code.
     const scan = await scanDataset(path.join(root, 'data'));
@@ -106,14 +141,31 @@ describe('runExperiment on the cpu backend', () => {
     const decoded = await decodeImages(val, { imageSize: [16, 16], channels: 3, pixelRange: [0, 1] });
     const model = await tfl.loadLayersModel(fileLoadHandler(path.join(dir, 'model', 'model.json')));
     const probs = model.predict(tf.tensor4d(decoded.data, [decoded.images.length, 16, 16, 3])) as tf.Tensor2D;
-    const labels = tf.oneHot(tf.tensor1d(decoded.images.map((r) => r.classIndex), 'int32'), 3);
-    const loss = tf.mean(tf.neg(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1))).dataSync()[0];
-    assert.ok(Math.abs(loss - best.val_loss) < 1e-5, `saved model val_loss ${loss} vs best epoch ${best.val_loss}`);
+    const labels = tf.oneHot(
+      tf.tensor1d(
+        decoded.images.map((r) => r.classIndex),
+        'int32',
+      ),
+      3,
+    );
+    const loss = tf
+      .mean(tf.neg(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1)))
+      .dataSync()[0];
+    assert.ok(
+      Math.abs(loss - best.val_loss) < 1e-5,
+      `saved model val_loss ${loss} vs best epoch ${best.val_loss}`,
+    );
     const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as RunSummary;
     assert.equal(summary.epoch, record.bestEpoch);
     assert.ok(Math.abs(summary.val_loss - best.val_loss) < 1e-5);
-    assert.equal(summary.confusion.flat().reduce((a, b) => a + b, 0), decoded.images.length);
-    assert.equal(summary.misclassified.length, decoded.images.length - summary.confusion.reduce((n, row, i) => n + row[i], 0));
+    assert.equal(
+      summary.confusion.flat().reduce((a, b) => a + b, 0),
+      decoded.images.length,
+    );
+    assert.equal(
+      summary.misclassified.length,
+      decoded.images.length - summary.confusion.reduce((n, row, i) => n + row[i], 0),
+    );
   });
 
   it('L2-SP keeps fine-tuned weights closer to the pre-trained ones', async () => {
@@ -139,7 +191,12 @@ describe('runExperiment on the cpu backend', () => {
   });
 
   it('the same seed on the same backend gives the same metrics', async () => {
-    const file = experiment('seeded', (e) => Object.assign(e, { augmentation: { flipHorizontal: true, rotation: 10 }, head: { cutAt: 'flatten', hiddenUnits: [8], dropout: 0.3 } }));
+    const file = experiment('seeded', (e) =>
+      Object.assign(e, {
+        augmentation: { flipHorizontal: true, rotation: 10 },
+        head: { cutAt: 'flatten', hiddenUnits: [8], dropout: 0.3 },
+      }),
+    );
     const strip = (ms: EpochMetrics[]): unknown[] => ms.map(({ time_s: _t, ...rest }) => rest);
     const a = await run(file);
     const b = await run(file);
@@ -166,7 +223,9 @@ describe('runExperiment on the cpu backend', () => {
   });
 
   it('a diverging run fails with a message that says so', async () => {
-    const file = experiment('diverge', (e) => Object.assign(e.training, { optimizer: 'sgd', momentum: 0, learningRate: 1e30 }));
+    const file = experiment('diverge', (e) =>
+      Object.assign(e.training, { optimizer: 'sgd', momentum: 0, learningRate: 1e30 }),
+    );
     const { record } = await run(file);
     assert.equal(record.status, 'failed');
     assert.match(record.error ?? '', /diverged/);
@@ -174,7 +233,11 @@ describe('runExperiment on the cpu backend', () => {
 
   it('early stopping ends the run at the right epoch', async () => {
     const file = experiment('early', (e) =>
-      Object.assign(e.training, { epochs: 12, learningRate: 0.05, earlyStopping: { monitor: 'val_loss', patience: 2, restoreBestWeights: true } }),
+      Object.assign(e.training, {
+        epochs: 12,
+        learningRate: 0.05,
+        earlyStopping: { monitor: 'val_loss', patience: 2, restoreBestWeights: true },
+      }),
     );
     const { record, metrics } = await run(file);
     const last = metrics[metrics.length - 1].epoch;
@@ -184,25 +247,42 @@ describe('runExperiment on the cpu backend', () => {
   });
 
   it('on wasm, head-only training stays on wasm; trainable convolutions fall back to cpu and say so', async () => {
-    const headOnly = await run(experiment('wasm-head', (e) => {
-      Object.assign(e, { freezeUpTo: 'backbone' });
-      Object.assign(e.training, { backend: 'wasm', epochs: 1 });
-    }));
+    const headOnly = await run(
+      experiment('wasm-head', (e) => {
+        Object.assign(e, { freezeUpTo: 'backbone' });
+        Object.assign(e.training, { backend: 'wasm', epochs: 1 });
+      }),
+    );
     assert.equal(headOnly.record.backend, 'wasm');
     assert.equal(headOnly.record.status, 'completed');
-    const convs = await run(experiment('wasm-conv', (e) => Object.assign(e.training, { backend: 'wasm', epochs: 1 })));
+    const convs = await run(
+      experiment('wasm-conv', (e) => Object.assign(e.training, { backend: 'wasm', epochs: 1 })),
+    );
     assert.equal(convs.record.backend, 'cpu');
     assert.equal(convs.record.requestedBackend, 'wasm');
-    assert.match(convs.record.backendNote ?? '', /wasm backend lacks Conv2DBackpropFilter.*falling back to the cpu backend/);
-    assert.ok(convs.events.some((e) => e.type === 'log' && e.level === 'warn' && /falling back/.test(e.message)), 'said in the run log');
+    assert.match(
+      convs.record.backendNote ?? '',
+      /wasm backend lacks Conv2DBackpropFilter.*falling back to the cpu backend/,
+    );
+    assert.ok(
+      convs.events.some((e) => e.type === 'log' && e.level === 'warn' && /falling back/.test(e.message)),
+      'said in the run log',
+    );
     assert.equal(convs.record.status, 'completed');
   });
 
   it('bad input fails before any run folder is created, naming the problem', async () => {
     const runsDir = path.join(root, 'bad-runs');
-    const attempt = (file: string): Promise<unknown> => runExperiment({ experimentPath: file, runsDir, onEvent: () => {} });
-    await assert.rejects(attempt(experiment('nodata', (e) => Object.assign(e.dataset, { path: 'missing' }))), (e) => e instanceof UserError && /missing/.test(e.message));
-    await assert.rejects(attempt(experiment('badlayer', (e) => Object.assign(e, { freezeUpTo: 'conv9' }))), (e) => e instanceof UserError && /conv9/.test(e.message));
+    const attempt = (file: string): Promise<unknown> =>
+      runExperiment({ experimentPath: file, runsDir, onEvent: () => {} });
+    await assert.rejects(
+      attempt(experiment('nodata', (e) => Object.assign(e.dataset, { path: 'missing' }))),
+      (e) => e instanceof UserError && /missing/.test(e.message),
+    );
+    await assert.rejects(
+      attempt(experiment('badlayer', (e) => Object.assign(e, { freezeUpTo: 'conv9' }))),
+      (e) => e instanceof UserError && /conv9/.test(e.message),
+    );
     const noWeights = path.join(root, 'noweights');
     fs.mkdirSync(noWeights, { recursive: true });
     fs.copyFileSync(path.join(root, 'base', 'model.json'), path.join(noWeights, 'model.json'));

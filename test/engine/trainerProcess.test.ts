@@ -66,7 +66,9 @@ describe('trainer child process', () => {
     assert.ok(exit.kind === 'done', JSON.stringify(exit));
     assert.equal(exit.result.status, 'stopped');
     assert.ok(Date.now() - stopAt < 5000, 'stopped promptly');
-    const record = JSON.parse(fs.readFileSync(path.join(exit.result.runDir, 'run.json'), 'utf8')) as RunRecord;
+    const record = JSON.parse(
+      fs.readFileSync(path.join(exit.result.runDir, 'run.json'), 'utf8'),
+    ) as RunRecord;
     assert.equal(record.status, 'stopped');
     assert.ok(fs.existsSync(path.join(exit.result.runDir, 'model', 'model.json')));
   });
@@ -88,7 +90,10 @@ describe('trainer child process', () => {
 
   it('bad input is reported as failed with the message', async () => {
     const trainer = await launch();
-    trainer.start({ experimentPath: path.join(root, 'nope.finetune.json'), runsDir: path.join(root, 'runs') });
+    trainer.start({
+      experimentPath: path.join(root, 'nope.finetune.json'),
+      runsDir: path.join(root, 'runs'),
+    });
     const exit = await trainer.finished;
     assert.equal(exit.kind, 'failed');
     assert.ok(exit.kind === 'failed' && /nope\.finetune\.json/.test(exit.error));

@@ -8,7 +8,13 @@ import { createRng } from '../../src/engine/rng';
  * `<dir>/<class>/<class>_<i>.png`: class k is a noisy image whose dominant colour channel is k % 3 and
  * whose brighter half is left/right by k's parity — learnable in a few epochs, not trivially.
  */
-export async function makeDataset(dir: string, classes = 3, perClass = 12, size = 16, seed = 1): Promise<string> {
+export async function makeDataset(
+  dir: string,
+  classes = 3,
+  perClass = 12,
+  size = 16,
+  seed = 1,
+): Promise<string> {
   const rng = createRng(seed);
   for (let k = 0; k < classes; k++) {
     const name = `class_${String.fromCharCode(97 + k)}`;
@@ -17,10 +23,13 @@ export async function makeDataset(dir: string, classes = 3, perClass = 12, size 
       const pixels = Buffer.alloc(size * size * 3);
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
-          const bright = (x < size / 2) === (k % 2 === 0) ? 150 : 60;
+          const bright = x < size / 2 === (k % 2 === 0) ? 150 : 60;
           for (let c = 0; c < 3; c++) {
             const base = c === k % 3 ? bright + 60 : 40;
-            pixels[(y * size + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(base + rng.uniform(-50, 50))));
+            pixels[(y * size + x) * 3 + c] = Math.max(
+              0,
+              Math.min(255, Math.round(base + rng.uniform(-50, 50))),
+            );
           }
         }
       }

@@ -23,7 +23,14 @@ export async function saveNestedCnn(dir: string, size = 16, classes = 4): Promis
   const block1 = tfl.sequential({
     name: 'block1',
     layers: [
-      tfl.layers.conv2d({ inputShape: [size, size, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv1' }),
+      tfl.layers.conv2d({
+        inputShape: [size, size, 3],
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: 'conv1',
+      }),
       tfl.layers.batchNormalization({ name: 'bn1' }),
       tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
     ],
@@ -41,7 +48,9 @@ export async function saveNestedCnn(dir: string, size = 16, classes = 4): Promis
   let x = backbone.apply(input) as tfl.SymbolicTensor;
   x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.dense({ units: 8, activation: 'relu', name: 'dense_1' }).apply(x) as tfl.SymbolicTensor;
-  const out = tfl.layers.dense({ units: classes, activation: 'softmax', name: 'dense_2' }).apply(x) as tfl.SymbolicTensor;
+  const out = tfl.layers
+    .dense({ units: classes, activation: 'softmax', name: 'dense_2' })
+    .apply(x) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name: 'outer' });
   for (const layer of [block1.getLayer('bn1'), backbone.getLayer('bn2')]) {
     const [gamma, beta, mean, variance] = layer.getWeights();
@@ -61,7 +70,13 @@ export async function saveNestedCnn(dir: string, size = 16, classes = 4): Promis
 export async function saveFlatSequential(dir: string, size = 8, classes = 3): Promise<string> {
   const model = tfl.sequential({
     layers: [
-      tfl.layers.conv2d({ inputShape: [size, size, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'conv' }),
+      tfl.layers.conv2d({
+        inputShape: [size, size, 3],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        name: 'conv',
+      }),
       tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool' }),
       tfl.layers.flatten({ name: 'flat' }),
       tfl.layers.dense({ units: classes, activation: 'softmax', name: 'out' }),

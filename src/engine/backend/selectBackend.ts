@@ -3,6 +3,7 @@
  * tensorflow-gpu → tensorflow → wasm → cpu. The native bindings are optional dependencies that usually
  * fail to install offline, so each candidate is tried and the reason it was skipped is kept for the log.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../../protocol/experimentConfig';
@@ -33,7 +34,7 @@ function wasmDir(): string {
   const candidates = [path.join(__dirname, 'wasm'), path.join(__dirname, '..', 'wasm')];
   for (const dir of candidates) {
     try {
-      require('node:fs').accessSync(path.join(dir, 'tfjs-backend-wasm.wasm'));
+      fs.accessSync(path.join(dir, 'tfjs-backend-wasm.wasm'));
       return dir + path.sep;
     } catch {
       // try the next one
@@ -45,18 +46,21 @@ function wasmDir(): string {
   return path.join(path.dirname(require.resolve(wasmPackage)), 'dist') + path.sep;
 }
 
-/** Loads the module that registers a backend; throws with the reason when it cannot. */
+/**
+ * Loads the module that registers a backend; throws with the reason when it cannot. `require`, not
+ * `import`: the native packages are optional and must only be touched when chosen.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
 function loadBackendModule(name: BackendName): void {
   switch (name) {
     case 'tensorflow-gpu':
       // Optional dependency: resolved at run time only, never bundled.
-      require(/* webpackIgnore: true */ '@tensorflow/tfjs-node-gpu');
+      require('@tensorflow/tfjs-node-gpu');
       return;
     case 'tensorflow':
-      require(/* webpackIgnore: true */ '@tensorflow/tfjs-node');
+      require('@tensorflow/tfjs-node');
       return;
     case 'wasm': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       wasm.setWasmPaths(wasmDir());
       return;
@@ -66,6 +70,7 @@ function loadBackendModule(name: BackendName): void {
       return;
   }
 }
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Backends whose packages are installed (native ones are optional dependencies). */
 export function installedBackends(): BackendName[] {

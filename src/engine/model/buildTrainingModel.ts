@@ -66,8 +66,10 @@ function neededBackwardKernels(leaves: { layer: Layer; trainable: boolean }[]): 
   for (const { layer, trainable } of leaves) {
     const cls = layer.getClassName();
     if (trainable && (cls === 'Conv2D' || cls === 'SeparableConv2D')) needed.add('Conv2DBackpropFilter');
-    if (trainable && (cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D')) needed.add('DepthwiseConv2dNativeBackpropFilter');
-    if (gradientFlows && (cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D')) needed.add('DepthwiseConv2dNativeBackpropInput');
+    if (trainable && (cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D'))
+      needed.add('DepthwiseConv2dNativeBackpropFilter');
+    if (gradientFlows && (cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D'))
+      needed.add('DepthwiseConv2dNativeBackpropInput');
     if (gradientFlows && (cls === 'Conv2D' || cls === 'SeparableConv2D')) needed.add('Conv2DBackpropInput');
     if (trainable && layer.weights.length > 0) gradientFlows = true;
   }
@@ -88,11 +90,23 @@ export function buildTrainingModel(
   const notes: string[] = [];
   const warnings: string[] = [];
 
-  const cutAt = config.head.cutAt ?? defaultCut(leafPaths, leaves.map((l) => l.layer));
+  const cutAt =
+    config.head.cutAt ??
+    defaultCut(
+      leafPaths,
+      leaves.map((l) => l.layer),
+    );
   if (!known.includes(cutAt)) throw unknownLayerError(cutAt, '"head.cutAt"', known, experimentFile);
-  if (config.head.cutAt === undefined) notes.push(`head.cutAt not set: cutting after "${cutAt}" (everything but the last Dense layer)`);
+  if (config.head.cutAt === undefined)
+    notes.push(`head.cutAt not set: cutting after "${cutAt}" (everything but the last Dense layer)`);
 
-  const allStates = resolveLayerStates(leaves, containerPaths, config.freezeUpTo, config.layers, experimentFile);
+  const allStates = resolveLayerStates(
+    leaves,
+    containerPaths,
+    config.freezeUpTo,
+    config.layers,
+    experimentFile,
+  );
 
   // Symbolic walk over the nested base with the experiment's image size: builds the flat graph and
   // proves the kept layers accept that size.
@@ -122,7 +136,11 @@ export function buildTrainingModel(
   notes.push(...head.notes);
   let model: tfl.LayersModel;
   try {
-    model = tfl.model({ inputs: input, outputs: head.output, name: config.name.replace(/[^A-Za-z0-9_]/g, '_') });
+    model = tfl.model({
+      inputs: input,
+      outputs: head.output,
+      name: config.name.replace(/[^A-Za-z0-9_]/g, '_'),
+    });
   } catch (error) {
     throw new UserError(
       `Cannot assemble the fine-tuning model: ${(error as Error).message}. Layer names must be unique across nested models.`,
@@ -138,7 +156,10 @@ export function buildTrainingModel(
   }
   for (const name of Object.keys(config.layers)) {
     const inKept = states.has(name) || [...states.keys()].some((p) => p.startsWith(`${name}/`));
-    if (!inKept) warnings.push(`layers["${name}"] is after the cut at "${cutAt}": that layer is replaced by the new head, its setting is ignored.`);
+    if (!inKept)
+      warnings.push(
+        `layers["${name}"] is after the cut at "${cutAt}": that layer is replaced by the new head, its setting is ignored.`,
+      );
   }
 
   const headVariables: tf.Variable[] = [];
@@ -165,7 +186,8 @@ export function buildTrainingModel(
       const variable = weight.read() as tf.Variable;
       (state === 'reinit' ? headVariables : baseVariables).push(variable);
       if (KERNEL_WEIGHT.test(weight.originalName)) kernelVariables.push(variable);
-      if (state === 'trainable' && config.regularization.l2sp > 0) pretrainedValues.set(variable, variable.clone());
+      if (state === 'trainable' && config.regularization.l2sp > 0)
+        pretrainedValues.set(variable, variable.clone());
     }
     frozenParams += paramCount(layer.nonTrainableWeights.map((w) => ({ shape: w.shape as number[] })));
   }

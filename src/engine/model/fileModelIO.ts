@@ -21,10 +21,17 @@ interface ModelJson {
   convertedBy?: string | null;
   weightsManifest?: WeightsGroup[];
   trainingConfig?: unknown;
-  userDefinedMetadata?: { [key: string]: {} };
+  userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata'];
 }
 
-const BYTES_PER_DTYPE: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, bool: 1, float16: 2 };
+const BYTES_PER_DTYPE: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  uint8: 1,
+  uint16: 2,
+  bool: 1,
+  float16: 2,
+};
 
 function expectedBytes(spec: tf.io.WeightsManifestEntry): number {
   const count = spec.shape.reduce((a, b) => a * b, 1);
@@ -116,7 +123,9 @@ export function atomicDirSaveHandler(dir: string): tf.io.IOHandler {
       const bytes =
         weightData == null
           ? new Uint8Array(0)
-          : new Uint8Array(Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData);
+          : new Uint8Array(
+              Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData,
+            );
       writeFileDurably(path.join(dir, weightsName), bytes);
       const modelJson: ModelJson = {
         modelTopology: artifacts.modelTopology,
@@ -129,9 +138,16 @@ export function atomicDirSaveHandler(dir: string): tf.io.IOHandler {
       };
       writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
       for (const entry of fs.readdirSync(dir)) {
-        if (entry !== weightsName && /^weights-.*\.bin$/.test(entry)) fs.rmSync(path.join(dir, entry), { force: true });
+        if (entry !== weightsName && /^weights-.*\.bin$/.test(entry))
+          fs.rmSync(path.join(dir, entry), { force: true });
       }
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length } };
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          weightDataBytes: bytes.length,
+        },
+      };
     },
   };
 }

@@ -36,7 +36,9 @@ export class LayerApplyError extends Error {
     readonly layer: Layer,
     readonly reason: unknown,
   ) {
-    super(`layer "${path}" (${layer.getClassName()}): ${reason instanceof Error ? reason.message : String(reason)}`);
+    super(
+      `layer "${path}" (${layer.getClassName()}): ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
   }
 }
 
@@ -128,7 +130,10 @@ export interface LeafLayer {
 }
 
 /** Leaf layers and containers of a model, in execution order (containers listed before their leaves). */
-export function enumerateLayers(model: tfl.LayersModel): { leaves: LeafLayer[]; containers: Map<string, tfl.LayersModel> } {
+export function enumerateLayers(model: tfl.LayersModel): {
+  leaves: LeafLayer[];
+  containers: Map<string, tfl.LayersModel>;
+} {
   const leaves: LeafLayer[] = [];
   const containers = new Map<string, tfl.LayersModel>();
   const visit = (container: tfl.LayersModel, prefix: string, parents: string[]): void => {

@@ -33,27 +33,48 @@ export function buildHead(
     // A spatial cut (e.g. after a pooling block): global average pooling keeps the head small and
     // independent of the image size, as in Keras' transfer-learning guide.
     x = add(tfl.layers.globalAveragePooling2d({ name: uniqueName('head_pool', takenNames) }), x);
-    notes.push(`the cut output is spatial ${JSON.stringify(cutOutput.shape.slice(1))}: the head starts with global average pooling`);
+    notes.push(
+      `the cut output is spatial ${JSON.stringify(cutOutput.shape.slice(1))}: the head starts with global average pooling`,
+    );
   } else if (x.shape.length > 2) {
     x = add(tfl.layers.flatten({ name: uniqueName('head_flatten', takenNames) }), x);
   }
   head.hiddenUnits.forEach((units, i) => {
     const n = i + 1;
     if (head.batchNorm) {
-      x = add(tfl.layers.dense({ units, useBias: false, name: uniqueName(`head_dense_${n}`, takenNames) }), x);
+      x = add(
+        tfl.layers.dense({ units, useBias: false, name: uniqueName(`head_dense_${n}`, takenNames) }),
+        x,
+      );
       x = add(tfl.layers.batchNormalization({ name: uniqueName(`head_bn_${n}`, takenNames) }), x);
-      x = add(tfl.layers.activation({ activation: 'relu', name: uniqueName(`head_relu_${n}`, takenNames) }), x);
+      x = add(
+        tfl.layers.activation({ activation: 'relu', name: uniqueName(`head_relu_${n}`, takenNames) }),
+        x,
+      );
     } else {
-      x = add(tfl.layers.dense({ units, activation: 'relu', name: uniqueName(`head_dense_${n}`, takenNames) }), x);
+      x = add(
+        tfl.layers.dense({ units, activation: 'relu', name: uniqueName(`head_dense_${n}`, takenNames) }),
+        x,
+      );
     }
-    if (head.dropout > 0) x = add(tfl.layers.dropout({ rate: head.dropout, name: uniqueName(`head_dropout_${n}`, takenNames) }), x);
+    if (head.dropout > 0)
+      x = add(
+        tfl.layers.dropout({ rate: head.dropout, name: uniqueName(`head_dropout_${n}`, takenNames) }),
+        x,
+      );
   });
   if (head.hiddenUnits.length === 0) {
-    if (head.batchNorm) x = add(tfl.layers.batchNormalization({ name: uniqueName('head_bn', takenNames) }), x);
-    if (head.dropout > 0) x = add(tfl.layers.dropout({ rate: head.dropout, name: uniqueName('head_dropout', takenNames) }), x);
+    if (head.batchNorm)
+      x = add(tfl.layers.batchNormalization({ name: uniqueName('head_bn', takenNames) }), x);
+    if (head.dropout > 0)
+      x = add(tfl.layers.dropout({ rate: head.dropout, name: uniqueName('head_dropout', takenNames) }), x);
   }
   const output = add(
-    tfl.layers.dense({ units: numClasses, activation: 'softmax', name: uniqueName('head_output', takenNames) }),
+    tfl.layers.dense({
+      units: numClasses,
+      activation: 'softmax',
+      name: uniqueName('head_output', takenNames),
+    }),
     x,
   );
   return { output, layers, notes };

@@ -67,7 +67,8 @@ export function resolveLayerStates(
   for (const [name, state] of Object.entries(layers)) {
     if (!known.includes(name)) throw unknownLayerError(name, `"layers"`, known, file);
     if (containerPaths.includes(name)) {
-      for (const leaf of leaves) if (leaf.parents.includes(name) && !(leaf.path in layers)) states.set(leaf.path, state);
+      for (const leaf of leaves)
+        if (leaf.parents.includes(name) && !(leaf.path in layers)) states.set(leaf.path, state);
     }
   }
   for (const [name, state] of Object.entries(layers)) if (states.has(name)) states.set(name, state);

@@ -15,7 +15,8 @@ function outputShapeOf(layer: Layer): LayerNode['outputShape'] {
     return layer.outputShape as LayerNode['outputShape'];
   } catch {
     // A layer used at several places has no single output shape; show its first use.
-    const node = (layer as unknown as { inboundNodes: { outputShapes: LayerNode['outputShape'] }[] }).inboundNodes[0];
+    const node = (layer as unknown as { inboundNodes: { outputShapes: LayerNode['outputShape'] }[] })
+      .inboundNodes[0];
     return node?.outputShapes ?? [];
   }
 }

@@ -11,7 +11,11 @@ import { writeFileAtomic } from '../atomicFile';
 import { atomicDirSaveHandler } from '../model/fileModelIO';
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
-export function makeRunId(name: string, now = new Date(), taken: (id: string) => boolean = () => false): string {
+export function makeRunId(
+  name: string,
+  now = new Date(),
+  taken: (id: string) => boolean = () => false,
+): string {
   const pad = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
   const slug =

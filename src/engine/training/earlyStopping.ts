@@ -49,6 +49,12 @@ export class BestEpochTracker {
     }
     // Keras semantics: stop once `patience` epochs in a row brought no improvement (patience 0: at the first).
     const stop = this.config !== false && !improved && this.wait >= this.config.patience;
-    return { improved, stop, bestEpoch: this.bestEpoch, bestValue: this.sign * this.bestValue, wait: this.wait };
+    return {
+      improved,
+      stop,
+      bestEpoch: this.bestEpoch,
+      bestValue: this.sign * this.bestValue,
+      wait: this.wait,
+    };
   }
 }

@@ -5,7 +5,9 @@ import type { Prediction } from './summary';
 
 /** Mean categorical cross-entropy of probabilities, clipped like Keras (ε = 1e-7). */
 export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1))));
+  return tf.tidy(() =>
+    tf.mean(tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1))),
+  );
 }
 
 export interface Evaluation {
@@ -34,7 +36,8 @@ export async function evaluate(
     const values = await probs.data();
     for (let i = 0; i < end - start; i++) {
       let best = 0;
-      for (let k = 1; k < numClasses; k++) if (values[i * numClasses + k] > values[i * numClasses + best]) best = k;
+      for (let k = 1; k < numClasses; k++)
+        if (values[i * numClasses + k] > values[i * numClasses + best]) best = k;
       if (best === batch.labels[i]) correct += 1;
       predictions.push({
         file: data.files[start + i],
@@ -45,5 +48,9 @@ export async function evaluate(
     }
     tf.dispose([loss, probs, batch.x, batch.y]);
   }
-  return { loss: lossSum / Math.max(1, data.count), accuracy: correct / Math.max(1, data.count), predictions };
+  return {
+    loss: lossSum / Math.max(1, data.count),
+    accuracy: correct / Math.max(1, data.count),
+    predictions,
+  };
 }

@@ -19,7 +19,8 @@ export function regularizationPenalty(model: PenaltyInputs, reg: RegularizationC
     if (reg.l2 > 0) terms.push(tf.mul(reg.l2, tf.sum(tf.square(w))));
   }
   if (reg.l2sp > 0) {
-    for (const [w, w0] of model.pretrainedValues) terms.push(tf.mul(reg.l2sp, tf.sum(tf.squaredDifference(w, w0))));
+    for (const [w, w0] of model.pretrainedValues)
+      terms.push(tf.mul(reg.l2sp, tf.sum(tf.squaredDifference(w, w0))));
   }
   return terms.length === 0 ? null : (tf.addN(terms) as tf.Scalar);
 }

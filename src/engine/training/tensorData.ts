@@ -36,6 +36,7 @@ export function gatherBatch(
 /** Index ranges [start, end) of consecutive batches. */
 export function batchRanges(count: number, batchSize: number): [number, number][] {
   const ranges: [number, number][] = [];
-  for (let start = 0; start < count; start += batchSize) ranges.push([start, Math.min(count, start + batchSize)]);
+  for (let start = 0; start < count; start += batchSize)
+    ranges.push([start, Math.min(count, start + batchSize)]);
   return ranges;
 }

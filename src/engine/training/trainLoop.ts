@@ -59,7 +59,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const headLr = t.learningRate;
   const baseLr = t.learningRate * t.fineTuneLearningRateMultiplier;
   const headOptimizer = makeOptimizer(t.optimizer, headLr, t.momentum);
-  const baseOptimizer = model.baseVariables.length > 0 && baseLr > 0 ? makeOptimizer(t.optimizer, baseLr, t.momentum) : null;
+  const baseOptimizer =
+    model.baseVariables.length > 0 && baseLr > 0 ? makeOptimizer(t.optimizer, baseLr, t.momentum) : null;
   const variables = [...model.headVariables, ...(baseOptimizer ? model.baseVariables : [])];
   const baseNames = new Set(model.baseVariables.map((v) => v.name));
   const tracker = new BestEpochTracker(t.earlyStopping);
@@ -83,7 +84,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     }, variables);
     const headGrads: tf.NamedTensorMap = {};
     const baseGrads: tf.NamedTensorMap = {};
-    for (const [name, grad] of Object.entries(grads)) (baseNames.has(name) ? baseGrads : headGrads)[name] = grad;
+    for (const [name, grad] of Object.entries(grads))
+      (baseNames.has(name) ? baseGrads : headGrads)[name] = grad;
     headOptimizer.applyGradients(headGrads);
     if (baseOptimizer && Object.keys(baseGrads).length > 0) baseOptimizer.applyGradients(baseGrads);
     const loss = (dataLoss as unknown as tf.Scalar).dataSync()[0];
@@ -91,7 +93,9 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     const predictions = (predicted as unknown as tf.Tensor1D).dataSync();
     let correct = 0;
     for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct += 1;
-    tf.dispose([value, dataLoss, penalty, predicted, ...Object.values(grads)].filter((v): v is tf.Tensor => v != null));
+    tf.dispose(
+      [value, dataLoss, penalty, predicted, ...Object.values(grads)].filter((v): v is tf.Tensor => v != null),
+    );
     return { loss, penalty: pen, correct };
   };
 
@@ -109,7 +113,10 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       for (let b = 0; b < ranges.length; b++) {
         await yieldToEventLoop();
         if (signal?.aborted) {
-          result = { status: 'stopped', endReason: `stopped by request during epoch ${epoch} (that epoch is discarded)` };
+          result = {
+            status: 'stopped',
+            endReason: `stopped by request during epoch ${epoch} (that epoch is discarded)`,
+          };
           break;
         }
         const [start, end] = ranges[b];
@@ -130,7 +137,14 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         penaltySum += s.penalty * n;
         correct += s.correct;
         seen += n;
-        emit({ type: 'afterBatch', epoch, batch: b + 1, batches: ranges.length, loss: s.loss, accuracy: s.correct / n });
+        emit({
+          type: 'afterBatch',
+          epoch,
+          batch: b + 1,
+          batches: ranges.length,
+          loss: s.loss,
+          accuracy: s.correct / n,
+        });
       }
       if (result !== null) break;
 
