@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { atomicDirSaveHandler } from '../../src/engine/model/fileModelIO';
+import { seedMathRandom } from '../../src/engine/rng';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `fts-${prefix}-`));
@@ -20,6 +21,17 @@ export function tempDir(prefix: string): string {
  * BN moving statistics are set to non-trivial values so "unchanged" tests mean something.
  */
 export async function saveNestedCnn(dir: string, size = 16, classes = 4): Promise<string> {
+  // Seeded initial weights: the same fixture in every process, so tests that depend on how training
+  // unfolds (best epoch, early stopping) are reproducible.
+  const restore = seedMathRandom('fixture:nested');
+  try {
+    return await buildAndSaveNestedCnn(dir, size, classes);
+  } finally {
+    restore();
+  }
+}
+
+async function buildAndSaveNestedCnn(dir: string, size: number, classes: number): Promise<string> {
   const block1 = tfl.sequential({
     name: 'block1',
     layers: [
