@@ -20,9 +20,9 @@ function replay(tracker: BestEpochTracker, values: number[]): { stoppedAt: numbe
 describe('early stopping', () => {
   it('stops `patience` epochs after the best val_loss', () => {
     const tracker = new BestEpochTracker({ ...DEFAULT_EARLY_STOPPING, patience: 3 });
-    assert.deepEqual(replay(tracker, [1.0, 0.8, 0.7, 0.75, 0.72, 0.71, 0.69, 0.9, 0.95, 0.99, 0.5]), {
-      stoppedAt: 10,
-      best: 7,
+    assert.deepEqual(replay(tracker, [1.0, 0.8, 0.7, 0.75, 0.72, 0.69, 0.9, 0.95, 0.99, 0.5]), {
+      stoppedAt: 9,
+      best: 6,
     });
   });
 
