@@ -5,7 +5,7 @@
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -51,6 +51,28 @@ for (const [name, entry] of Object.entries(entries)) {
     }
   }
 }
+
+// Webviews: one browser bundle per panel (webview/<panel>/main.ts → dist/webview/<panel>.js, plus
+// <panel>.css when the panel imports CSS), and the codicon font they use, all loaded from local files.
+mkdirSync(join(root, 'dist', 'webview'), { recursive: true });
+for (const panel of ['training', 'experiment', 'compare']) {
+  const entry = join(root, 'webview', panel, 'main.ts');
+  if (!existsSync(entry)) continue;
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: `dist/webview/${panel}.js`,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    absWorkingDir: root,
+  });
+}
+const codicons = dirname(require.resolve('@vscode/codicons/dist/codicon.css'));
+for (const file of ['codicon.css', 'codicon.ttf']) cpSync(join(codicons, file), join(root, 'dist', 'webview', file));
 
 const wasmSrc = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 mkdirSync(join(root, 'dist', 'wasm'), { recursive: true });

@@ -67,6 +67,15 @@ export interface MisclassifiedImage {
   confidence: number;
 }
 
+/** One validation image as the saved model classified it. */
+export interface Prediction {
+  /** Path relative to the dataset folder. */
+  file: string;
+  trueIndex: number;
+  predictedIndex: number;
+  confidence: number;
+}
+
 /** summary.json: evaluation of the saved (best) model on the validation set. */
 export interface RunSummary {
   epoch: number;
@@ -77,4 +86,6 @@ export interface RunSummary {
   accuracy: number;
   val_loss: number;
   misclassified: MisclassifiedImage[];
+  /** Every validation image (so any confusion-matrix cell can list its images). */
+  predictions: Prediction[];
 }

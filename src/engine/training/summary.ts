@@ -1,12 +1,7 @@
 /** Confusion matrix and per-class precision / recall / F1 from predictions (pure). */
-import type { ClassMetrics, MisclassifiedImage, RunSummary } from '../../protocol/runRecord';
+import type { ClassMetrics, MisclassifiedImage, Prediction, RunSummary } from '../../protocol/runRecord';
 
-export interface Prediction {
-  file: string;
-  trueIndex: number;
-  predictedIndex: number;
-  confidence: number;
-}
+export type { Prediction };
 
 export function confusionMatrix(predictions: Prediction[], numClasses: number): number[][] {
   const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
@@ -50,5 +45,6 @@ export function buildSummary(
     accuracy: predictions.length === 0 ? 0 : correct / predictions.length,
     val_loss: valLoss,
     misclassified,
+    predictions,
   };
 }

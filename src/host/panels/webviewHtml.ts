@@ -1,0 +1,53 @@
+/**
+ * The HTML shell of every webview, with a strict Content-Security-Policy: nothing by default, scripts
+ * only with this render's nonce, styles and fonts only from the extension's own bundle. No vscode
+ * import, so tests render the exact same page in headless Chromium.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface WebviewHtmlOptions {
+  title: string;
+  /** `webview.cspSource` in VS Code; the test server's origin in tests. */
+  cspSource: string;
+  scriptUri: string;
+  styleUris: string[];
+  /** Fresh per render; generated when omitted. */
+  nonce?: string;
+}
+
+export function makeNonce(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+const escapeAttr = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function renderWebviewHtml(options: WebviewHtmlOptions): string {
+  const nonce = options.nonce ?? makeNonce();
+  const csp = [
+    "default-src 'none'",
+    `img-src ${options.cspSource} data:`,
+    // Lit (inside @vscode-elements) adopts constructed stylesheets; inline style attributes are used by
+    // chart.js for sizing. Scripts stay nonce-only: no 'unsafe-inline', no 'unsafe-eval' for scripts.
+    `style-src ${options.cspSource} 'unsafe-inline'`,
+    `font-src ${options.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  const styles = options.styleUris
+    .map((uri) => `<link rel="stylesheet" href="${escapeAttr(uri)}" />`)
+    .join('\n    ');
+  return `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8" />
+    <meta http-equiv="Content-Security-Policy" content="${csp}" />
+    <meta name="viewport" content="width=device-width, initial-scale=1.0" />
+    ${styles}
+    <title>${escapeAttr(options.title)}</title>
+  </head>
+  <body>
+    <div id="root"></div>
+    <script nonce="${nonce}" src="${escapeAttr(options.scriptUri)}"></script>
+  </body>
+</html>`;
+}

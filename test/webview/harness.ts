@@ -1,0 +1,128 @@
+/**
+ * Renders a webview bundle in headless Chromium exactly as VS Code would (same HTML shell and CSP from
+ * src/host/panels/webviewHtml.ts), with a stand-in `acquireVsCodeApi` that records what the page posts.
+ * Tests drive it by sending host messages and reading the DOM.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { renderWebviewHtml } from '../../src/host/panels/webviewHtml';
+
+const DIST = path.resolve(__dirname, '../../../dist/webview');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.ttf': 'font/ttf',
+  '.png': 'image/png',
+  '.map': 'application/json',
+};
+
+export interface WebviewPage {
+  page: Page;
+  /** Messages the page posted to the "host", in order. */
+  posted(): Promise<unknown[]>;
+  /** Delivers a host message to the page. */
+  send(message: unknown): Promise<void>;
+  /** Page errors, console errors and dialogs seen so far (CSP violations show up as console errors). */
+  problems: string[];
+  dialogs: string[];
+  close(): Promise<void>;
+}
+
+let browser: Browser | undefined;
+
+export async function openWebview(
+  panel: string,
+  options: { width?: number; height?: number; state?: unknown } = {},
+): Promise<WebviewPage> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/') {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const styles = [`${origin}/codicon.css`];
+      if (fs.existsSync(path.join(DIST, `${panel}.css`))) styles.push(`${origin}/${panel}.css`);
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        renderWebviewHtml({
+          title: panel,
+          cspSource: origin,
+          scriptUri: `${origin}/${panel}.js`,
+          styleUris: styles,
+        }),
+      );
+      return;
+    }
+    const file = path.join(DIST, path.normalize(url.pathname).replace(/^[/\\]+/, ''));
+    if (!file.startsWith(DIST) || !fs.existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1000, height: options.height ?? 800 },
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  const dialogs: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.addInitScript((state) => {
+    const w = globalThis as unknown as {
+      __posted: unknown[];
+      __state: unknown;
+      acquireVsCodeApi: () => unknown;
+    };
+    w.__posted = [];
+    w.__state = state;
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => w.__posted.push(JSON.parse(JSON.stringify(m))),
+      getState: () => w.__state,
+      setState: (s: unknown) => (w.__state = s),
+    });
+  }, options.state ?? null);
+  const port = (server.address() as AddressInfo).port;
+  await page.goto(`http://127.0.0.1:${port}/`);
+  return {
+    page,
+    posted: () => page.evaluate(() => (globalThis as unknown as { __posted: unknown[] }).__posted),
+    send: (message) =>
+      page.evaluate(
+        (m) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*'),
+        message,
+      ),
+    problems,
+    dialogs,
+    close: async () => {
+      await context.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function closeBrowser(): Promise<void> {
+  await browser?.close();
+  browser = undefined;
+}
