@@ -12,6 +12,8 @@ import {
   type TrainerToHost,
 } from '../protocol/trainerMessages';
 import { initBackend } from './backend/selectBackend';
+import { describeModel } from './model/layerTree';
+import { loadBaseModel } from './model/loadBaseModel';
 import { runExperiment } from './runExperiment';
 import { errorMessage, isUserError } from './userError';
 

@@ -4,6 +4,7 @@
  * A `stop` makes the run end after the current batch; the best model is still saved.
  */
 import type { BackendChoice, BackendName } from './experimentConfig';
+import type { LayerNode } from './layerTree';
 import type { TrainingEvent } from './trainingEvents';
 
 export interface StartRequest {
@@ -49,15 +50,25 @@ export interface FailedMessage {
   error: string;
 }
 
-export type TrainerToHost = ReadyMessage | EventMessage | DoneMessage | FailedMessage;
+/** Answer of a trainer started with `--describe <model.json>`: the layer tree, then it exits. */
+export interface LayersMessage {
+  type: 'layers';
+  layers: LayerNode[];
+  /** [height, width, channels] of the image input (null: any size). */
+  inputShape: (number | null)[];
+}
+
+export type TrainerToHost = ReadyMessage | EventMessage | DoneMessage | FailedMessage | LayersMessage;
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';
+/** Argument that makes the trainer describe a model (`LayersMessage`) instead of training. */
+export const TRAINER_DESCRIBE_ARG = '--describe';
 
 export function isTrainerToHost(value: unknown): value is TrainerToHost {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'ready' || type === 'event' || type === 'done' || type === 'failed';
+  return type === 'ready' || type === 'event' || type === 'done' || type === 'failed' || type === 'layers';
 }
 
 export function isHostToTrainer(value: unknown): value is HostToTrainer {
