@@ -1,0 +1,72 @@
+/**
+ * Layer trees for the host without TensorFlow.js in the host: a short-lived trainer process is started
+ * with `--describe <model.json>` and answers with the tree. Results are cached per model.json path and
+ * its modification time and size, so re-renders cost nothing until the model file changes.
+ */
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { LayerNode } from '../protocol/layerTree';
+import { TRAINER_DESCRIBE_ARG, isTrainerToHost } from '../protocol/trainerMessages';
+
+export interface ModelDescription {
+  layers: LayerNode[];
+  inputShape: (number | null)[];
+}
+
+export class ModelDescriber {
+  private cache = new Map<string, { key: string; result: Promise<ModelDescription> }>();
+
+  constructor(
+    private readonly trainerScript: string,
+    private readonly timeoutMs = 60000,
+  ) {}
+
+  describe(modelJsonPath: string): Promise<ModelDescription> {
+    let key: string;
+    try {
+      const stat = fs.statSync(modelJsonPath);
+      key = `${stat.mtimeMs}:${stat.size}`;
+    } catch {
+      return Promise.reject(new Error(`Base model not found: ${modelJsonPath}`));
+    }
+    const cached = this.cache.get(modelJsonPath);
+    if (cached && cached.key === key) return cached.result;
+    const result = this.run(modelJsonPath);
+    this.cache.set(modelJsonPath, { key, result });
+    result.catch(() => this.cache.delete(modelJsonPath));
+    return result;
+  }
+
+  private run(modelJsonPath: string): Promise<ModelDescription> {
+    return new Promise((resolve, reject) => {
+      const child = fork(this.trainerScript, [TRAINER_DESCRIBE_ARG, modelJsonPath], {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(
+          new Error(`Reading the layers of ${modelJsonPath} took longer than ${this.timeoutMs / 1000} s.`),
+        );
+      }, this.timeoutMs);
+      let settled = false;
+      child.on('message', (message: unknown) => {
+        if (!isTrainerToHost(message)) return;
+        if (message.type === 'layers') {
+          settled = true;
+          resolve({ layers: message.layers, inputShape: message.inputShape });
+        } else if (message.type === 'failed') {
+          settled = true;
+          reject(new Error(message.error));
+        }
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (!settled)
+          reject(new Error(`The model reader exited (code ${code}) without an answer. ${stderr.trim()}`));
+      });
+    });
+  }
+}

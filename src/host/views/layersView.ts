@@ -1,0 +1,192 @@
+/**
+ * The Layers view: the active experiment's base model as a tree, one native checkbox per layer
+ * (checked = frozen). A click edits the experiment file (LayerEdit → WorkspaceEdit); the tree re-renders
+ * from the file, so typing in the file updates it too. Checkbox state is managed by us, not propagated
+ * by VS Code, because the file decides what a parent click means.
+ */
+import * as vscode from 'vscode';
+import type { LayerState } from '../../protocol/experimentConfig';
+import type { LayerNode } from '../../protocol/layerTree';
+import type { ExperimentPanelState } from '../../protocol/webviewMessages';
+import type { ExperimentService } from '../experiments/experimentService';
+
+export class LayerItem extends vscode.TreeItem {
+  constructor(
+    readonly node: LayerNode,
+    readonly state: LayerState | 'mixed',
+    readonly isCut: boolean,
+    readonly afterCut: boolean,
+  ) {
+    super(
+      node.name,
+      node.children ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+    );
+    this.id = node.path;
+    this.checkboxState =
+      state === 'frozen' ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
+    const shape = JSON.stringify(node.outputShape).replace(/null/g, '?');
+    const params = node.trainableParams + node.nonTrainableParams;
+    const marks = [
+      isCut ? '✂ head cut' : '',
+      state === 'reinit' ? '↻ re-init' : '',
+      afterCut ? 'replaced by head' : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    this.description = `${node.className} ${shape}${params > 0 ? ` · ${params.toLocaleString('en-US')} params` : ''}${marks ? ` · ${marks}` : ''}`;
+    this.iconPath = new vscode.ThemeIcon(
+      state === 'reinit'
+        ? 'refresh'
+        : isCut
+          ? 'scissors'
+          : node.children
+            ? 'symbol-namespace'
+            : afterCut
+              ? 'circle-slash'
+              : 'symbol-field',
+    );
+    this.contextValue = node.children ? 'fineTune.layerBlock' : 'fineTune.layer';
+    const stateText =
+      state === 'mixed'
+        ? 'partly frozen'
+        : state === 'frozen'
+          ? 'frozen'
+          : state === 'reinit'
+            ? 're-initialised (fresh weights)'
+            : 'trainable';
+    const tooltip = new vscode.MarkdownString(undefined, false);
+    tooltip.appendMarkdown('**');
+    tooltip.appendText(node.path);
+    tooltip.appendMarkdown('**\n\n');
+    tooltip.appendText(
+      `${node.className}, output ${shape}\n${node.trainableParams.toLocaleString('en-US')} trainable + ${node.nonTrainableParams.toLocaleString('en-US')} non-trainable params\nState: ${stateText}${isCut ? '\nThe new head starts after this layer.' : ''}${afterCut ? '\nAfter the head cut: replaced by the new head.' : ''}`,
+    );
+    this.tooltip = tooltip;
+    this.accessibilityInformation = { label: `${node.path}, ${stateText}` };
+  }
+}
+
+export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+  private snapshot: ExperimentPanelState | undefined;
+  private uri: vscode.Uri | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  readonly view: vscode.TreeView<LayerItem>;
+  private leafOrder: string[] = [];
+
+  constructor(private readonly experiments: ExperimentService) {
+    this.view = vscode.window.createTreeView('fineTune.layers', {
+      treeDataProvider: this,
+      manageCheckboxStateManually: true,
+      showCollapseAll: true,
+    });
+    this.disposables.push(
+      this.view,
+      this.changeEmitter,
+      this.view.onDidChangeCheckboxState((e) => void this.onCheckbox(e)),
+      experiments.onDidChangeActive(() => void this.refresh()),
+      experiments.onDidChange((uri) => {
+        if (uri.toString() === this.uri?.toString()) void this.refresh();
+      }),
+    );
+    void this.refresh();
+  }
+
+  get experimentUri(): vscode.Uri | undefined {
+    return this.uri;
+  }
+
+  async refresh(): Promise<void> {
+    this.uri = this.experiments.active ?? (await this.experiments.resolveActive(false));
+    this.snapshot = this.uri ? await this.experiments.snapshot(this.uri) : undefined;
+    this.leafOrder = [];
+    const visit = (nodes: LayerNode[]): void =>
+      nodes.forEach((n) => (n.children ? visit(n.children) : this.leafOrder.push(n.path)));
+    visit(this.snapshot?.layers ?? []);
+    this.view.message = !this.uri
+      ? 'Open a *.finetune.json experiment (or run "Fine-Tune: New Experiment") to see its layers.'
+      : this.snapshot?.layersError
+        ? this.snapshot.layersError
+        : undefined;
+    this.view.description = this.uri ? vscode.workspace.asRelativePath(this.uri) : undefined;
+    this.changeEmitter.fire();
+  }
+
+  getTreeItem(item: LayerItem): vscode.TreeItem {
+    return item;
+  }
+
+  getChildren(parent?: LayerItem): LayerItem[] {
+    const nodes = parent ? (parent.node.children ?? []) : (this.snapshot?.layers ?? []);
+    return nodes.map((node) => this.item(node));
+  }
+
+  getParent(item: LayerItem): LayerItem | undefined {
+    const parentPath = item.node.path.split('/').slice(0, -1).join('/');
+    if (!parentPath) return undefined;
+    const find = (nodes: LayerNode[]): LayerNode | undefined => {
+      for (const n of nodes) {
+        if (n.path === parentPath) return n;
+        const inner = n.children ? find(n.children) : undefined;
+        if (inner) return inner;
+      }
+      return undefined;
+    };
+    const node = find(this.snapshot?.layers ?? []);
+    return node ? this.item(node) : undefined;
+  }
+
+  private item(node: LayerNode): LayerItem {
+    const states = this.snapshot?.layerStates ?? {};
+    let state: LayerState | 'mixed';
+    if (node.children) {
+      const leaves = this.leafOrder.filter((p) => p.startsWith(`${node.path}/`)).map((p) => states[p]);
+      state = leaves.every((s) => s === 'frozen')
+        ? 'frozen'
+        : leaves.some((s) => s === 'frozen')
+          ? 'mixed'
+          : 'trainable';
+    } else {
+      state = states[node.path] ?? 'trainable';
+    }
+    const cut = this.snapshot?.cutAt;
+    const cutIndex = cut
+      ? Math.max(...this.leafOrder.map((p, i) => (p === cut || p.startsWith(`${cut}/`) ? i : -1)))
+      : -1;
+    const myIndex = node.children
+      ? this.leafOrder.findIndex((p) => p.startsWith(`${node.path}/`))
+      : this.leafOrder.indexOf(node.path);
+    const afterCut = cutIndex >= 0 && myIndex > cutIndex;
+    return new LayerItem(node, state, node.path === cut, afterCut);
+  }
+
+  private async onCheckbox(e: vscode.TreeCheckboxChangeEvent<LayerItem>): Promise<void> {
+    if (!this.uri) return;
+    for (const [item, checkbox] of e.items) {
+      await this.experiments.applyLayerEdit(this.uri, {
+        kind: 'setFrozen',
+        path: item.node.path,
+        frozen: checkbox === vscode.TreeItemCheckboxState.Checked,
+      });
+    }
+    // The file change triggers a refresh; refresh anyway so a no-op click re-syncs the checkbox.
+    await this.refresh();
+  }
+
+  /** Leaf and block paths in tree order, for "Freeze Layers Up To…". */
+  allPaths(): { path: string; className: string }[] {
+    const out: { path: string; className: string }[] = [];
+    const visit = (nodes: LayerNode[]): void =>
+      nodes.forEach((n) => {
+        out.push({ path: n.path, className: n.className });
+        if (n.children) visit(n.children);
+      });
+    visit(this.snapshot?.layers ?? []);
+    return out;
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
