@@ -33,8 +33,12 @@ export function renderWebviewHtml(options: WebviewHtmlOptions): string {
     `font-src ${options.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
+  // @vscode-elements finds the codicon font through this id (for their `icon` attributes).
   const styles = options.styleUris
-    .map((uri) => `<link rel="stylesheet" href="${escapeAttr(uri)}" />`)
+    .map(
+      (uri) =>
+        `<link rel="stylesheet" href="${escapeAttr(uri)}"${uri.endsWith('codicon.css') ? ' id="vscode-codicon-stylesheet"' : ''} />`,
+    )
     .join('\n    ');
   return `<!DOCTYPE html>
 <html lang="en">
