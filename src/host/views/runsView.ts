@@ -1,0 +1,389 @@
+/**
+ * The Runs view: every run folder (`.finetune/runs/<runId>/`) of the workspace, newest first — runs the
+ * extension started and runs started from the CLI alike, because the run folder on disk is the truth and
+ * this view only reads it (readRuns, tfjs-free). A file watcher on run.json / metrics.jsonl keeps the list
+ * live while a run writes its epochs; a slow timer re-checks running runs, whose trainer may die without
+ * writing anything (then readRuns reports them as crashed) and whose elapsed time keeps growing.
+ *
+ * Nothing on disk may break the view: a garbage run.json lists as "unreadable: <reason>".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunStatus } from '../../protocol/runRecord';
+import { formatDuration, formatMetric, summarizeRun } from '../../engine/runs/compareRuns';
+import { listRuns, readRun, RUN_FILE, type RunListing } from '../../engine/runs/readRuns';
+import { errorMessage } from '../../engine/userError';
+
+const RUNS_SUBDIR = path.join('.finetune', 'runs');
+const WATCH_DEBOUNCE_MS = 300;
+/** How often running runs are re-read when no file changed (liveness, elapsed time). */
+const RUNNING_RECHECK_MS = 5000;
+/** A second look at a run folder that had no run.json yet when its creation was reported. */
+const FOLLOW_UP_MS = 1500;
+/** A run folder this young without run.json is a run that is starting, not a broken one. */
+const STARTING_GRACE_MS = 60_000;
+
+type ShownStatus = RunStatus | 'unreadable';
+
+const STATUS_ICONS: Record<ShownStatus, { icon: string; color?: string; text: string }> = {
+  running: { icon: 'sync~spin', color: 'charts.blue', text: 'running' },
+  completed: { icon: 'pass', color: 'charts.green', text: 'completed' },
+  stopped: { icon: 'debug-stop', text: 'stopped' },
+  failed: { icon: 'error', color: 'charts.red', text: 'failed' },
+  crashed: { icon: 'warning', color: 'charts.orange', text: 'crashed' },
+  unreadable: { icon: 'question', text: 'unreadable' },
+};
+
+/** One run folder as the view shows it. */
+export class RunItem extends vscode.TreeItem {
+  constructor(
+    readonly run: RunListing,
+    /** Where the runs folder is, shown when the workspace has more than one. */
+    runsLocation: string | undefined,
+  ) {
+    super(run.id, vscode.TreeItemCollapsibleState.None);
+    this.id = run.dir;
+    try {
+      describeRun(this, run, runsLocation);
+    } catch (error) {
+      // A run.json with the right status but odd fields must still list.
+      this.label = run.id;
+      this.description = `unreadable: ${errorMessage(error)}`;
+      this.iconPath = new vscode.ThemeIcon('question');
+      this.tooltip = `${run.dir}\n${errorMessage(error)}`;
+      this.contextValue = 'fineTune.run';
+    }
+  }
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+const int = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+
+function describeRun(item: RunItem, run: RunListing, runsLocation: string | undefined): void {
+  const status: ShownStatus = run.effectiveStatus;
+  const look = STATUS_ICONS[status] ?? STATUS_ICONS.unreadable;
+  item.iconPath = new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
+  item.contextValue = status === 'running' ? 'fineTune.run.running' : 'fineTune.run';
+  const record = run.record;
+  const tooltip = new vscode.MarkdownString(undefined, false);
+
+  if (!record && isStarting(run)) {
+    item.label = run.id;
+    item.description = 'starting…';
+    item.iconPath = new vscode.ThemeIcon('loading~spin');
+    item.tooltip = `${run.dir}\nThe trainer has created the run folder and not yet written run.json.`;
+    item.contextValue = 'fineTune.run';
+    return;
+  }
+  if (!record) {
+    item.label = run.id;
+    item.description = `unreadable: ${run.unreadable ?? 'no run.json'}`;
+    tooltip.appendMarkdown('**');
+    tooltip.appendText(run.id);
+    tooltip.appendMarkdown('** — unreadable\n\n');
+    tooltip.appendText(`${run.unreadable ?? 'no run.json'}\n${run.dir}`);
+    if (run.metrics.length > 0) tooltip.appendText(`\n${run.metrics.length} epochs in metrics.jsonl`);
+    item.tooltip = tooltip;
+    // Curves can still be drawn from metrics.jsonl; without any there is nothing to open.
+    if (run.metrics.length > 0) item.command = openRunCommand(run.dir);
+    item.accessibilityInformation = { label: `Run ${run.id}, unreadable` };
+    return;
+  }
+
+  const summary = summarizeRun(run);
+  const name = text(record.name) ?? run.id;
+  const planned = int(record.epochsPlanned) ?? int(record.config?.training?.epochs);
+  const epochs = `epoch ${summary.epochsCompleted}${planned !== undefined ? `/${planned}` : ''}`;
+  const bestAcc = summary.best?.val_accuracy;
+  const parts: string[] = [];
+  if (status === 'running') parts.push(epochs);
+  if (bestAcc !== undefined) parts.push(`best val_acc ${formatMetric(bestAcc, 3)}`);
+  if (status !== 'running') parts.push(epochs);
+  if (status === 'failed' || status === 'crashed' || status === 'stopped') parts.push(look.text);
+  if (text(record.backend)) parts.push(record.backend);
+  if (summary.durationS !== undefined) parts.push(formatDuration(summary.durationS));
+  if (runsLocation) parts.push(runsLocation);
+  item.label = name;
+  item.description = parts.join(' · ');
+  item.command = openRunCommand(run.dir);
+  item.accessibilityInformation = { label: `Run ${name}, ${look.text}, ${parts.join(', ')}` };
+
+  tooltip.appendMarkdown('**');
+  tooltip.appendText(name);
+  tooltip.appendMarkdown(`** — ${look.text}\n\n`);
+  const lines: string[] = [`Run ${run.id}`];
+  const started = Date.parse(record.startedAt);
+  if (Number.isFinite(started)) {
+    const ended = Date.parse(record.endedAt ?? '');
+    lines.push(
+      `Started ${new Date(started).toLocaleString()}${Number.isFinite(ended) ? `, ended ${new Date(ended).toLocaleString()}` : ''}` +
+        (summary.durationS !== undefined ? ` (${formatDuration(summary.durationS)})` : ''),
+    );
+  }
+  lines.push(`${epochs[0].toUpperCase()}${epochs.slice(1)} completed`);
+  if (summary.best) {
+    const b = summary.best;
+    lines.push(
+      `Best epoch ${b.epoch}: val_acc ${formatMetric(b.val_accuracy, 3)}, val_loss ${formatMetric(b.val_loss)}, ` +
+        `acc ${formatMetric(b.accuracy, 3)}, loss ${formatMetric(b.loss)}`,
+    );
+  }
+  if (summary.finalGap !== undefined)
+    lines.push(`Final generalization gap (val_loss − loss): ${formatMetric(summary.finalGap)}`);
+  if (text(record.backend)) {
+    const requested = text(record.requestedBackend);
+    lines.push(
+      `Backend ${record.backend}${requested && requested !== record.backend ? ` (requested ${requested})` : ''}` +
+        (text(record.backendNote) ? ` — ${record.backendNote}` : ''),
+    );
+  }
+  if (Array.isArray(record.classNames)) {
+    const counts = record.counts;
+    lines.push(
+      `${record.classNames.length} classes` +
+        (counts && int(counts.train) !== undefined
+          ? `, ${counts.train} training / ${counts.val} validation images`
+          : ''),
+    );
+  }
+  if (text(record.experimentPath))
+    lines.push(`Experiment ${vscode.workspace.asRelativePath(record.experimentPath)}`);
+  if (text(record.endReason)) lines.push(`Ended: ${record.endReason}`);
+  if (text(record.error)) lines.push(`Error: ${record.error}`);
+  if (Array.isArray(record.warnings) && record.warnings.length > 0)
+    lines.push(
+      `${record.warnings.length} warning(s), latest: ${record.warnings[record.warnings.length - 1]}`,
+    );
+  if (run.skippedMetricLines > 0)
+    lines.push(`${run.skippedMetricLines} unreadable line(s) in metrics.jsonl skipped`);
+  lines.push(run.dir);
+  tooltip.appendText(lines.join('\n'));
+  item.tooltip = tooltip;
+}
+
+/** Just created, run.json not written yet: a starting run rather than an unreadable one. */
+function isStarting(run: RunListing): boolean {
+  if (run.metrics.length > 0 || fs.existsSync(path.join(run.dir, RUN_FILE))) return false;
+  try {
+    return Date.now() - fs.statSync(run.dir).mtimeMs < STARTING_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
+
+function openRunCommand(runDir: string): vscode.Command {
+  return { command: 'fineTune.openRun', title: 'Open Run', arguments: [runDir] };
+}
+
+function startedAtMs(run: RunListing): number {
+  const started = Date.parse(run.record?.startedAt ?? '');
+  return Number.isFinite(started) ? started : 0;
+}
+
+export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+  readonly view: vscode.TreeView<RunItem>;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Runs folders to list: each workspace folder's, plus nested ones found on disk or seen by the watcher. */
+  private readonly runsDirs = new Set<string>();
+  /** Run folder → its last reading; only folders that changed are read again. */
+  private readonly runs = new Map<string, RunListing>();
+  private readonly problems = new Map<string, string>();
+  private items: RunItem[] = [];
+  private readonly dirtyRunDirs = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
+
+  constructor() {
+    this.view = vscode.window.createTreeView('fineTune.runs', {
+      treeDataProvider: this,
+      canSelectMany: true,
+    });
+    // A folder created together with its contents (the first run creates .finetune/runs/<id>/ at once)
+    // may be reported only as the folder itself, so the watcher also takes .finetune and .finetune/runs.
+    const watchers = ['**/.finetune', '**/.finetune/runs', '**/.finetune/runs/**'].map((glob) =>
+      vscode.workspace.createFileSystemWatcher(glob),
+    );
+    const onFile = (uri: vscode.Uri): void => this.onRunFileEvent(uri.fsPath);
+    for (const watcher of watchers) {
+      this.disposables.push(
+        watcher,
+        watcher.onDidCreate(onFile),
+        watcher.onDidChange(onFile),
+        watcher.onDidDelete(onFile),
+      );
+    }
+    this.disposables.push(
+      this.view,
+      this.changeEmitter,
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
+    );
+    this.refresh();
+  }
+
+  /** Reads every runs folder again (and looks for nested ones, e.g. `samples/x/.finetune/runs`). */
+  refresh(): void {
+    void this.fullReload();
+  }
+
+  /** The run folders selected in the view (absolute paths). */
+  selectedRunDirs(): string[] {
+    return this.view.selection.map((item) => item.run.dir);
+  }
+
+  getTreeItem(item: RunItem): RunItem {
+    return item;
+  }
+
+  getChildren(item?: RunItem): RunItem[] {
+    return item ? [] : this.items;
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+
+  private async fullReload(): Promise<void> {
+    this.runsDirs.clear();
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (folder.uri.scheme === 'file') this.runsDirs.add(path.join(folder.uri.fsPath, RUNS_SUBDIR));
+    }
+    try {
+      // Runs written by the CLI from a sub-folder (`--runs-dir` default is `.finetune/runs` under the cwd).
+      const found = await vscode.workspace.findFiles(
+        '**/.finetune/runs/*/run.json',
+        '**/node_modules/**',
+        5000,
+      );
+      for (const uri of found) this.runsDirs.add(path.dirname(path.dirname(uri.fsPath)));
+    } catch {
+      // Searching is a convenience; the workspace folders' own runs folders are listed regardless.
+    }
+    this.runs.clear();
+    this.problems.clear();
+    for (const dir of this.runsDirs) this.readRunsDir(dir);
+    this.render();
+  }
+
+  private readRunsDir(runsDir: string): void {
+    for (const key of [...this.runs.keys()]) if (path.dirname(key) === runsDir) this.runs.delete(key);
+    this.problems.delete(runsDir);
+    try {
+      for (const run of listRuns(runsDir)) this.runs.set(run.dir, run);
+    } catch (error) {
+      this.problems.set(runsDir, errorMessage(error));
+    }
+  }
+
+  /**
+   * `<base>/.finetune[/runs[/<runId>/…]]` → what to read again: the run folder, or the whole runs folder
+   * when the event is about .finetune or .finetune/runs itself.
+   */
+  private onRunFileEvent(file: string): void {
+    const parts = file.split(path.sep);
+    const at = parts.lastIndexOf('.finetune');
+    if (at < 1) return;
+    const runsDir = [...parts.slice(0, at + 1), 'runs'].join(path.sep);
+    if (at + 1 < parts.length && parts[at + 1] !== 'runs') return; // something else kept in .finetune
+    this.runsDirs.add(runsDir);
+    this.dirtyRunDirs.add(at + 2 < parts.length ? parts.slice(0, at + 3).join(path.sep) : runsDir);
+    this.scheduleApply(WATCH_DEBOUNCE_MS);
+  }
+
+  private scheduleApply(delay: number, followUp = false): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.applyDirty(followUp);
+    }, delay);
+  }
+
+  private applyDirty(followUp = false): void {
+    const dirty = [...this.dirtyRunDirs];
+    this.dirtyRunDirs.clear();
+    const unsettled: string[] = [];
+    for (const dir of dirty) {
+      if (this.runsDirs.has(dir)) {
+        this.readRunsDir(dir);
+        if ([...this.runs.values()].some((run) => path.dirname(run.dir) === dir && !run.record))
+          unsettled.push(dir);
+      } else {
+        const listing = readRun(dir);
+        // A deleted run folder reads as "run.json is missing" with no metrics: drop it.
+        const gone = !listing.record && listing.metrics.length === 0 && !this.folderExists(dir);
+        if (gone) this.runs.delete(dir);
+        else this.runs.set(listing.dir, listing);
+        if (!gone && !listing.record) unsettled.push(dir);
+      }
+    }
+    this.render();
+    // A run folder caught before its run.json was written: look once more, in case the write that
+    // follows is not reported (see the watcher comment).
+    if (!followUp && unsettled.length > 0) {
+      unsettled.forEach((dir) => this.dirtyRunDirs.add(dir));
+      this.scheduleApply(FOLLOW_UP_MS, true);
+    }
+  }
+
+  private folderExists(dir: string): boolean {
+    try {
+      return fs.statSync(dir).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  private render(): void {
+    const dirs = [...this.runsDirs].filter(
+      (dir) => this.problems.has(dir) || [...this.runs.keys()].some((k) => path.dirname(k) === dir),
+    );
+    const showLocation = dirs.length > 1;
+    const location = (runDir: string): string | undefined =>
+      showLocation
+        ? vscode.workspace.asRelativePath(path.dirname(path.dirname(path.dirname(runDir))), true)
+        : undefined;
+    const runs = [...this.runs.values()].sort(
+      (a, b) => startedAtMs(b) - startedAtMs(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+    );
+    this.items = runs.map((run) => new RunItem(run, location(run.dir)));
+    const problems = [...this.problems.entries()].map(
+      ([dir, problem]) => `${vscode.workspace.asRelativePath(dir)}: ${problem}`,
+    );
+    this.view.message =
+      this.items.length === 0
+        ? [
+            'No runs yet. Start one with "Fine-Tune: Start Training", or `npx finetune train <file.finetune.json>`.',
+            ...problems,
+          ].join('\n')
+        : problems.length > 0
+          ? problems.join('\n')
+          : undefined;
+    const running = runs.filter((run) => run.effectiveStatus === 'running').length;
+    this.view.description = running > 0 ? `${running} running` : undefined;
+    this.scheduleRecheck(running > 0);
+    this.changeEmitter.fire();
+  }
+
+  private scheduleRecheck(anyRunning: boolean): void {
+    if (!anyRunning) {
+      if (this.recheck) clearInterval(this.recheck);
+      this.recheck = undefined;
+      return;
+    }
+    this.recheck ??= setInterval(() => {
+      for (const run of this.runs.values())
+        if (run.effectiveStatus === 'running') this.dirtyRunDirs.add(run.dir);
+      this.applyDirty();
+    }, RUNNING_RECHECK_MS);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.recheck) clearInterval(this.recheck);
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
