@@ -7,6 +7,7 @@
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
 import {
   TRAINER_BACKEND_ARG,
+  TRAINER_DESCRIBE_ARG,
   isHostToTrainer,
   type StartRequest,
   type TrainerToHost,
@@ -30,6 +31,18 @@ function requestedBackend(argv: string[]): BackendChoice {
   return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : 'auto';
 }
 
+/** `--describe <model.json>`: the extension host's way to read a layer tree without loading TensorFlow.js itself. */
+async function describe(modelJsonPath: string): Promise<void> {
+  try {
+    await initBackend('cpu');
+    const { model, inputShape } = await loadBaseModel(modelJsonPath);
+    await send({ type: 'layers', layers: describeModel(model), inputShape });
+  } catch (error) {
+    await send({ type: 'failed', error: errorMessage(error) });
+  }
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   if (!process.send) {
     console.error(
@@ -37,6 +50,8 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  const describeAt = process.argv.indexOf(TRAINER_DESCRIBE_ARG);
+  if (describeAt >= 0) return describe(process.argv[describeAt + 1] ?? '');
   const abort = new AbortController();
   let started = false;
   const start = new Promise<StartRequest>((resolve) => {

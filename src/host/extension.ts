@@ -1,130 +1,138 @@
 /**
- * Extension host entry point. Activation stays cheap: no TensorFlow.js here (the build fails if the
- * bundle contains it); training happens in the trainer child process (dist/trainer.js).
+ * Extension host entry point: wires the views, panels, commands and the training controller. Activation
+ * stays cheap — no TensorFlow.js here (the build fails if the bundle contains it); model reading and
+ * training happen in child processes (dist/trainer.js).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendChoice } from '../protocol/experimentConfig';
-import type { TrainingEvent } from '../protocol/trainingEvents';
-import { TrainerProcess } from './trainerProcess';
+import type { ExperimentPanelState, LayerEdit, TrainingPanelState } from '../protocol/webviewMessages';
+import { ExperimentService } from './experiments/experimentService';
+import { ModelDescriber } from './modelDescriber';
+import { EXPERIMENT_VIEW_TYPE, ExperimentPanel, type ExperimentPanelContext } from './panels/experimentPanel';
+import { TRAINING_VIEW_TYPE, TrainingPanel } from './panels/trainingPanel';
+import { TrainingController } from './training/trainingController';
+import { LayersViewProvider, type LayerItem } from './views/layersView';
+import { DatasetsViewProvider, registerDatasetCommands } from './views/datasetsView';
+import { RunItem, RunsViewProvider } from './views/runsView';
+import { registerNewExperimentCommand } from './commands/newExperiment';
 
-let activeTrainer: TrainerProcess | undefined;
+let controller: TrainingController | undefined;
 
-function describeEvent(event: TrainingEvent): string | undefined {
-  switch (event.type) {
-    case 'log':
-      return event.message;
-    case 'beforeFit':
-      return `run ${event.runId} on ${event.backend}: ${event.trainCount} training / ${event.valCount} validation images, ${event.classNames.length} classes`;
-    case 'afterEpoch': {
-      const m = event.metrics;
-      return `epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy.toFixed(3)}${event.isBest ? ' (best)' : ''}${event.overfittingReason ? ` — ${event.overfittingReason}` : ''}`;
-    }
-    case 'afterFit':
-      return `run ${event.runId} ${event.status}${event.endReason ? `: ${event.endReason}` : ''}${event.error ? ` — ${event.error}` : ''}`;
-    default:
-      return undefined;
+/** Finds a run folder by id under the workspace folders' .finetune/runs. */
+function findRunDir(runId: string): string | undefined {
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const dir = path.join(folder.uri.fsPath, '.finetune', 'runs', runId);
+    if (fs.existsSync(path.join(dir, 'run.json'))) return dir;
   }
-}
-
-async function pickExperiment(): Promise<vscode.Uri | undefined> {
-  const active = vscode.window.activeTextEditor?.document.uri;
-  if (active && active.fsPath.endsWith('.finetune.json')) return active;
-  const found = await vscode.workspace.findFiles('**/*.finetune.json', '**/node_modules/**', 50);
-  if (found.length === 1) return found[0];
-  if (found.length === 0) {
-    void vscode.window.showErrorMessage('No *.finetune.json experiment file in this workspace.');
-    return undefined;
-  }
-  const choice = await vscode.window.showQuickPick(
-    found.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })),
-    { placeHolder: 'Which experiment?' },
-  );
-  return choice?.uri;
-}
-
-async function startTraining(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<void> {
-  if (activeTrainer) {
-    void vscode.window.showWarningMessage(
-      'A training run is already in progress. Stop it first (Fine-Tune: Stop Training).',
-    );
-    return;
-  }
-  const experiment = await pickExperiment();
-  if (!experiment) return;
-  const folder =
-    vscode.workspace.getWorkspaceFolder(experiment)?.uri.fsPath ?? path.dirname(experiment.fsPath);
-  const backend = vscode.workspace.getConfiguration('fineTune').get<BackendChoice>('backend', 'auto');
-  await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Fine-Tune', cancellable: true },
-    async (progress, token) => {
-      progress.report({ message: 'starting the trainer…' });
-      let trainer: TrainerProcess;
-      try {
-        trainer = await TrainerProcess.launch({
-          trainerScript: context.asAbsolutePath('dist/trainer.js'),
-          backend,
-          cwd: folder,
-        });
-      } catch (error) {
-        log.error(String(error));
-        void vscode.window.showErrorMessage(`Fine-Tune: ${(error as Error).message}`);
-        return;
-      }
-      activeTrainer = trainer;
-      log.info(`trainer ${trainer.pid} ready on ${trainer.backend}`);
-      token.onCancellationRequested(() => void trainer.stop());
-      trainer.onEvent((event) => {
-        const line = describeEvent(event);
-        if (line && event.type === 'log' && event.level !== 'info') log.warn(line);
-        else if (line) log.info(line);
-        if (event.type === 'beforeEpoch') progress.report({ message: `epoch ${event.epoch}` });
-        if (event.type === 'afterEpoch') {
-          const m = event.metrics;
-          progress.report({
-            message: `epoch ${m.epoch}: val_loss ${m.val_loss.toFixed(4)}, val_acc ${m.val_accuracy.toFixed(3)}`,
-          });
-        }
-      });
-      trainer.start({ experimentPath: experiment.fsPath, runsDir: path.join(folder, '.finetune', 'runs') });
-      const exit = await trainer.finished;
-      activeTrainer = undefined;
-      if (exit.kind === 'done') {
-        const r = exit.result;
-        const text = `Run ${r.runId} ${r.status}${r.error ? `: ${r.error}` : ''}`;
-        void (r.status === 'failed'
-          ? vscode.window.showErrorMessage(text)
-          : vscode.window.showInformationMessage(text));
-      } else if (exit.kind === 'failed') {
-        log.error(exit.error);
-        void vscode.window.showErrorMessage(`Fine-Tune: ${exit.error}`);
-      } else {
-        log.error(`trainer crashed (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail}`);
-        void vscode.window.showErrorMessage(
-          `Fine-Tune: the trainer crashed (${exit.signal ?? `exit code ${exit.code}`}). See the Fine-Tune log.`,
-        );
-      }
-    },
-  );
+  return undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
+  const started = performance.now();
   const log = vscode.window.createOutputChannel('Fine-Tune', { log: true });
+  const describer = new ModelDescriber(
+    vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath,
+  );
+  const experiments = new ExperimentService(describer);
+  controller = new TrainingController(context.extensionUri, log);
+  const training = controller;
+  const layers = new LayersViewProvider(experiments);
+  const datasets = new DatasetsViewProvider(experiments);
+  const runs = new RunsViewProvider();
+  const panelContext: ExperimentPanelContext = {
+    extensionUri: context.extensionUri,
+    log,
+    experiments,
+    startTraining: (uri) => training.start(uri),
+  };
+
+  const activeExperiment = async (): Promise<vscode.Uri | undefined> => {
+    const uri = await experiments.resolveActive(true);
+    if (!uri) {
+      const create = 'New Experiment';
+      const choice = await vscode.window.showInformationMessage(
+        'No *.finetune.json experiment file in this workspace.',
+        create,
+      );
+      if (choice === create) await vscode.commands.executeCommand('fineTune.newExperiment');
+    }
+    return uri;
+  };
+  const editActive = async (edit: LayerEdit): Promise<void> => {
+    const uri = layers.experimentUri ?? (await activeExperiment());
+    if (uri) await experiments.applyLayerEdit(uri, edit);
+  };
+
   context.subscriptions.push(
     log,
-    vscode.commands.registerCommand('fineTune.startTraining', () => startTraining(context, log)),
-    vscode.commands.registerCommand('fineTune.stopTraining', async () => {
-      if (!activeTrainer) {
-        void vscode.window.showInformationMessage('No training run in progress.');
-        return;
-      }
-      await activeTrainer.stop();
+    experiments,
+    training,
+    layers,
+    datasets,
+    runs,
+    training.onDidEnd(() => runs.refresh()),
+    registerNewExperimentCommand(context, experiments, describer),
+    registerDatasetCommands(context, datasets, experiments),
+    vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
+      const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
+      if (target) await training.start(target);
     }),
-    { dispose: () => activeTrainer?.kill() },
+    vscode.commands.registerCommand('fineTune.stopTraining', () => {
+      if (!training.running)
+        void vscode.window.showInformationMessage('Fine-Tune: no training run in progress.');
+      else training.stop();
+    }),
+    vscode.commands.registerCommand('fineTune.openExperiment', async (uri?: vscode.Uri) => {
+      const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
+      if (target) ExperimentPanel.show(target, panelContext);
+    }),
+    vscode.commands.registerCommand('fineTune.openRun', (arg?: string | RunItem) => {
+      const dir =
+        typeof arg === 'string' ? arg : arg instanceof RunItem ? arg.run.dir : runs.selectedRunDirs()[0];
+      if (dir) TrainingPanel.show(dir, training);
+    }),
+    vscode.commands.registerCommand('fineTune.runs.refresh', () => runs.refresh()),
+    vscode.commands.registerCommand('fineTune.freezeUpTo', async (item?: LayerItem) => {
+      if (item?.node) return editActive({ kind: 'freezeUpTo', path: item.node.path });
+      if (!layers.experimentUri) await activeExperiment();
+      await layers.refresh();
+      const pick = await vscode.window.showQuickPick(
+        layers.allPaths().map((l) => ({ label: l.path, description: l.className })),
+        { placeHolder: 'Freeze this layer and every layer before it' },
+      );
+      if (pick) await editActive({ kind: 'freezeUpTo', path: pick.label });
+    }),
+    vscode.commands.registerCommand('fineTune.unfreezeAll', () => editActive({ kind: 'unfreezeAll' })),
+    vscode.commands.registerCommand('fineTune.layers.unfreezeFrom', (item: LayerItem) =>
+      editActive({ kind: 'unfreezeFrom', path: item.node.path }),
+    ),
+    vscode.commands.registerCommand('fineTune.layers.toggleReinit', (item: LayerItem) =>
+      editActive({ kind: 'setReinit', path: item.node.path, reinit: item.state !== 'reinit' }),
+    ),
+    vscode.commands.registerCommand('fineTune.layers.setCut', (item: LayerItem) =>
+      editActive({ kind: 'setCut', path: item.node.path }),
+    ),
+    vscode.commands.registerCommand('fineTune.layers.refresh', () => layers.refresh()),
+    vscode.window.registerWebviewPanelSerializer(TRAINING_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: TrainingPanelState | undefined) => {
+        const runDir = state?.runId ? findRunDir(state.runId) : undefined;
+        if (runDir) TrainingPanel.revive(panel, runDir, training);
+        else panel.dispose();
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(EXPERIMENT_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: ExperimentPanelState | undefined) => {
+        if (state?.experimentPath && fs.existsSync(state.experimentPath)) {
+          ExperimentPanel.revive(panel, vscode.Uri.file(state.experimentPath), panelContext);
+        } else panel.dispose();
+      },
+    }),
   );
+  log.info(`Fine-Tune Studio activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 
-export function deactivate(): Promise<void> | undefined {
-  // Window reload / VS Code exit: ask the run to stop so it is recorded as stopped, not left running.
-  return activeTrainer?.stop(3000).then(() => undefined);
+export async function deactivate(): Promise<void> {
+  // Window reload / VS Code exit: the run is stopped cleanly and recorded as stopped, never left running.
+  await controller?.shutdown();
 }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunRecord } from '../../src/protocol/runRecord';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';
 import { TrainerProcess } from '../../src/host/trainerProcess';
+import { ModelDescriber } from '../../src/host/modelDescriber';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 
@@ -86,6 +87,18 @@ describe('trainer child process', () => {
     const record = JSON.parse(fs.readFileSync(path.join(exit.runDir, 'run.json'), 'utf8')) as RunRecord;
     assert.equal(record.status, 'crashed');
     assert.match(record.error ?? '', /SIGKILL/);
+  });
+
+  it('--describe answers with the layer tree (how the host reads models without TensorFlow.js)', async () => {
+    const describer = new ModelDescriber(trainerScript);
+    const { layers, inputShape } = await describer.describe(path.join(root, 'base', 'model.json'));
+    assert.deepEqual(inputShape, [16, 16, 3]);
+    assert.deepEqual(
+      layers.map((l) => l.path),
+      ['backbone', 'flatten', 'dense_1', 'dense_2'],
+    );
+    assert.equal(layers[0].children?.[0].children?.[0].path, 'backbone/block1/conv1');
+    await assert.rejects(describer.describe(path.join(root, 'missing', 'model.json')), /not found/);
   });
 
   it('bad input is reported as failed with the message', async () => {
