@@ -72,7 +72,8 @@ for (const panel of ['training', 'experiment', 'compare']) {
   });
 }
 const codicons = dirname(require.resolve('@vscode/codicons/dist/codicon.css'));
-for (const file of ['codicon.css', 'codicon.ttf']) cpSync(join(codicons, file), join(root, 'dist', 'webview', file));
+for (const file of ['codicon.css', 'codicon.ttf'])
+  cpSync(join(codicons, file), join(root, 'dist', 'webview', file));
 
 const wasmSrc = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 mkdirSync(join(root, 'dist', 'wasm'), { recursive: true });
