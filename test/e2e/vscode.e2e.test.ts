@@ -249,6 +249,13 @@ step('d. Stop Training ends a long run as stopped within seconds', 'd', async ()
   await expectRunRow('e2e-long', 'stopped');
   const runsHeader = vscode.viewPane('Runs').locator('.pane-header');
   assert.doesNotMatch(await runsHeader.innerText(), /running/i);
+  // Its training panel shows the stopped run and the curves of the epochs it kept.
+  const panel = await vscode.webviewFrame('canvas', { hasText: 'e2e-long', timeoutMs: 30_000 });
+  await waitFor(
+    'the e2e-long training panel to say stopped',
+    async () => (/stopped/i.test(await panel.locator('body').innerText()) ? true : undefined),
+    15_000,
+  );
   await vscode.screenshot('d2-stopped');
 });
 
