@@ -14,6 +14,9 @@ interface ActiveRun {
   trainer: TrainerProcess;
   experiment: vscode.Uri;
   runDir?: string;
+  /** The backend the run really uses (it may fall back from the one the trainer started with). */
+  backend?: string;
+  epochs?: number;
   stopping: boolean;
 }
 
@@ -158,6 +161,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     }
     if (event.type === 'beforeFit') {
       run.runDir = event.runDir;
+      run.backend = event.backend;
+      run.epochs = event.epochs;
       this.statusItem.command = { title: 'Open run', command: 'fineTune.openRun', arguments: [event.runDir] };
       this.setStatus(
         `$(sync~spin) Fine-Tune: epoch 1/${event.epochs} · ${event.backend}`,
@@ -168,9 +173,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
       }
     } else if (event.type === 'afterEpoch') {
       const m = event.metrics;
-      const planned = run.trainer.backend;
       this.setStatus(
-        `$(sync~spin) Fine-Tune: epoch ${m.epoch} · val_loss ${m.val_loss.toFixed(4)} · ${planned}`,
+        `$(sync~spin) Fine-Tune: epoch ${m.epoch}/${run.epochs ?? '?'} · val_loss ${m.val_loss.toFixed(4)} · ${run.backend ?? run.trainer.backend}`,
         `val_acc ${m.val_accuracy.toFixed(3)}, best epoch ${event.bestEpoch}${event.overfittingReason ? `\n${event.overfittingReason}` : ''}`,
       );
       if (event.overfittingReason) this.log.warn(event.overfittingReason);
