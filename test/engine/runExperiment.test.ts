@@ -246,7 +246,7 @@ describe('runExperiment on the cpu backend', () => {
     assert.match(record.endReason ?? '', /early stopping/);
   });
 
-  it('on wasm, head-only training stays on wasm; trainable convolutions fall back to cpu and say so', async () => {
+  it('on wasm, head-only and convolution training both stay on wasm; a genuinely missing kernel still falls back to cpu and says so', async () => {
     const headOnly = await run(
       experiment('wasm-head', (e) => {
         Object.assign(e, { freezeUpTo: 'backbone' });
@@ -255,20 +255,45 @@ describe('runExperiment on the cpu backend', () => {
     );
     assert.equal(headOnly.record.backend, 'wasm');
     assert.equal(headOnly.record.status, 'completed');
+
+    // Trainable convolutions now train on wasm too: our kernels supply the gradients it lacks.
     const convs = await run(
       experiment('wasm-conv', (e) => Object.assign(e.training, { backend: 'wasm', epochs: 1 })),
     );
-    assert.equal(convs.record.backend, 'cpu');
-    assert.equal(convs.record.requestedBackend, 'wasm');
+    assert.equal(convs.record.backend, 'wasm');
+    assert.equal(convs.record.backendNote, undefined);
+    assert.ok(!convs.events.some((e) => e.type === 'log' && /falling back/.test(e.message)), 'no fallback');
+    assert.equal(convs.record.status, 'completed');
+    const trained = await loadWeights(path.join(convs.dir, 'model', 'model.json'));
+    const before = await pretrained();
+    assert.ok(
+      !same(trained.get('conv1/kernel'), before.get('conv1/kernel')),
+      'the first convolution trained on wasm',
+    );
+
+    // A kernel the backend genuinely lacks still means the cpu fallback: take away wasm's own
+    // Conv2DBackpropInput (needed because gradients flow through conv2 into the trainable conv1).
+    const own = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    let fallback: Awaited<ReturnType<typeof run>>;
+    try {
+      fallback = await run(
+        experiment('wasm-missing', (e) => Object.assign(e.training, { backend: 'wasm', epochs: 1 })),
+      );
+    } finally {
+      tf.registerKernel(own);
+    }
+    assert.equal(fallback.record.backend, 'cpu');
+    assert.equal(fallback.record.requestedBackend, 'wasm');
     assert.match(
-      convs.record.backendNote ?? '',
-      /wasm backend lacks Conv2DBackpropFilter.*falling back to the cpu backend/,
+      fallback.record.backendNote ?? '',
+      /wasm backend lacks Conv2DBackpropInput.*falling back to the cpu backend/,
     );
     assert.ok(
-      convs.events.some((e) => e.type === 'log' && e.level === 'warn' && /falling back/.test(e.message)),
+      fallback.events.some((e) => e.type === 'log' && e.level === 'warn' && /falling back/.test(e.message)),
       'said in the run log',
     );
-    assert.equal(convs.record.status, 'completed');
+    assert.equal(fallback.record.status, 'completed');
   });
 
   it('bad input fails before any run folder is created, naming the problem', async () => {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../../protocol/experimentConfig';
 import { UserError, errorMessage } from '../userError';
+import { registerWasmTrainingKernels } from './wasmKernels/registerWasmKernels';
 
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
@@ -100,6 +101,8 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     const ok = await tf.setBackend(TFJS_NAME[name]);
     if (!ok) return `${name}: failed to initialise`;
     await tf.ready();
+    // tfjs-backend-wasm lacks the weight/input gradients of convolutions; ours make them trainable there.
+    if (name === 'wasm') registerWasmTrainingKernels();
     return undefined;
   } catch (error) {
     return `${name}: failed to initialise (${errorMessage(error)})`;
