@@ -84,7 +84,70 @@ export interface TrainingConfig {
   /** Epochs in a row that val_loss must rise while loss falls before the run is flagged as overfitting. */
   overfitPatience: number;
   backend: BackendChoice;
+  /** Learning-rate schedule over the run (per batch for cosine / one-cycle). */
+  schedule: ScheduleConfig;
+  /** Label smoothing ε: targets become y·(1 − ε) + ε/K. */
+  labelSmoothing: number;
+  /** Mixup Beta(α, α); 0 = off. */
+  mixup: number;
+  /** CutMix Beta(α, α); 0 = off. */
+  cutmix: number;
+  /** Decoupled (AdamW-style) weight decay: w ← w − lr·weightDecay·w each step, on trainable kernels. */
+  weightDecay: number;
+  /** Head first, then pre-trained blocks unfreeze from the top every few epochs; `false` = off. */
+  gradualUnfreezing: GradualUnfreezingConfig | false;
+  /** How learning rates spread over trainable pre-trained layers. */
+  discriminativeLr: DiscriminativeLrConfig;
 }
+
+export type ScheduleType = 'constant' | 'step' | 'cosine' | 'onecycle' | 'plateau';
+
+export interface ScheduleConfig {
+  type: ScheduleType;
+  /** cosine: epochs of linear warm-up from 0 to the learning rate. */
+  warmupEpochs: number;
+  /** step: multiply by `gamma` every `stepEpochs` epochs. */
+  stepEpochs: number;
+  gamma: number;
+  /** cosine / one-cycle / plateau: the lowest rate. */
+  minLearningRate: number;
+  /** one-cycle: fraction of the run spent rising to the peak (the learning rate). */
+  pctStart: number;
+  /** plateau: epochs without val_loss improvement before the rate is multiplied by `factor`. */
+  patience: number;
+  factor: number;
+}
+
+export interface GradualUnfreezingConfig {
+  /** Epochs that train only the new head before the first block unfreezes. */
+  headEpochs: number;
+  /** Epochs between two unfreezing steps. */
+  everyEpochs: number;
+  /** Blocks to unfreeze, top first (layer or nested-model paths), or "auto": one block per conv/dense layer. */
+  blocks: 'auto' | string[];
+}
+
+export type DiscriminativeLrConfig =
+  | { mode: 'single' }
+  | { mode: 'geometric'; lowestMultiplier: number }
+  | { mode: 'groups'; groups: { layers: string[]; multiplier: number }[] };
+
+export const DEFAULT_SCHEDULE: ScheduleConfig = {
+  type: 'constant',
+  warmupEpochs: 0,
+  stepEpochs: 5,
+  gamma: 0.1,
+  minLearningRate: 0,
+  pctStart: 0.3,
+  patience: 2,
+  factor: 0.5,
+};
+
+export const DEFAULT_GRADUAL_UNFREEZING: GradualUnfreezingConfig = {
+  headEpochs: 2,
+  everyEpochs: 2,
+  blocks: 'auto',
+};
 
 /** A fully resolved experiment: defaults applied, `baseModel` and `dataset.path` absolute. */
 export interface ExperimentConfig {
@@ -142,6 +205,13 @@ export const DEFAULTS = {
     seed: 1,
     earlyStopping: DEFAULT_EARLY_STOPPING,
     overfitPatience: 3,
+    schedule: DEFAULT_SCHEDULE,
+    labelSmoothing: 0,
+    mixup: 0,
+    cutmix: 0,
+    weightDecay: 0,
+    gradualUnfreezing: false as GradualUnfreezingConfig | false,
+    discriminativeLr: { mode: 'single' } as DiscriminativeLrConfig,
     backend: 'auto' as BackendChoice,
   },
 };

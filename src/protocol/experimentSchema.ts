@@ -17,6 +17,10 @@ import {
   type AugmentationConfig,
   type DatasetConfig,
   type EarlyStoppingConfig,
+  type GradualUnfreezingConfig,
+  type ScheduleConfig,
+  DEFAULT_GRADUAL_UNFREEZING,
+  DEFAULT_SCHEDULE,
   type ExperimentConfig,
   type HeadConfig,
   type MonitorName,
@@ -207,6 +211,90 @@ const earlyStoppingProperties = {
   },
 } satisfies Record<keyof EarlyStoppingConfig, JsonSchema>;
 
+const scheduleProperties = {
+  type: {
+    type: 'string',
+    enum: ['constant', 'step', 'cosine', 'onecycle', 'plateau'],
+    default: DEFAULT_SCHEDULE.type,
+    description:
+      'constant; step (× gamma every stepEpochs); cosine (optional linear warm-up, then cosine decay to minLearningRate, per batch); ' +
+      'onecycle (fastai: up from lr/25 to lr over pctStart of the run, then down, per batch); plateau (× factor after `patience` epochs without val_loss improvement).',
+  },
+  warmupEpochs: nonNegative(
+    'cosine: epochs of linear warm-up from 0 to the learning rate.',
+    DEFAULT_SCHEDULE.warmupEpochs,
+  ),
+  stepEpochs: {
+    type: 'integer',
+    minimum: 1,
+    default: DEFAULT_SCHEDULE.stepEpochs,
+    description: 'step: epochs between two decays.',
+  },
+  gamma: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    maximum: 1,
+    default: DEFAULT_SCHEDULE.gamma,
+    description: 'step: the decay factor.',
+  },
+  minLearningRate: nonNegative(
+    'cosine / onecycle / plateau: the lowest learning rate.',
+    DEFAULT_SCHEDULE.minLearningRate,
+  ),
+  pctStart: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    exclusiveMaximum: 1,
+    default: DEFAULT_SCHEDULE.pctStart,
+    description: 'onecycle: fraction of the run spent rising to the peak.',
+  },
+  patience: {
+    type: 'integer',
+    minimum: 1,
+    default: DEFAULT_SCHEDULE.patience,
+    description: 'plateau: epochs without val_loss improvement before a decay.',
+  },
+  factor: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    exclusiveMaximum: 1,
+    default: DEFAULT_SCHEDULE.factor,
+    description: 'plateau: the decay factor.',
+  },
+} satisfies Record<keyof ScheduleConfig, JsonSchema>;
+
+const gradualUnfreezingProperties = {
+  headEpochs: {
+    type: 'integer',
+    minimum: 0,
+    default: DEFAULT_GRADUAL_UNFREEZING.headEpochs,
+    description: 'Epochs that train only the new head (base frozen) before the first block unfreezes.',
+  },
+  everyEpochs: {
+    type: 'integer',
+    minimum: 1,
+    default: DEFAULT_GRADUAL_UNFREEZING.everyEpochs,
+    description: 'Epochs between two unfreezing steps.',
+  },
+  blocks: {
+    anyOf: [
+      {
+        type: 'string',
+        const: 'auto',
+        description: 'One block per conv/dense layer (with the BN/pooling after it), from the top down.',
+      },
+      {
+        type: 'array',
+        items: { type: 'string', minLength: 1 },
+        minItems: 1,
+        description: 'Layer or nested-model paths, top (nearest the head) first.',
+      },
+    ],
+    default: DEFAULT_GRADUAL_UNFREEZING.blocks,
+    description: 'What unfreezes at each step: "auto", or a list of layer/nested-model paths, top first.',
+  },
+} satisfies Record<keyof GradualUnfreezingConfig, JsonSchema>;
+
 const trainingProperties = {
   epochs: {
     type: 'integer',
@@ -276,6 +364,107 @@ const trainingProperties = {
     default: DEFAULTS.training.backend,
     description:
       'TensorFlow.js backend. auto tries tensorflow-gpu → tensorflow → wasm → cpu (native ones only if installed).',
+  },
+  schedule: {
+    type: 'object',
+    properties: scheduleProperties,
+    additionalProperties: false,
+    default: copy(DEFAULT_SCHEDULE),
+    description:
+      'Learning-rate schedule; missing keys take their defaults. The curve is drawn in the training panel.',
+  },
+  labelSmoothing: fraction(
+    'Label smoothing ε in [0, 1): targets become y·(1 − ε) + ε/K (0 = off).',
+    DEFAULTS.training.labelSmoothing,
+  ),
+  mixup: nonNegative(
+    'Mixup: blend pairs of training images and their labels with λ ~ Beta(α, α); α here (0 = off, 0.2–0.4 typical).',
+    DEFAULTS.training.mixup,
+  ),
+  cutmix: nonNegative(
+    'CutMix: paste a box from another training image, labels mixed by area, λ ~ Beta(α, α); α here (0 = off, 1 typical).',
+    DEFAULTS.training.cutmix,
+  ),
+  weightDecay: nonNegative(
+    'Decoupled (AdamW-style) weight decay on trainable kernels: w ← w − lr·weightDecay·w each step (0 = off).',
+    DEFAULTS.training.weightDecay,
+  ),
+  gradualUnfreezing: {
+    anyOf: [
+      {
+        type: 'object',
+        properties: gradualUnfreezingProperties,
+        additionalProperties: false,
+        description: 'Gradual-unfreezing settings; missing keys take their defaults.',
+      },
+      { type: 'boolean', const: false, description: 'false turns gradual unfreezing off.' },
+    ],
+    default: false,
+    description:
+      'ULMFiT/fastai-style: train the head with the base frozen for headEpochs, then unfreeze pre-trained blocks from the top, one every everyEpochs. Only layers this file leaves trainable are unfrozen.',
+  },
+  discriminativeLr: {
+    anyOf: [
+      {
+        type: 'object',
+        properties: {
+          mode: {
+            type: 'string',
+            const: 'single',
+            description: 'One multiplier for all pre-trained layers.',
+          },
+        },
+        required: ['mode'],
+        additionalProperties: false,
+        description: 'All trainable pre-trained layers at learningRate × fineTuneLearningRateMultiplier.',
+      },
+      {
+        type: 'object',
+        properties: {
+          mode: {
+            type: 'string',
+            const: 'geometric',
+            description: 'Geometric spread (fastai slice(lo, hi)).',
+          },
+          lowestMultiplier: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            description:
+              'Multiplier of the lowest trainable block (the top block gets fineTuneLearningRateMultiplier).',
+          },
+        },
+        required: ['mode', 'lowestMultiplier'],
+        additionalProperties: false,
+        description:
+          "fastai's slice(lo, hi): multipliers spread geometrically from the lowest trainable block to the top one.",
+      },
+      {
+        type: 'object',
+        properties: {
+          mode: { type: 'string', const: 'groups', description: 'Explicit groups of layers.' },
+          groups: {
+            type: 'array',
+            description: 'Groups of layer or nested-model paths with their learning-rate multiplier.',
+            items: {
+              type: 'object',
+              properties: {
+                layers: { type: 'array', items: { type: 'string', minLength: 1 } },
+                multiplier: { type: 'number', minimum: 0 },
+              },
+              required: ['layers', 'multiplier'],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: ['mode', 'groups'],
+        additionalProperties: false,
+        description:
+          'Explicit multipliers per group of layer/nested-model paths; others use fineTuneLearningRateMultiplier.',
+      },
+    ],
+    default: { mode: 'single' },
+    description:
+      'Discriminative learning rates for trainable pre-trained layers: single, geometric, or groups.',
   },
 } satisfies Record<keyof TrainingConfig, JsonSchema>;
 

@@ -83,11 +83,34 @@ test('a minimal file gets every default, absolute paths and the model input size
       earlyStopping: { monitor: 'val_loss', patience: 3, minDelta: 0, restoreBestWeights: true },
       overfitPatience: 3,
       backend: 'auto',
+      schedule: {
+        type: 'constant',
+        warmupEpochs: 0,
+        stepEpochs: 5,
+        gamma: 0.1,
+        minLearningRate: 0,
+        pctStart: 0.3,
+        patience: 2,
+        factor: 0.5,
+      },
+      labelSmoothing: 0,
+      mixup: 0,
+      cutmix: 0,
+      weightDecay: 0,
+      gradualUnfreezing: false,
+      discriminativeLr: { mode: 'single' },
     },
   };
   assert.deepEqual(config, expected);
   assert.deepEqual(warnings, []);
   assert.deepEqual(seen, [expected.baseModel]);
+});
+
+test('a partial gradualUnfreezing object gets its defaults; a schedule merges with the default', () => {
+  const { config } = parse(doc('"training": { "gradualUnfreezing": { "everyEpochs": 3 }, "schedule": { "type": "cosine" } }'));
+  assert.deepEqual(config.training.gradualUnfreezing, { headEpochs: 2, everyEpochs: 3, blocks: 'auto' });
+  assert.equal(config.training.schedule.type, 'cosine');
+  assert.equal(config.training.schedule.pctStart, 0.3);
 });
 
 test('the returned config shares nothing with DEFAULTS', () => {

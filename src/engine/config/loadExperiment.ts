@@ -10,7 +10,12 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { DEFAULTS, type ExperimentConfig, type ExperimentFile } from '../../protocol/experimentConfig';
+import {
+  DEFAULTS,
+  DEFAULT_GRADUAL_UNFREEZING,
+  type ExperimentConfig,
+  type ExperimentFile,
+} from '../../protocol/experimentConfig';
 import { EXPERIMENT_SCHEMA } from '../../protocol/experimentSchema';
 import { isUserError, UserError } from '../userError';
 import {
@@ -286,8 +291,20 @@ function resolveConfig(file: ExperimentFile, baseDir: string): ExperimentConfig 
     regularization: merge(DEFAULTS.regularization, file.regularization) as ExperimentConfig['regularization'],
     augmentation: merge(DEFAULTS.augmentation, file.augmentation) as ExperimentConfig['augmentation'],
     // An earlyStopping object is merged with DEFAULT_EARLY_STOPPING; `false` replaces it.
-    training: merge(DEFAULTS.training, file.training) as ExperimentConfig['training'],
+    training: trainingWithDefaults(file.training),
   };
+}
+
+function trainingWithDefaults(fileTraining: unknown): ExperimentConfig['training'] {
+  const training = merge(DEFAULTS.training, fileTraining) as ExperimentConfig['training'];
+  // gradualUnfreezing defaults to false, so a generic merge would not fill a partial object's keys.
+  if (training.gradualUnfreezing !== false) {
+    training.gradualUnfreezing = merge(
+      DEFAULT_GRADUAL_UNFREEZING,
+      training.gradualUnfreezing,
+    ) as typeof training.gradualUnfreezing;
+  }
+  return training;
 }
 
 /** Deep merge into fresh objects: objects merge key by key, anything else (arrays, false) replaces. */

@@ -6,7 +6,11 @@
  *   top one (`slice(lo, hi)`), or explicit groups.
  * Pure functions of the layer order and the config, so the schedule can be shown and tested before a run.
  */
-import type { LayerState } from '../../protocol/experimentConfig';
+import type {
+  DiscriminativeLrConfig,
+  GradualUnfreezingConfig,
+  LayerState,
+} from '../../protocol/experimentConfig';
 
 export interface PlanLeaf {
   path: string;
@@ -16,14 +20,7 @@ export interface PlanLeaf {
   hasKernel: boolean;
 }
 
-export interface GradualUnfreezingConfig {
-  /** Epochs that train only the new head (and re-initialised layers) before the first block unfreezes. */
-  headEpochs: number;
-  /** Epochs between two unfreezing steps. */
-  everyEpochs: number;
-  /** Blocks to unfreeze, top (nearest the head) first, as layer paths or nested-model paths; "auto": one block per kernel layer. */
-  blocks: 'auto' | string[];
-}
+export type { GradualUnfreezingConfig };
 
 /** Pre-trained trainable layers grouped into blocks, top block first. */
 export function unfreezeBlocks(leaves: PlanLeaf[], config: GradualUnfreezingConfig): string[][] {
@@ -66,10 +63,7 @@ export function phaseAtEpoch(
   return { phase, trainable: blocks.slice(0, phase).flat(), unfrozenNow };
 }
 
-export type DiscriminativeConfig =
-  | { mode: 'single' }
-  | { mode: 'geometric'; lowestMultiplier: number }
-  | { mode: 'groups'; groups: { layers: string[]; multiplier: number }[] };
+export type DiscriminativeConfig = DiscriminativeLrConfig;
 
 /**
  * Learning-rate multiplier of every trainable pre-trained layer (relative to the head's rate).

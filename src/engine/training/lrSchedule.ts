@@ -4,34 +4,10 @@
  * fractional epoch; step decay is per epoch; reduce-on-plateau reacts to the monitored metric and so is a
  * small state machine.
  */
-export type ScheduleType = 'constant' | 'step' | 'cosine' | 'onecycle' | 'plateau';
+import type { ScheduleConfig } from '../../protocol/experimentConfig';
 
-export interface ScheduleConfig {
-  type: ScheduleType;
-  /** cosine: epochs of linear warm-up from 0 to the learning rate. */
-  warmupEpochs: number;
-  /** step: multiply by `gamma` every `stepEpochs` epochs. */
-  stepEpochs: number;
-  gamma: number;
-  /** cosine / onecycle: the floor the rate anneals to. */
-  minLearningRate: number;
-  /** onecycle: fraction of training spent rising to the peak (the learning rate). */
-  pctStart: number;
-  /** plateau: epochs without improvement before the rate is multiplied by `factor`. */
-  patience: number;
-  factor: number;
-}
-
-export const DEFAULT_SCHEDULE: ScheduleConfig = {
-  type: 'constant',
-  warmupEpochs: 0,
-  stepEpochs: 5,
-  gamma: 0.1,
-  minLearningRate: 0,
-  pctStart: 0.3,
-  patience: 2,
-  factor: 0.5,
-};
+export type { ScheduleConfig, ScheduleType } from '../../protocol/experimentConfig';
+export { DEFAULT_SCHEDULE } from '../../protocol/experimentConfig';
 
 const cosineBetween = (from: number, to: number, t: number): number =>
   to + ((from - to) * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, t))))) / 2;
