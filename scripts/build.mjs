@@ -2,6 +2,7 @@
 //   dist/extension.js  VS Code extension host (must not contain TensorFlow.js — checked below)
 //   dist/trainer.js    trainer child process
 //   dist/cli.js        the `finetune` CLI
+//   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
 import * as esbuild from 'esbuild';
@@ -32,6 +33,7 @@ const entries = {
   extension: 'src/host/extension.ts',
   trainer: 'src/engine/trainerMain.ts',
   cli: 'src/cli/main.ts',
+  decodeWorker: 'src/engine/data/decodeWorker.ts',
 };
 
 mkdirSync(join(root, 'dist'), { recursive: true });

@@ -9,19 +9,17 @@ import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConf
 import type { TrainingEvent } from '../protocol/trainingEvents';
 import { currentBackend, hasKernel, initBackend, switchToCpu } from './backend/selectBackend';
 import { loadExperiment } from './config/loadExperiment';
+import { prepareInputs, type PipelineOptions, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
-import { decodeImages } from './data/decodeImages';
 import { datasetFingerprint } from './data/fingerprint';
 import { scanDataset } from './data/scanDataset';
 import { splitDataset } from './data/splitDataset';
-import type { ImageRef } from './data/scanDataset';
 import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
 import { loadBaseModel } from './model/loadBaseModel';
 import { seedMathRandom } from './rng';
 import { RunWriter } from './runs/runWriter';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
-import type { TensorData } from './training/tensorData';
 import { fit } from './training/trainLoop';
 import { UserError, errorMessage } from './userError';
 
@@ -32,6 +30,8 @@ export interface RunOptions {
   onEvent: (event: TrainingEvent) => void;
   /** Aborting stops the run after the current batch; the best model so far is kept. */
   signal?: AbortSignal;
+  /** Memory budget and the frozen-prefix activation cache (defaults: 1 GiB, on, beside runsDir). */
+  pipeline?: PipelineOptions;
 }
 
 export interface RunOutcome {
@@ -65,38 +65,6 @@ async function prepareModel(
   } finally {
     restore();
   }
-}
-
-async function decodeSplit(
-  refs: ImageRef[],
-  config: ExperimentConfig,
-  channels: 1 | 3,
-  classNames: string[],
-  emit: (e: TrainingEvent) => void,
-  label: string,
-): Promise<{ data: TensorData; skipped: string[] }> {
-  emit({ type: 'log', level: 'info', message: `Decoding ${refs.length} ${label} images…` });
-  const decoded = await decodeImages(refs, {
-    imageSize: config.dataset.imageSize,
-    channels,
-    pixelRange: config.dataset.pixelRange,
-  });
-  const [h, w] = config.dataset.imageSize;
-  const data: TensorData = {
-    x: decoded.data,
-    labels: Int32Array.from(decoded.images.map((r) => r.classIndex)),
-    count: decoded.images.length,
-    imageShape: [h, w, channels],
-    files: decoded.images.map((r) => r.file),
-  };
-  const present = new Set(decoded.images.map((r) => r.classIndex));
-  const missing = classNames.filter((_, k) => refs.some((r) => r.classIndex === k) && !present.has(k));
-  if (missing.length > 0) {
-    throw new UserError(
-      `No ${label} image of class ${missing.map((m) => `"${m}"`).join(', ')} could be decoded (${decoded.skipped[0]?.reason ?? 'unreadable files'}). Fix or replace those files.`,
-    );
-  }
-  return { data, skipped: decoded.skipped.map((s) => `skipped ${s.file}: ${s.reason}`) };
 }
 
 export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
@@ -137,9 +105,56 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
   warnings.push(...model.warnings);
 
   const channels = model.model.inputs[0].shape[3] as 1 | 3;
-  const train = await decodeSplit(split.train, config, channels, scan.classNames, emit, 'training');
-  const val = await decodeSplit(split.val, config, channels, scan.classNames, emit, 'validation');
-  warnings.push(...train.skipped, ...val.skipped);
+  const fingerprint = datasetFingerprint(scan);
+  let inputs: TrainingInputs;
+  try {
+    inputs = await prepareInputs({
+      model,
+      config,
+      split,
+      classNames: scan.classNames,
+      datasetFingerprint: fingerprint,
+      backend: currentBackend(),
+      channels,
+      runsDir: options.runsDir,
+      options: options.pipeline,
+      log: (message) => log('info', message),
+    });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  try {
+    return await trainOnInputs(options, config, model, inputs, {
+      scan,
+      fingerprint,
+      warnings,
+      backendNote,
+    });
+  } finally {
+    await inputs.close();
+  }
+}
+
+async function trainOnInputs(
+  options: RunOptions,
+  config: ExperimentConfig,
+  model: TrainingModel,
+  inputs: TrainingInputs,
+  context: {
+    scan: Awaited<ReturnType<typeof scanDataset>>;
+    fingerprint: string;
+    warnings: string[];
+    backendNote: string | undefined;
+  },
+): Promise<RunOutcome> {
+  const emit = options.onEvent;
+  const log = (level: 'info' | 'warn', message: string): void => emit({ type: 'log', level, message });
+  const file = options.experimentPath;
+  const { scan, backendNote } = context;
+  const skipped = inputs.skipped.map((s) => `skipped ${s.file}: ${s.reason}`);
+  inputs.notes.forEach((note) => log('info', note));
+  const warnings = [...context.warnings, ...inputs.warnings, ...skipped];
   warnings.forEach((w) => log('warn', w));
 
   // 2. The run folder exists from here on: every outcome is recorded in it.
@@ -151,12 +166,12 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
     backend: currentBackend(),
     requestedBackend: config.training.backend,
     ...(backendNote ? { backendNote } : {}),
-    datasetFingerprint: datasetFingerprint(scan),
+    datasetFingerprint: context.fingerprint,
     classNames: scan.classNames,
     counts: {
-      train: train.data.count,
-      val: val.data.count,
-      skipped: train.skipped.length + val.skipped.length,
+      train: inputs.train.count,
+      val: inputs.val.count,
+      skipped: inputs.skipped.length,
     },
     epochsPlanned: config.training.epochs,
     epochsCompleted: 0,
@@ -174,10 +189,10 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
     runDir,
     backend: currentBackend(),
     classNames: scan.classNames,
-    trainCount: train.data.count,
-    valCount: val.data.count,
+    trainCount: inputs.train.count,
+    valCount: inputs.val.count,
     epochs: config.training.epochs,
-    batchesPerEpoch: Math.ceil(train.data.count / config.training.batchSize),
+    batchesPerEpoch: Math.ceil(inputs.train.count / config.training.batchSize),
     trainableParams: model.trainableParams,
     frozenParams: model.frozenParams,
   });
@@ -188,12 +203,14 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
     const augmentation = config.augmentation;
     const result = await fit({
       model,
-      train: train.data,
-      val: val.data,
+      train: inputs.train,
+      val: inputs.val,
+      forward: inputs.forward,
       numClasses,
       config,
       emit,
       signal: options.signal,
+      // Cached activations only exist when augmentation is off (prepareInputs), so rows here are images.
       augment: isAugmentationActive(augmentation)
         ? (x, rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, rng)
         : undefined,
@@ -221,7 +238,7 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
       await writer.saveModel(model.model, scan.classNames);
     }
     if (result.status !== 'failed' || result.bestEpoch !== undefined) {
-      const evaluation = await evaluate(model.forward, val.data, numClasses, 64);
+      const evaluation = await evaluate(inputs.forward, inputs.val, numClasses, 64);
       writer.writeSummary(
         buildSummary(evaluation.predictions, scan.classNames, result.bestEpoch ?? 0, evaluation.loss),
       );

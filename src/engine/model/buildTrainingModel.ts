@@ -20,6 +20,8 @@ export interface TrainingModel {
   model: tfl.LayersModel;
   /** Resolved state of every kept pre-trained leaf layer, by path. */
   states: Map<string, LayerState>;
+  /** Path of every kept pre-trained leaf layer (the head's layers are not in it). */
+  layerPaths: Map<Layer, string>;
   /** Path of the layer whose output feeds the head. */
   cutAt: string;
   /** Trained at the head's learning rate: the new head and re-initialised layers. */
@@ -151,8 +153,11 @@ export function buildTrainingModel(
   // Which pre-trained leaves survived the cut.
   const kept = new Set(model.layers);
   const states = new Map<string, LayerState>();
+  const layerPaths = new Map<Layer, string>();
   for (const leaf of leaves) {
-    if (kept.has(leaf.layer)) states.set(leaf.path, allStates.get(leaf.path)!);
+    if (!kept.has(leaf.layer)) continue;
+    states.set(leaf.path, allStates.get(leaf.path)!);
+    layerPaths.set(leaf.layer, leaf.path);
   }
   for (const name of Object.keys(config.layers)) {
     const inKept = states.has(name) || [...states.keys()].some((p) => p.startsWith(`${name}/`));
@@ -209,6 +214,7 @@ export function buildTrainingModel(
   return {
     model,
     states,
+    layerPaths,
     cutAt,
     headVariables,
     baseVariables,

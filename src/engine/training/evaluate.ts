@@ -1,6 +1,7 @@
 /** Loss, accuracy and per-image predictions on a data set, in inference mode. */
 import * as tf from '@tensorflow/tfjs-core';
-import { batchRanges, gatherBatch, type TensorData } from './tensorData';
+import { prefetchBatches } from '../data/prefetch';
+import type { DataSplit } from '../data/rowStore';
 import type { Prediction } from './summary';
 
 /** Mean categorical cross-entropy of probabilities, clipped like Keras (ε = 1e-7). */
@@ -18,7 +19,7 @@ export interface Evaluation {
 
 export async function evaluate(
   forward: (x: tf.Tensor, training: boolean) => tf.Tensor,
-  data: TensorData,
+  data: DataSplit,
   numClasses: number,
   batchSize: number,
 ): Promise<Evaluation> {
@@ -26,8 +27,9 @@ export async function evaluate(
   let correct = 0;
   const predictions: Prediction[] = [];
   const indices = Int32Array.from({ length: data.count }, (_, i) => i);
-  for (const [start, end] of batchRanges(data.count, batchSize)) {
-    const batch = gatherBatch(data, indices.subarray(start, end), numClasses);
+  for await (const batch of prefetchBatches(data, indices, batchSize, numClasses)) {
+    const { start } = batch;
+    const end = start + batch.labels.length;
     const [loss, probs] = tf.tidy(() => {
       const p = forward(batch.x, false);
       return [crossEntropy(p, batch.y), p] as const;

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { EpochMetrics } from '../../protocol/runRecord';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
+import { prefetchBatches } from '../data/prefetch';
+import type { DataSplit } from '../data/rowStore';
 import type { TrainingModel } from '../model/buildTrainingModel';
 import { createRng, shuffled, type Rng } from '../rng';
 import { BestEpochTracker } from './earlyStopping';
@@ -14,17 +16,20 @@ import { crossEntropy, evaluate } from './evaluate';
 import { makeOptimizer } from './optimizers';
 import { overfittingSignal } from './overfitting';
 import { regularizationPenalty } from './penalties';
-import { batchRanges, gatherBatch, type TensorData } from './tensorData';
+import { batchRanges } from './tensorData';
 
 export interface FitOptions {
   model: TrainingModel;
-  train: TensorData;
-  val: TensorData;
+  /** Rows to train on: images, or activations of a frozen prefix (then `forward` runs the rest). */
+  train: DataSplit;
+  val: DataSplit;
+  /** The model on the rows; default `model.forward` (rows are images). */
+  forward?: (x: tf.Tensor, training: boolean) => tf.Tensor;
   numClasses: number;
   config: ExperimentConfig;
   emit: (event: TrainingEvent) => void;
   signal?: AbortSignal;
-  /** Augments a training batch (returns a new tensor); absent when augmentation is off. */
+  /** Augments a training batch of images (returns a new tensor); absent when augmentation is off. */
   augment?: (x: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
   /** Called when an epoch is the best so far (save the model now). */
   onBest: (metrics: EpochMetrics) => Promise<void>;
@@ -54,6 +59,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 export async function fit(options: FitOptions): Promise<FitResult> {
   const { model, train, val, numClasses, config, emit, signal } = options;
+  const forward = options.forward ?? model.forward;
   const t = config.training;
   const rng = createRng(`train:${t.seed}`);
   const headLr = t.learningRate;
@@ -69,12 +75,12 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   let best: EpochMetrics | undefined;
   let result: Pick<FitResult, 'status' | 'endReason' | 'error'> | null = null;
 
-  const step = (x: tf.Tensor4D, y: tf.Tensor2D, labels: Int32Array): StepResult => {
+  const step = (x: tf.Tensor, y: tf.Tensor2D, labels: Int32Array): StepResult => {
     let dataLoss: tf.Scalar | null = null;
     let penalty: tf.Scalar | null = null;
     let predicted: tf.Tensor1D | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const probs = model.forward(x, true);
+      const probs = forward(x, true);
       dataLoss = tf.keep(crossEntropy(probs, y));
       predicted = tf.keep(tf.argMax(probs, -1) as tf.Tensor1D);
       penalty = regularizationPenalty(model, config.regularization);
@@ -110,29 +116,30 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       let penaltySum = 0;
       let correct = 0;
       let seen = 0;
-      for (let b = 0; b < ranges.length; b++) {
+      let b = 0;
+      for await (const batch of prefetchBatches(train, order, t.batchSize, numClasses)) {
         await yieldToEventLoop();
         if (signal?.aborted) {
+          tf.dispose([batch.x, batch.y]);
           result = {
             status: 'stopped',
             endReason: `stopped by request during epoch ${epoch} (that epoch is discarded)`,
           };
           break;
         }
-        const [start, end] = ranges[b];
-        const batch = gatherBatch(train, order.subarray(start, end), numClasses);
-        const input = options.augment ? options.augment(batch.x, rng) : batch.x;
+        b += 1;
+        const input = options.augment ? options.augment(batch.x as tf.Tensor4D, rng) : batch.x;
         const s = step(input, batch.y, batch.labels);
         tf.dispose([batch.x, batch.y, input]);
         if (!Number.isFinite(s.loss) || !Number.isFinite(s.penalty)) {
           result = {
             status: 'failed',
             endReason: 'diverged',
-            error: `Training diverged at epoch ${epoch}, batch ${b + 1}: the loss became ${s.loss}. Lower training.learningRate (now ${headLr}), or check the data's pixelRange.`,
+            error: `Training diverged at epoch ${epoch}, batch ${b}: the loss became ${s.loss}. Lower training.learningRate (now ${headLr}), or check the data's pixelRange.`,
           };
           break;
         }
-        const n = end - start;
+        const n = batch.labels.length;
         lossSum += s.loss * n;
         penaltySum += s.penalty * n;
         correct += s.correct;
@@ -140,7 +147,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         emit({
           type: 'afterBatch',
           epoch,
-          batch: b + 1,
+          batch: b,
           batches: ranges.length,
           loss: s.loss,
           accuracy: s.correct / n,
@@ -148,7 +155,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       }
       if (result !== null) break;
 
-      const evaluation = await evaluate(model.forward, val, numClasses, Math.max(t.batchSize, 64));
+      const evaluation = await evaluate(forward, val, numClasses, Math.max(t.batchSize, 64));
       const loss = lossSum / seen;
       const metrics: EpochMetrics = {
         epoch,

@@ -1,0 +1,346 @@
+/**
+ * Activations of the frozen prefix, one row per image, computed once and kept: in memory when they fit
+ * the memory budget, and on disk as raw float32 (`<root>/<key>/rows.f32` + `meta.json`) so that a later
+ * run with the same key (cacheKey.ts) skips decoding and the frozen layers entirely. Beyond the budget
+ * the rows are read from that file per batch. The folder only ever holds complete caches: rows are
+ * written to a temporary folder that is renamed into place once finished; old caches are removed
+ * least-recently-used first to stay under the disk limit.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { DecodeOptions, DecodedImages } from '../data/decodeImages';
+import { memoryRows, rowSize, type RowStore } from '../data/rowStore';
+import type { ImageRef } from '../data/scanDataset';
+import type { WorkerDecoder } from '../data/workerDecoder';
+import { errorMessage } from '../userError';
+import { CACHE_FORMAT, type CacheKeyParts } from './cacheKey';
+import type { FrozenPrefix } from './frozenPrefix';
+
+export interface CacheLimits {
+  /** Rows up to this size are held in memory; beyond it they are read from disk per batch. */
+  memoryBudgetBytes: number;
+  /** The cache folder is kept under this size (older caches are removed); a larger cache is not saved. */
+  maxDiskBytes: number;
+}
+
+export interface CachedActivations {
+  /** Row i is the activation of image files[i]. */
+  rows: RowStore;
+  files: string[];
+  /** Images that could not be decoded when the cache was computed. */
+  skipped: DecodedImages['skipped'];
+  inMemory: boolean;
+  /** Loaded from an earlier run's cache. */
+  reused: boolean;
+  /** The cache's folder, when it is saved on disk. */
+  dir?: string;
+  bytes: number;
+  /** Why it was not saved, when it was not. */
+  notSaved?: string;
+}
+
+interface CacheMeta {
+  format: number;
+  key: string;
+  parts: CacheKeyParts;
+  rowShape: number[];
+  files: string[];
+  skipped: DecodedImages['skipped'];
+  createdAt: string;
+}
+
+const META = 'meta.json';
+const ROWS = 'rows.f32';
+/** Images decoded and pushed through the prefix at a time. */
+const CHUNK = 32;
+/** A temporary folder this old belongs to a run that died while writing it. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Rows read from a file of `count × rowSize` float32s, one read per row. */
+function fileRows(file: string, rowShape: readonly number[]): RowStore {
+  const rowBytes = rowSize(rowShape) * 4;
+  let fd: number | undefined = fs.openSync(file, 'r');
+  return {
+    rowShape,
+    read(indices, out) {
+      if (fd === undefined) throw new Error(`activation cache ${file} is closed`);
+      const bytes = new Uint8Array(out.buffer, out.byteOffset, indices.length * rowBytes);
+      for (let i = 0; i < indices.length; i++) {
+        const got = fs.readSync(fd, bytes, i * rowBytes, rowBytes, indices[i] * rowBytes);
+        if (got !== rowBytes) throw new Error(`activation cache ${file} is truncated (row ${indices[i]})`);
+      }
+    },
+    close() {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+function readAll(file: string, floats: number): Float32Array {
+  const data = new Float32Array(floats);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const bytes = new Uint8Array(data.buffer);
+    for (let offset = 0; offset < bytes.length;) {
+      const got = fs.readSync(fd, bytes, offset, bytes.length - offset, offset);
+      if (got === 0) throw new Error(`activation cache ${file} is truncated`);
+      offset += got;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return data;
+}
+
+/** An earlier run's cache under `key`, or undefined (none, incomplete, or from another format). */
+export function openCachedActivations(
+  root: string,
+  key: string,
+  rowShape: readonly number[],
+  limits: CacheLimits,
+): CachedActivations | undefined {
+  const dir = path.join(root, key);
+  let meta: CacheMeta;
+  try {
+    meta = JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8')) as CacheMeta;
+  } catch {
+    return undefined;
+  }
+  const file = path.join(dir, ROWS);
+  const floats = meta.files.length * rowSize(rowShape);
+  let size = -1;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    // no rows file: treated as damaged below
+  }
+  const valid =
+    meta.format === CACHE_FORMAT &&
+    meta.key === key &&
+    JSON.stringify(meta.rowShape) === JSON.stringify(rowShape) &&
+    size === floats * 4;
+  if (!valid) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  const now = new Date();
+  fs.utimesSync(path.join(dir, META), now, now); // marks it recently used for pruneCache
+  const inMemory = size <= limits.memoryBudgetBytes;
+  return {
+    rows: inMemory ? memoryRows(readAll(file, floats), rowShape) : fileRows(file, rowShape),
+    files: meta.files,
+    skipped: meta.skipped,
+    inMemory,
+    reused: true,
+    dir,
+    bytes: size,
+  };
+}
+
+export interface ComputeArgs {
+  root: string;
+  key: string;
+  parts: CacheKeyParts;
+  refs: ImageRef[];
+  decode: DecodeOptions;
+  decoder: WorkerDecoder;
+  prefix: FrozenPrefix;
+  limits: CacheLimits;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Where rows go while they are computed: memory, a temporary file, or both. */
+class RowSink {
+  private fd: number | undefined;
+  private written = 0;
+  private memory: Float32Array | undefined;
+  diskError: string | undefined;
+
+  constructor(
+    readonly tempDir: string | undefined,
+    floats: number,
+    inMemory: boolean,
+  ) {
+    if (inMemory) this.memory = new Float32Array(floats);
+    if (tempDir !== undefined) {
+      try {
+        fs.mkdirSync(tempDir, { recursive: true });
+        this.fd = fs.openSync(path.join(tempDir, ROWS), 'w');
+      } catch (error) {
+        this.diskError = errorMessage(error);
+      }
+    }
+  }
+
+  append(rows: Float32Array): void {
+    this.memory?.set(rows, this.written);
+    this.written += rows.length;
+    if (this.fd === undefined) return;
+    try {
+      fs.writeSync(this.fd, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
+    } catch (error) {
+      this.diskError = errorMessage(error);
+      this.closeFile();
+    }
+  }
+
+  get saving(): boolean {
+    return this.fd !== undefined;
+  }
+
+  closeFile(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  rows(): Float32Array | undefined {
+    return this.memory?.subarray(0, this.written);
+  }
+}
+
+/**
+ * Decodes every image on the worker (a few chunks ahead) and runs the frozen prefix on it here, writing
+ * the rows to memory and/or a new cache folder. Throws when the rows fit neither.
+ */
+export async function computeActivations(args: ComputeArgs): Promise<CachedActivations> {
+  const { refs, decode, decoder, prefix, limits } = args;
+  const size = rowSize(prefix.rowShape);
+  const bytes = refs.length * size * 4;
+  const inMemory = bytes <= limits.memoryBudgetBytes;
+  const save = bytes <= limits.maxDiskBytes;
+  const tempDir = save
+    ? path.join(args.root, `${args.key}.tmp-${process.pid}-${Date.now().toString(36)}`)
+    : undefined;
+  const sink = new RowSink(tempDir, refs.length * size, inMemory);
+  if (!inMemory && !sink.saving) {
+    throw new Error(
+      `the activations (${mib(bytes)}) are over the memory budget and ${save ? `cannot be written to ${args.root}: ${sink.diskError}` : "over the cache's disk limit"}`,
+    );
+  }
+
+  const chunks: ImageRef[][] = [];
+  for (let i = 0; i < refs.length; i += CHUNK) chunks.push(refs.slice(i, i + CHUNK));
+  const [height, width] = decode.imageSize;
+  const files: string[] = [];
+  const skipped: DecodedImages['skipped'] = [];
+  const inFlight: Promise<DecodedImages>[] = [];
+  let done = 0;
+  try {
+    for (let c = 0; c < chunks.length; c++) {
+      while (inFlight.length < 3 && c + inFlight.length < chunks.length)
+        inFlight.push(decoder.decode(chunks[c + inFlight.length], decode));
+      const decoded = await inFlight.shift()!;
+      skipped.push(...decoded.skipped);
+      const n = decoded.images.length;
+      if (n > 0) {
+        const activations = tf.tidy(() =>
+          prefix.run(tf.tensor4d(decoded.data, [n, height, width, decode.channels])),
+        );
+        const values = (await activations.data()) as Float32Array;
+        activations.dispose();
+        sink.append(values);
+        files.push(...decoded.images.map((r) => r.file));
+      }
+      if (!inMemory && !sink.saving) {
+        throw new Error(`writing the activation cache failed: ${sink.diskError}`);
+      }
+      done += chunks[c].length;
+      args.onProgress?.(done, refs.length);
+    }
+  } catch (error) {
+    for (const abandoned of inFlight) abandoned.catch(() => undefined);
+    sink.closeFile();
+    if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  sink.closeFile();
+
+  const actualBytes = files.length * size * 4;
+  let dir: string | undefined;
+  let notSaved: string | undefined = save ? undefined : `${mib(bytes)} is over the cache's disk limit`;
+  if (tempDir !== undefined) {
+    dir = finishFolder(args, tempDir, sink.diskError, { files, skipped, rowShape: prefix.rowShape });
+    if (dir === undefined)
+      notSaved = `it could not be written to ${args.root} (${sink.diskError ?? 'error'})`;
+  }
+  const memory = sink.rows();
+  const rows = memory
+    ? memoryRows(memory, prefix.rowShape)
+    : fileRows(path.join(dir!, ROWS), prefix.rowShape);
+  return { rows, files, skipped, inMemory, reused: false, dir, bytes: actualBytes, notSaved };
+}
+
+/** Writes meta.json and renames the finished temporary folder into place; undefined when that failed. */
+function finishFolder(
+  args: ComputeArgs,
+  tempDir: string,
+  diskError: string | undefined,
+  content: Pick<CacheMeta, 'files' | 'skipped' | 'rowShape'>,
+): string | undefined {
+  const dir = path.join(args.root, args.key);
+  try {
+    if (diskError !== undefined) throw new Error(diskError);
+    const meta: CacheMeta = {
+      format: CACHE_FORMAT,
+      key: args.key,
+      parts: args.parts,
+      ...content,
+      createdAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(path.join(tempDir, META), `${JSON.stringify(meta)}\n`);
+    try {
+      fs.renameSync(tempDir, dir);
+    } catch (error) {
+      // Another run with the same key finished first: its rows are the same, keep those.
+      if (!fs.existsSync(path.join(dir, META))) throw error;
+      fs.rmSync(tempDir, { recursive: true, force: true });
+    }
+    pruneCache(args.root, args.key, args.limits.maxDiskBytes);
+    return dir;
+  } catch {
+    fs.rmSync(tempDir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+/**
+ * Keeps the cache folder under `maxBytes`: the most recently used caches stay (`keep` always), older ones
+ * and temporary folders left by crashed runs are removed.
+ */
+export function pruneCache(root: string, keep: string, maxBytes: number): string[] {
+  const removed: string[] = [];
+  const entries: { name: string; bytes: number; used: number }[] = [];
+  for (const name of fs.readdirSync(root)) {
+    const dir = path.join(root, name);
+    try {
+      if (name.includes('.tmp-')) {
+        if (Date.now() - fs.statSync(dir).mtimeMs > STALE_TEMP_MS) {
+          fs.rmSync(dir, { recursive: true, force: true });
+          removed.push(name);
+        }
+        continue;
+      }
+      const used = fs.statSync(path.join(dir, META)).mtimeMs;
+      entries.push({ name, bytes: fs.statSync(path.join(dir, ROWS)).size, used });
+    } catch {
+      // not a cache folder (or being removed by another run): leave it alone
+    }
+  }
+  entries.sort((a, b) => (a.name === keep ? -1 : b.name === keep ? 1 : b.used - a.used));
+  let total = 0;
+  for (const entry of entries) {
+    if (total + entry.bytes > maxBytes && entry.name !== keep) {
+      fs.rmSync(path.join(root, entry.name), { recursive: true, force: true });
+      removed.push(entry.name);
+    } else {
+      total += entry.bytes;
+    }
+  }
+  return removed;
+}
+
+export function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

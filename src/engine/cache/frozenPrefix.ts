@@ -1,0 +1,192 @@
+/**
+ * The frozen prefix of a training model: its first layers, in execution order, when they are frozen and
+ * behave the same in training as in inference — a fixed function of the image. Its output (the
+ * "boundary") can then be computed once per image and cached, and only the rest trained on it.
+ *
+ * Frozen BatchNormalization already runs in inference mode in our engine (its moving statistics are
+ * used, never updated), so it is fixed. Dropout and noise layers are not: they draw random numbers in
+ * training, so the prefix ends before the first such layer with a non-zero rate. The prefix must feed
+ * the rest through one tensor (a branch that skips over the boundary cannot be cached as one row).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { TrainingModel } from '../model/buildTrainingModel';
+
+type Layer = tfl.layers.Layer;
+
+/** The internal graph fields of a tfjs functional model that the split needs (as graphWalk.ts reads them). */
+interface GraphNode {
+  outboundLayer: Layer;
+  inputTensors: tfl.SymbolicTensor[];
+  outputTensors: tfl.SymbolicTensor[];
+  callArgs?: Record<string, unknown>;
+}
+interface Graph {
+  inputs: tfl.SymbolicTensor[];
+  outputs: tfl.SymbolicTensor[];
+  nodesByDepth: Record<string, GraphNode[]>;
+}
+
+export interface FrozenPrefix {
+  /** Path of the layer whose output is cached. */
+  boundaryPath: string;
+  /** Paths of the prefix's layers in execution order (the boundary layer last). */
+  layerPaths: string[];
+  /** Shape of one cached row: the boundary output without the batch dimension. */
+  rowShape: number[];
+  /** Images → boundary activations (inference mode; a new tensor the caller owns). */
+  run(x: tf.Tensor): tf.Tensor;
+  /** Boundary activations → class probabilities, with `training` as in TrainingModel.forward. */
+  forwardRest(activations: tf.Tensor, training: boolean): tf.Tensor;
+  /** Why the prefix ends where it does, when not at the last frozen layer. */
+  notes: string[];
+}
+
+export type PrefixSplit = { prefix: FrozenPrefix } | { prefix?: undefined; reason: string };
+
+/** Layers that draw random numbers in training mode (identity in inference). */
+const RANDOM_IN_TRAINING = new Set([
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianDropout',
+  'AlphaDropout',
+  'GaussianNoise',
+]);
+
+/**
+ * Whether a layer is random in training. The dropout family is the identity at rate 0 (tfjs skips the
+ * random draw then); GaussianNoise draws even at stddev 0, which would shift the random numbers the
+ * head's dropout gets, so it always counts.
+ */
+function randomInTraining(layer: Layer): boolean {
+  const cls = layer.getClassName();
+  if (!RANDOM_IN_TRAINING.has(cls)) return false;
+  if (cls === 'GaussianNoise') return true;
+  const rate = (layer as unknown as { rate?: number }).rate;
+  return !(rate !== undefined && (rate <= 0 || rate >= 1));
+}
+
+/** Nodes of a functional model in the order our graph walk runs them (deepest first). */
+function executionOrder(graph: Graph): GraphNode[] {
+  return Object.keys(graph.nodesByDepth)
+    .map(Number)
+    .sort((a, b) => b - a)
+    .flatMap((depth) => graph.nodesByDepth[depth])
+    .filter((node) => node.outboundLayer.getClassName() !== 'InputLayer');
+}
+
+function runNodes(
+  nodes: GraphNode[],
+  values: Map<number, tf.Tensor>,
+  kwargsFor: (layer: Layer) => Record<string, unknown>,
+): void {
+  for (const node of nodes) {
+    const args = node.inputTensors.map((t) => values.get(t.id)!);
+    const layer = node.outboundLayer;
+    const result = layer.apply(args.length === 1 ? args[0] : args, {
+      ...(node.callArgs ?? {}),
+      ...kwargsFor(layer),
+    }) as tf.Tensor | tf.Tensor[];
+    const outputs = Array.isArray(result) ? result : [result];
+    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
+  }
+}
+
+/** Tensors produced before node `k` (the model input included) that nodes from `k` on, or the output, read. */
+function crossingTensors(graph: Graph, nodes: GraphNode[], k: number): Set<tfl.SymbolicTensor> {
+  const produced = new Set<number>(graph.inputs.map((t) => t.id));
+  for (const node of nodes.slice(0, k)) node.outputTensors.forEach((t) => produced.add(t.id));
+  const crossing = new Set<tfl.SymbolicTensor>();
+  for (const node of nodes.slice(k))
+    for (const t of node.inputTensors) if (produced.has(t.id)) crossing.add(t);
+  for (const t of graph.outputs) if (produced.has(t.id)) crossing.add(t);
+  return crossing;
+}
+
+export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
+  const graph = model.model as unknown as Graph;
+  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
+    return { reason: 'the model has more than one input or output' };
+  }
+  const nodes = executionOrder(graph);
+  const pathOf = (layer: Layer): string => model.layerPaths.get(layer) ?? layer.name;
+  const isFrozen = (layer: Layer): boolean => {
+    const path = model.layerPaths.get(layer);
+    return path !== undefined && model.states.get(path) === 'frozen';
+  };
+  const notes: string[] = [];
+  let frozenCount = 0;
+  while (frozenCount < nodes.length && isFrozen(nodes[frozenCount].outboundLayer)) {
+    const layer = nodes[frozenCount].outboundLayer;
+    if (randomInTraining(layer)) {
+      notes.push(
+        `the frozen ${layer.getClassName()} layer "${pathOf(layer)}" is random during training, so the cache stops before it`,
+      );
+      break;
+    }
+    frozenCount++;
+  }
+  if (frozenCount === 0) {
+    const first = nodes[0]?.outboundLayer;
+    return {
+      reason:
+        first && isFrozen(first)
+          ? `its first layer "${pathOf(first)}" (${first.getClassName()}) is random during training`
+          : `its first layer "${first ? pathOf(first) : '?'}" is not frozen`,
+    };
+  }
+
+  // The longest frozen prefix whose output reaches the rest of the model through a single tensor.
+  let cut = frozenCount;
+  let boundary: tfl.SymbolicTensor | undefined;
+  for (; cut > 0; cut--) {
+    const crossing = [...crossingTensors(graph, nodes, cut)];
+    if (crossing.length === 1 && crossing[0] !== graph.inputs[0]) {
+      boundary = crossing[0];
+      break;
+    }
+  }
+  if (boundary === undefined) {
+    return {
+      reason: `no layer among the frozen ones feeds the rest of the model through a single tensor (branches skip over every frozen layer)`,
+    };
+  }
+  const boundaryLayer = boundary.sourceLayer;
+  if (cut < frozenCount) {
+    notes.push(
+      `the cache ends at "${pathOf(boundaryLayer)}", not at the last frozen layer "${pathOf(nodes[frozenCount - 1].outboundLayer)}": after it, branches feed the rest of the model through more than one tensor`,
+    );
+  }
+  const rowShape = boundary.shape.slice(1);
+  if (!rowShape.every((d): d is number => typeof d === 'number' && d > 0)) {
+    return {
+      reason: `the output shape of "${pathOf(boundaryLayer)}" is not fixed ([${boundary.shape.join(', ')}])`,
+    };
+  }
+  const prefixNodes = nodes.slice(0, cut);
+  const restNodes = nodes.slice(cut);
+  const inputId = graph.inputs[0].id;
+  const outputId = graph.outputs[0].id;
+  const boundaryId = boundary.id;
+  return {
+    prefix: {
+      boundaryPath: pathOf(boundaryLayer),
+      layerPaths: prefixNodes.map((n) => pathOf(n.outboundLayer)),
+      rowShape: rowShape as number[],
+      notes,
+      run: (x) =>
+        tf.tidy(() => {
+          const values = new Map<number, tf.Tensor>([[inputId, x]]);
+          runNodes(prefixNodes, values, () => ({ training: false }));
+          return values.get(boundaryId)!;
+        }),
+      forwardRest: (activations, training) => {
+        const values = new Map<number, tf.Tensor>([[boundaryId, activations]]);
+        runNodes(restNodes, values, (layer) => ({
+          training: training && !model.frozenBatchNorm.has(layer),
+        }));
+        return values.get(outputId)!;
+      },
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Worker-thread entry: decodes image files with sharp (decodeImages, the same code as the in-memory path,
+ * so both give the same pixels) and sends the floats back as a transferred buffer. Built to
+ * dist/decodeWorker.js next to the trainer bundle; the tsc output has it next to workerDecoder.js.
+ * Protocol: DecodeRequest in, DecodeReply out, matched by id; requests may overlap.
+ */
+import { parentPort } from 'node:worker_threads';
+import { errorMessage, isUserError } from '../userError';
+import { decodeImages, type DecodeOptions, type DecodedImages } from './decodeImages';
+import type { ImageRef } from './scanDataset';
+
+export interface DecodeRequest {
+  id: number;
+  refs: ImageRef[];
+  options: DecodeOptions;
+}
+
+export type DecodeReply =
+  ({ id: number } & DecodedImages) | { id: number; error: { message: string; file?: string; user: boolean } };
+
+const port = parentPort;
+if (port) {
+  port.on('message', (request: DecodeRequest) => {
+    decodeImages(request.refs, request.options).then(
+      (result) => {
+        const reply: DecodeReply = { id: request.id, ...result };
+        port.postMessage(reply, [result.data.buffer as ArrayBuffer]);
+      },
+      (error: unknown) => {
+        const reply: DecodeReply = {
+          id: request.id,
+          error: {
+            message: errorMessage(error),
+            user: isUserError(error),
+            ...(isUserError(error) && error.file ? { file: error.file } : {}),
+          },
+        };
+        port.postMessage(reply);
+      },
+    );
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * Image decoding on a worker thread, for datasets too large to decode up front: the trainer thread keeps
+ * computing while sharp decodes the next batches. Also the readability check those datasets need before a
+ * run starts (which files decode), done in chunks so memory stays bounded.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../userError';
+import type { DecodeOptions, DecodedImages } from './decodeImages';
+import type { DecodeReply, DecodeRequest } from './decodeWorker';
+import { rowSize, type RowStore } from './rowStore';
+import type { ImageRef } from './scanDataset';
+
+/**
+ * The worker script: dist/decodeWorker.js beside the bundled trainer, CLI or bench (__dirname is dist/),
+ * or decodeWorker.js beside this file in the tsc output (tests).
+ */
+export function decodeWorkerScript(): string {
+  const script = path.join(__dirname, 'decodeWorker.js');
+  if (!fs.existsSync(script)) {
+    throw new Error(`The image decoding worker ${script} is missing: run "npm run build".`);
+  }
+  return script;
+}
+
+interface Pending {
+  resolve: (result: DecodedImages) => void;
+  reject: (error: Error) => void;
+}
+
+export class WorkerDecoder {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  constructor(script = decodeWorkerScript()) {
+    this.worker = new Worker(script);
+    this.worker.on('message', (reply: DecodeReply) => this.settle(reply));
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.on('exit', (code) =>
+      this.failAll(new Error(`the image decoding worker exited (code ${code})`)),
+    );
+    // Only a worker with requests in flight keeps the process alive (see updateRef).
+    this.worker.unref();
+  }
+
+  /** Decodes `refs` on the worker; the same result decodeImages would give on this thread. */
+  decode(refs: ImageRef[], options: DecodeOptions): Promise<DecodedImages> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const request: DecodeRequest = { id, refs, options };
+    return new Promise<DecodedImages>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.updateRef();
+      this.worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failure ??= new Error('the image decoding worker was closed');
+    await this.worker.terminate();
+  }
+
+  private settle(reply: DecodeReply): void {
+    const waiting = this.pending.get(reply.id);
+    if (!waiting) return;
+    this.pending.delete(reply.id);
+    this.updateRef();
+    if ('error' in reply) {
+      const { message, file, user } = reply.error;
+      waiting.reject(user ? new UserError(message, file) : new Error(message));
+    } else {
+      waiting.resolve({ data: reply.data, images: reply.images, skipped: reply.skipped });
+    }
+  }
+
+  private failAll(error: Error): void {
+    this.failure ??= error;
+    for (const waiting of this.pending.values()) waiting.reject(this.failure);
+    this.pending.clear();
+    this.updateRef();
+  }
+
+  /** An unref'd worker with a reply pending would let Node exit under an awaiting run. */
+  private updateRef(): void {
+    if (this.pending.size > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+}
+
+/** Images per request of the readability check: big enough to keep sharp busy, small in memory. */
+const CHECK_CHUNK = 128;
+
+/**
+ * Which of `refs` decode, found by decoding each once on the worker (the pixels are dropped): a dataset
+ * that is streamed must know its images before the run starts, exactly as the in-memory path does.
+ */
+export async function checkDecodable(
+  refs: ImageRef[],
+  options: DecodeOptions,
+  decoder: WorkerDecoder,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Pick<DecodedImages, 'images' | 'skipped'>> {
+  const images: ImageRef[] = [];
+  const skipped: DecodedImages['skipped'] = [];
+  // Two chunks in flight: the worker decodes one while this thread collects the other.
+  const chunks: ImageRef[][] = [];
+  for (let i = 0; i < refs.length; i += CHECK_CHUNK) chunks.push(refs.slice(i, i + CHECK_CHUNK));
+  let inFlight: Promise<DecodedImages> | undefined =
+    chunks.length > 0 ? decoder.decode(chunks[0], options) : undefined;
+  let done = 0;
+  for (let c = 0; c < chunks.length; c++) {
+    const current = inFlight!;
+    inFlight = c + 1 < chunks.length ? decoder.decode(chunks[c + 1], options) : undefined;
+    try {
+      const result = await current;
+      images.push(...result.images);
+      skipped.push(...result.skipped);
+    } catch (error) {
+      inFlight?.catch(() => undefined);
+      throw error;
+    }
+    done += chunks[c].length;
+    onProgress?.(done, refs.length);
+  }
+  return { images, skipped };
+}
+
+/**
+ * Rows decoded on demand by the worker: row i is the image `refs[i]`. Every ref must be known to decode
+ * (checkDecodable); one that no longer does — changed on disk during the run — fails the read, naming it.
+ */
+export function streamingImageRows(
+  refs: ImageRef[],
+  options: DecodeOptions,
+  decoder: WorkerDecoder,
+): RowStore {
+  const [height, width] = options.imageSize;
+  const rowShape = [height, width, options.channels];
+  const size = rowSize(rowShape);
+  return {
+    rowShape,
+    async read(indices, out) {
+      const wanted = Array.from(indices, (k) => refs[k]);
+      const result = await decoder.decode(wanted, options);
+      if (result.skipped.length > 0) {
+        const { file, reason } = result.skipped[0];
+        throw new UserError(
+          `Image ${file} could be decoded when the run started but not any more (${reason}). Was it changed during the run? Restore it and start again.`,
+        );
+      }
+      out.set(result.data.subarray(0, wanted.length * size));
+    },
+  };
+}
