@@ -5,6 +5,9 @@ import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';
 import { formatTable } from '../table';
 
+/** run.json is hand-editable: a name or backend that is not text shows as a dash, not a crash. */
+const textCell = (value: unknown): string => (typeof value === 'string' && value !== '' ? value : '—');
+
 export async function runsCommand(options: { runsDir?: string; json?: boolean }, io: CliIO): Promise<number> {
   const runsDir = runsDirOf(io.cwd, options.runsDir);
   const crashed = markCrashedRuns(runsDir);
@@ -45,13 +48,13 @@ export async function runsCommand(options: { runsDir?: string; json?: boolean },
     const planned = run.record?.epochsPlanned;
     return [
       run.id,
-      s.name ?? '—',
+      textCell(s.name),
       s.status,
       planned ? `${s.epochsCompleted}/${planned}` : String(s.epochsCompleted),
       s.best ? String(s.best.epoch) : '—',
       formatMetric(s.best?.val_accuracy),
       formatMetric(s.best?.val_loss),
-      s.backend ?? '—',
+      textCell(s.backend),
       formatDuration(s.durationS),
     ];
   });

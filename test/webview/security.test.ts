@@ -1,0 +1,596 @@
+/**
+ * Webview and view security (issue 6, point 5):
+ * - every panel gets the strict CSP shell with a fresh nonce and resources only from dist/webview;
+ * - every message from a webview (and from the trainer) goes through a guard that never throws on junk, and
+ *   what a guard lets through still cannot make the host open a file outside the run's validation set;
+ * - a dataset whose class folders are HTML, an experiment name and layer references that are HTML, and a
+ *   model whose layer name is a `<script>` tag are trained / read by the real engine and host code, and the
+ *   real training and experiment panels render the result in headless Chromium without running anything;
+ * - tree views put file-derived text into tooltips only as escaped text (MarkdownString.appendText).
+ * Needs `node scripts/build.mjs` (dist/webview and dist/trainer.js).
+ */
+import '../helpers/fakeVscode';
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend/selectBackend';
+import { createRng, type Rng } from '../../src/engine/rng';
+import { readRun } from '../../src/engine/runs/readRuns';
+import { runExperiment } from '../../src/engine/runExperiment';
+import { ExperimentService } from '../../src/host/experiments/experimentService';
+import { ModelDescriber } from '../../src/host/modelDescriber';
+import { stateFromDisk, TrainingPanel } from '../../src/host/panels/trainingPanel';
+import { renderWebviewHtml } from '../../src/host/panels/webviewHtml';
+import { WebviewPanelHost } from '../../src/host/panels/webviewPanelHost';
+import { LayerItem } from '../../src/host/views/layersView';
+import { RunItem } from '../../src/host/views/runsView';
+import type { RunRecord, RunSummary } from '../../src/protocol/runRecord';
+import { isHostToTrainer, isTrainerToHost } from '../../src/protocol/trainerMessages';
+import {
+  isComparePanelToHost,
+  isExperimentPanelToHost,
+  isLayerEdit,
+  isTrainingPanelToHost,
+  type ExperimentPanelState,
+} from '../../src/protocol/webviewMessages';
+import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
+import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
+import * as vscode from '../helpers/fakeVscodeApi';
+import { closeBrowser, openWebview, type WebviewPage } from './harness';
+
+const REPO = path.resolve(__dirname, '../../..');
+const TRAINER = path.join(REPO, 'dist/trainer.js');
+
+// Folder names cannot hold '/', so the class-folder payloads are tags that run without a closing tag.
+const CLASS_IMG = '<img src=x onerror=alert(1)>';
+const CLASS_SVG = '<svg onload=alert(2)>';
+const RUN_NAME = '<script>alert(3)</script>';
+const LAYER_REF = '<img src=x onerror=alert(4)>';
+const LAYER_SCRIPT = '<script>alert(5)</script>';
+const HOSTILE = [CLASS_IMG, CLASS_SVG, RUN_NAME, LAYER_REF, LAYER_SCRIPT];
+
+// ───────────────────────── CSP shell and panel host ─────────────────────────
+
+function cspOf(html: string): Map<string, string[]> {
+  const content = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1];
+  assert.ok(content, 'the page has a CSP meta tag');
+  return new Map(
+    content.split(';').map((d) => {
+      const [name, ...values] = d.trim().split(/\s+/);
+      return [name, values] as [string, string[]];
+    }),
+  );
+}
+
+function assertStrictCsp(html: string, cspSource: string): string {
+  const csp = cspOf(html);
+  assert.deepEqual(csp.get('default-src'), ["'none'"]);
+  const scripts = csp.get('script-src') ?? [];
+  assert.equal(scripts.length, 1, `script-src is the nonce alone: ${scripts.join(' ')}`);
+  const nonce = /^'nonce-([A-Za-z0-9_-]{16,})'$/.exec(scripts[0])?.[1];
+  assert.ok(nonce, 'script-src is a nonce of at least 16 characters');
+  assert.ok(!html.includes('unsafe-eval'), 'no unsafe-eval anywhere');
+  for (const [directive, values] of csp) {
+    assert.ok(
+      values.every((v) => v === cspSource || v.startsWith("'") || v === 'data:'),
+      `${directive} allows only the bundle's origin: ${values.join(' ')}`,
+    );
+  }
+  const scriptTags = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+  assert.equal(scriptTags.length, 1, 'one script tag');
+  assert.match(scriptTags[0][1], new RegExp(`nonce="${nonce}"`));
+  assert.equal(scriptTags[0][2].trim(), '', 'no inline script body');
+  assert.doesNotMatch(html, /\son\w+=/i, 'no inline event handler attributes');
+  return nonce;
+}
+
+describe('CSP shell and panel host', () => {
+  it('the shell is strict and the nonce is fresh on every render', () => {
+    const options = {
+      title: `x ${RUN_NAME}`,
+      cspSource: 'https://a.example',
+      scriptUri: 'https://a.example/t.js',
+      styleUris: ['https://a.example/codicon.css'],
+    };
+    const nonces = new Set(
+      Array.from({ length: 20 }, () => assertStrictCsp(renderWebviewHtml(options), 'https://a.example')),
+    );
+    assert.equal(nonces.size, 20);
+    assert.ok(!renderWebviewHtml(options).includes(RUN_NAME), 'the title is escaped');
+  });
+
+  it('every panel is created with the shared options: scripts on, resources only from dist/webview', () => {
+    const hostDir = path.join(REPO, 'src/host');
+    const sources = fs
+      .readdirSync(hostDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => ({ file: f, text: fs.readFileSync(path.join(hostDir, f), 'utf8') }));
+    const creations = sources.flatMap(({ file, text }) =>
+      [...text.matchAll(/createWebviewPanel\(([\s\S]*?)\);/g)].map((m) => ({ file, args: m[1] })),
+    );
+    assert.ok(creations.length >= 3, 'training, experiment and compare panels are found');
+    for (const { file, args } of creations) {
+      assert.match(args, /webviewOptions\(/, `${file} passes webviewOptions()`);
+      assert.doesNotMatch(args, /localResourceRoots|enableCommandUris/, `${file} does not widen them`);
+    }
+    const htmlSetters = sources.filter(({ text }) => /\.html\s*=/.test(text)).map(({ file }) => file);
+    assert.deepEqual(htmlSetters, [path.join('panels', 'webviewPanelHost.ts')], 'one place sets HTML');
+  });
+
+  it('the panel host: strict HTML with its own nonce per panel, dist/webview only, guarded messages', async () => {
+    const extensionUri = vscode.Uri.file('/ext');
+    const received: unknown[] = [];
+    const nonces: string[] = [];
+    for (const bundle of ['training', 'experiment', 'compare']) {
+      const panel = vscode.createFakePanel(`fineTune.${bundle}`, bundle);
+      new WebviewPanelHost({
+        panel: panel as never,
+        extensionUri: extensionUri as never,
+        bundle,
+        title: bundle,
+        isMessage: isTrainingPanelToHost,
+        onMessage: (m) => void received.push(m),
+        onReady: () => {},
+      });
+      const options = panel.webview.options as { enableScripts: boolean; localResourceRoots: vscode.Uri[] };
+      assert.equal(options.enableScripts, true);
+      assert.deepEqual(
+        options.localResourceRoots.map((u) => u.fsPath),
+        [path.resolve('/ext/dist/webview')],
+      );
+      nonces.push(assertStrictCsp(panel.webview.html, panel.webview.cspSource));
+      assert.match(panel.webview.html, new RegExp(`/ext/dist/webview/${bundle}\\.js`));
+      if (bundle === 'training') {
+        for (const junk of [
+          null,
+          'ready',
+          { type: 'openImage', file: 7 },
+          { type: 'showCell', trueIndex: -1 },
+        ])
+          await panel.deliver(junk);
+        assert.deepEqual(received, [], 'malformed messages never reach the handler');
+        await panel.deliver({ type: 'stopRun' });
+        assert.deepEqual(received, [{ type: 'stopRun' }]);
+      }
+    }
+    assert.equal(new Set(nonces).size, 3);
+  });
+});
+
+// ───────────────────────── Message guards under fuzzing ─────────────────────────
+
+const KEYS = [
+  'type',
+  'trueIndex',
+  'predictedIndex',
+  'file',
+  'path',
+  'value',
+  'edit',
+  'kind',
+  'frozen',
+  'reinit',
+  'dir',
+  'suggestedName',
+  'csv',
+  'dataUrl',
+  'experimentPath',
+  'runsDir',
+  'event',
+  'error',
+  '__proto__',
+  'constructor',
+];
+const TYPES = [
+  'ready',
+  'stopRun',
+  'showCell',
+  'openImage',
+  'setValue',
+  'layerEdit',
+  'startTraining',
+  'openRun',
+  'saveCsv',
+  'savePng',
+  'start',
+  'stop',
+  'event',
+  'done',
+  'failed',
+  'layers',
+  'setFrozen',
+  'freezeUpTo',
+  'unfreezeFrom',
+  'setReinit',
+  'setCut',
+  'unfreezeAll',
+];
+const STRINGS = [
+  '',
+  'x',
+  '../../../etc/passwd',
+  '/etc/passwd',
+  'C:\\Windows\\win.ini',
+  'a.csv',
+  'a.png',
+  '../a.csv',
+  'data:image/png;base64,AAAA',
+  'data:text/html,<script>',
+  CLASS_IMG,
+  LAYER_SCRIPT,
+  'x'.repeat(5000),
+  '\u0000',
+];
+const NUMBERS = [0, 1, 2, -1, 0.5, 9999, 10000, 1e12, NaN, Infinity, -Infinity, -0];
+
+function randomValue(rng: Rng, depth: number): unknown {
+  const pick = <T>(items: readonly T[]): T => items[rng.int(items.length)];
+  switch (rng.int(depth > 2 ? 5 : 8)) {
+    case 0:
+      return pick(NUMBERS);
+    case 1:
+      return pick([...STRINGS, ...TYPES]);
+    case 2:
+      return pick([null, undefined, true, false]);
+    case 3:
+      return rng.next() < 0.5 ? [] : {};
+    case 4:
+      return pick([...TYPES, ...STRINGS.slice(0, 4)]);
+    case 5:
+    case 6: {
+      const out: Record<string, unknown> = {};
+      for (let i = rng.int(5); i >= 0; i--) {
+        Object.defineProperty(out, pick(KEYS), {
+          value: randomValue(rng, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      if (rng.next() < 0.8) out.type = pick(TYPES);
+      return out;
+    }
+    default:
+      return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
+  }
+}
+
+const VALID: unknown[] = [
+  { type: 'ready' },
+  { type: 'stopRun' },
+  { type: 'showCell', trueIndex: 1, predictedIndex: 0 },
+  { type: 'openImage', file: 'cat/1.png' },
+  { type: 'setValue', path: ['training', 'learningRate'], value: 0.01 },
+  { type: 'setValue', path: ['dataset', 'imageSize', 0], value: 32 },
+  { type: 'layerEdit', edit: { kind: 'setFrozen', path: 'conv1', frozen: true } },
+  { type: 'layerEdit', edit: { kind: 'unfreezeAll' } },
+  { type: 'startTraining' },
+  { type: 'openRun', dir: '/w/.finetune/runs/r1' },
+  { type: 'saveCsv', suggestedName: 'runs.csv', csv: 'a,b\n1,2' },
+  { type: 'savePng', suggestedName: 'chart.png', dataUrl: 'data:image/png;base64,iVBOR' },
+  { type: 'start', experimentPath: '/w/a.finetune.json', runsDir: '/w/.finetune/runs' },
+  { type: 'stop' },
+  { kind: 'setFrozen', path: 'conv1', frozen: false },
+  { kind: 'setReinit', path: 'block/conv1', reinit: true },
+  { kind: 'freezeUpTo', path: 'pool2' },
+  { kind: 'unfreezeAll' },
+];
+
+/** Mutates one field of a valid message: deleted, retyped or replaced by a hostile value. */
+function mutate(message: unknown, rng: Rng): unknown {
+  const copy = structuredClone(message) as Record<string, unknown>;
+  const keys = Object.keys(copy);
+  const target =
+    copy.edit && rng.next() < 0.5
+      ? (copy.edit as Record<string, unknown>)
+      : (copy as Record<string, unknown>);
+  const key =
+    rng.next() < 0.8 ? Object.keys(target)[rng.int(Object.keys(target).length)] : KEYS[rng.int(KEYS.length)];
+  if (key === undefined || keys.length === 0) return copy;
+  if (rng.next() < 0.3) delete target[key];
+  else target[key] = randomValue(rng, 2);
+  return copy;
+}
+
+const isInt = (v: unknown, lo: number, hi: number): boolean =>
+  typeof v === 'number' && Number.isInteger(v) && v >= lo && v < hi;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** What the host handlers rely on, stated independently of the guards. */
+const CONTRACTS: Record<string, (v: Record<string, unknown>) => boolean> = {
+  training: (v) =>
+    v.type === 'ready' ||
+    v.type === 'stopRun' ||
+    (v.type === 'showCell' && isInt(v.trueIndex, 0, 10000) && isInt(v.predictedIndex, 0, 10000)) ||
+    (v.type === 'openImage' && isStr(v.file)),
+  experiment: (v) =>
+    v.type === 'ready' ||
+    v.type === 'startTraining' ||
+    (v.type === 'setValue' &&
+      Array.isArray(v.path) &&
+      v.path.length > 0 &&
+      v.path.every((p) => isStr(p) || isInt(p, 0, 10000))) ||
+    (v.type === 'layerEdit' && isLayerEdit(v.edit)),
+  compare: (v) => {
+    const safeName = (n: unknown, ext: string): boolean =>
+      isStr(n) && n.endsWith(ext) && !/[/\\]|\.\./.test(n) && !n.startsWith('.');
+    return (
+      v.type === 'ready' ||
+      (v.type === 'openRun' && isStr(v.dir) && v.dir.length > 0) ||
+      (v.type === 'saveCsv' && safeName(v.suggestedName, '.csv') && isStr(v.csv)) ||
+      (v.type === 'savePng' &&
+        safeName(v.suggestedName, '.png') &&
+        isStr(v.dataUrl) &&
+        v.dataUrl.startsWith('data:image/png;base64,'))
+    );
+  },
+  trainer: (v) => v.type === 'stop' || (v.type === 'start' && isStr(v.experimentPath) && isStr(v.runsDir)),
+  layerEdit: (v) =>
+    v.kind === 'unfreezeAll' ||
+    (isStr(v.path) &&
+      v.path.length > 0 &&
+      (v.kind === 'freezeUpTo' ||
+        v.kind === 'unfreezeFrom' ||
+        v.kind === 'setCut' ||
+        (v.kind === 'setFrozen' && typeof v.frozen === 'boolean') ||
+        (v.kind === 'setReinit' && typeof v.reinit === 'boolean'))),
+};
+
+describe('message guards', () => {
+  it('never throw on 20 000 random and mutated values, and accept only what the handlers rely on', () => {
+    const rng = createRng('guard-fuzz');
+    const guards: [string, (v: unknown) => boolean][] = [
+      ['training', isTrainingPanelToHost],
+      ['experiment', isExperimentPanelToHost],
+      ['compare', isComparePanelToHost],
+      ['trainer', isHostToTrainer],
+      ['layerEdit', isLayerEdit],
+    ];
+    const accepted = new Map<string, number>(guards.map(([name]) => [name, 0]));
+    for (let i = 0; i < 20000; i++) {
+      const value = i % 2 === 0 ? randomValue(rng, 0) : mutate(VALID[rng.int(VALID.length)], rng);
+      for (const [name, guard] of guards) {
+        let ok: boolean;
+        try {
+          ok = guard(value);
+        } catch (error) {
+          assert.fail(`${name} guard threw on ${JSON.stringify(value)}: ${String(error)}`);
+        }
+        assert.equal(typeof ok, 'boolean');
+        if (ok) {
+          accepted.set(name, accepted.get(name)! + 1);
+          assert.ok(
+            CONTRACTS[name](value as Record<string, unknown>),
+            `${name} accepted ${JSON.stringify(value)?.slice(0, 300)}`,
+          );
+        }
+      }
+      assert.doesNotThrow(() => isTrainerToHost(value));
+    }
+    // The fuzz must reach the accepting branches, or it proves nothing.
+    for (const [name, n] of accepted) assert.ok(n > 50, `${name} accepted ${n} values`);
+    for (const valid of VALID) {
+      assert.ok(
+        guards.some(([, guard]) => guard(valid)),
+        `some guard accepts ${JSON.stringify(valid)}`,
+      );
+    }
+  });
+});
+
+// ───────────────────────── Hostile names through the real engine ─────────────────────────
+
+let root: string;
+let runDir: string;
+let badModel: string;
+
+async function hostileFixture(): Promise<void> {
+  root = tempDir('security');
+  await saveNestedCnn(path.join(root, 'base'), 16, 2);
+  const data = path.join(root, 'data');
+  await makeDataset(data, 2, 8, 16);
+  fs.renameSync(path.join(data, 'class_a'), path.join(data, CLASS_IMG));
+  fs.renameSync(path.join(data, 'class_b'), path.join(data, CLASS_SVG));
+  const file = writeExperiment(root, 'hostile', {
+    baseModel: 'base/model.json',
+    dataset: { path: 'data', imageSize: [16, 16], validationSplit: 0.5 },
+    head: { cutAt: 'flatten' },
+    training: { epochs: 2, batchSize: 4, backend: 'cpu' },
+  });
+  // The run's name comes from the experiment's "name"; written after writeExperiment, which sets it.
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(file, JSON.stringify({ ...doc, name: RUN_NAME }));
+  const outcome = await runExperiment({
+    experimentPath: file,
+    runsDir: path.join(root, 'runs'),
+    onEvent: () => {},
+  });
+  assert.equal(outcome.status, 'completed');
+  runDir = outcome.runDir;
+
+  // A model.json (as a cloned repository could hold) whose layer is named with a script tag.
+  const modelDir = path.join(root, 'bad-model');
+  fs.mkdirSync(modelDir);
+  for (const f of fs.readdirSync(path.join(root, 'base'))) {
+    const text = fs.readFileSync(path.join(root, 'base', f));
+    fs.writeFileSync(
+      path.join(modelDir, f),
+      f === 'model.json' ? text.toString('utf8').replaceAll('"dense_1', `"${LAYER_SCRIPT}`) : text,
+    );
+  }
+  badModel = path.join(modelDir, 'model.json');
+}
+
+async function assertNothingRan(view: WebviewPage): Promise<void> {
+  await view.page.waitForTimeout(150); // an injected <img>/<svg> would have fired by now
+  const injected = await view.page.evaluate(
+    () =>
+      (
+        globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+      ).document.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], script:not([nonce])')
+        .length,
+  );
+  assert.equal(injected, 0, 'no element was injected');
+  assert.deepEqual(view.dialogs, [], 'no dialog opened');
+  assert.deepEqual(view.problems, [], 'no page error or CSP violation');
+}
+
+describe('hostile names from files, rendered by the real panels', () => {
+  before(async () => {
+    assert.ok(fs.existsSync(TRAINER), 'run `npm run build` first (npm test does)');
+    await initBackend('cpu');
+    await hostileFixture();
+  });
+  after(closeBrowser);
+
+  it('the training panel shows HTML class folders, run name and file names as text', async () => {
+    const state = stateFromDisk(runDir);
+    assert.deepEqual(state.classNames, [CLASS_IMG, CLASS_SVG]);
+    assert.equal(state.name, RUN_NAME);
+    const summary = state.summary as RunSummary;
+    assert.ok(summary.predictions.every((p) => p.file.startsWith('<')));
+    const view = await openWebview('training');
+    try {
+      await view.send({ type: 'init', state });
+      await view.page.locator('#confusion-matrix').waitFor();
+      const text = await view.page.locator('body').innerText();
+      for (const name of [CLASS_IMG, CLASS_SVG, RUN_NAME]) assert.ok(text.includes(name), `shows ${name}`);
+      // A cell click asks the host for the cell's files; answer as the host does, from summary.json.
+      const [t, p] = [0, 1]
+        .flatMap((i) => [0, 1].map((j) => [i, j]))
+        .find(([i, j]) => summary.confusion[i][j] > 0)!;
+      await view.page.click(`#confusion-matrix button[data-true="${t}"][data-predicted="${p}"]`);
+      const asked = (await view.posted()).at(-1) as { trueIndex: number; predictedIndex: number };
+      assert.deepEqual(asked, { type: 'showCell', trueIndex: t, predictedIndex: p });
+      const files = summary.predictions
+        .filter((x) => x.trueIndex === t && x.predictedIndex === p)
+        .map((x) => ({ file: x.file, confidence: x.confidence }));
+      assert.ok(files.length > 0);
+      await view.send({ type: 'cellImages', trueIndex: t, predictedIndex: p, files });
+      const shown = await view.page.locator('#cell-images .file-name').allTextContents();
+      assert.deepEqual(new Set(shown), new Set(files.map((f) => f.file)));
+      await assertNothingRan(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('the host opens only validation images of the run, never a path a webview makes up', async () => {
+    const panel = TrainingPanel.show(runDir, {
+      extensionUri: vscode.Uri.file(REPO) as never,
+      log: vscode.createLogChannel() as never,
+      isLive: () => false,
+      stop: () => {},
+    });
+    const fake = vscode.panels.at(-1)!;
+    try {
+      const summary = stateFromDisk(runDir).summary as RunSummary;
+      const record = readRun(runDir).record as RunRecord;
+      vscode.recorded.commands.length = 0;
+      for (const file of [
+        '../../../../etc/passwd',
+        '/etc/passwd',
+        `${CLASS_IMG}/../../hostile.finetune.json`,
+      ])
+        await fake.deliver({ type: 'openImage', file });
+      assert.deepEqual(vscode.recorded.commands, [], 'no made-up path is opened');
+      await fake.deliver({ type: 'openImage', file: summary.predictions[0].file });
+      const commands: { args: unknown[] }[] = vscode.recorded.commands;
+      const opened = commands.map((c) => (c.args[0] as vscode.Uri).fsPath);
+      assert.deepEqual(opened, [path.join(record.config.dataset.path, summary.predictions[0].file)]);
+    } finally {
+      panel.dispose();
+    }
+  });
+
+  it('the experiment panel shows HTML layer references and a model that fails on a <script> layer name as text', async () => {
+    const describer = new ModelDescriber(TRAINER);
+    const experiments = new ExperimentService(describer);
+    const good = writeExperiment(root, 'refs', {
+      baseModel: 'base/model.json',
+      dataset: { path: 'data', imageSize: [16, 16] },
+      freezeUpTo: LAYER_REF,
+      layers: { [LAYER_SCRIPT]: 'frozen' },
+      head: { cutAt: CLASS_SVG },
+    });
+    const bad = writeExperiment(root, 'bad-model', {
+      baseModel: path.relative(root, badModel),
+      dataset: { path: 'data', imageSize: [16, 16] },
+    });
+    const states: ExperimentPanelState[] = [
+      await experiments.snapshot(vscode.Uri.file(good) as never),
+      await experiments.snapshot(vscode.Uri.file(bad) as never),
+    ];
+    experiments.dispose();
+    assert.ok(states[0].layers && states[0].layers.length > 0, 'the good model is described');
+    assert.match(states[1].layersError ?? '', /<script>alert\(5\)<\/script>/, 'the failure names the layer');
+    const view = await openWebview('experiment');
+    try {
+      for (const [i, state] of states.entries()) {
+        await view.send({ type: i === 0 ? 'init' : 'update', state });
+        await view.page.waitForTimeout(100);
+        const text = await view.page.locator('body').innerText();
+        if (i === 0) assert.ok(text.includes(CLASS_SVG), 'the cut reference is shown as text');
+        else assert.ok(text.includes(LAYER_SCRIPT), 'the layer error is shown as text');
+        await assertNothingRan(view);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+});
+
+// ───────────────────────── Tree views ─────────────────────────
+
+describe('tree views', () => {
+  const md = (tooltip: unknown): vscode.MarkdownString => tooltip as vscode.MarkdownString;
+  const markdownParts = (tooltip: unknown): string[] =>
+    md(tooltip)
+      .parts.filter((p) => p.kind === 'markdown')
+      .map((p) => p.value);
+
+  it('layer and run tooltips carry file-derived names only as escaped text', () => {
+    const layer = new LayerItem(
+      {
+        path: `outer/${LAYER_SCRIPT}`,
+        name: LAYER_SCRIPT,
+        className: CLASS_IMG,
+        outputShape: [null, 4],
+        trainableParams: 1,
+        nonTrainableParams: 0,
+      },
+      'frozen',
+      false,
+      false,
+    );
+    assert.equal(layer.label, LAYER_SCRIPT, 'labels are plain text in VS Code');
+    for (const part of markdownParts(layer.tooltip)) for (const h of HOSTILE) assert.ok(!part.includes(h));
+    assert.ok(md(layer.tooltip).parts.some((p) => p.value.includes(LAYER_SCRIPT)));
+    assert.ok(!md(layer.tooltip).value.includes('<script>'), 'escaped when rendered');
+
+    const run = new RunItem(readRun(runDir), undefined);
+    assert.equal(run.label, RUN_NAME);
+    assert.ok(md(run.tooltip).parts.some((p) => p.value.includes(RUN_NAME)));
+    for (const part of markdownParts(run.tooltip)) for (const h of HOSTILE) assert.ok(!part.includes(h));
+    assert.equal(md(run.tooltip).isTrusted, false);
+  });
+
+  it('no host code passes anything but fixed text to appendMarkdown or trusts a MarkdownString', () => {
+    const hostDir = path.join(REPO, 'src/host');
+    for (const file of fs.readdirSync(hostDir, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts')) continue;
+      const text = fs.readFileSync(path.join(hostDir, file), 'utf8');
+      for (const m of text.matchAll(/appendMarkdown\(([^;]*?)\);/g)) {
+        const arg = m[1].trim();
+        // A literal, or a template whose only interpolation is a fixed status word (look.text).
+        const fixed =
+          /^'[^']*'$/.test(arg) ||
+          (/^`[^`]*`$/.test(arg) && [...arg.matchAll(/\$\{([^}]*)\}/g)].every((i) => i[1] === 'look.text'));
+        assert.ok(fixed, `${file}: appendMarkdown(${arg}) takes text that is not fixed — use appendText`);
+      }
+      assert.doesNotMatch(text, /isTrusted\s*=\s*true|supportHtml\s*=\s*true/, `${file} trusts Markdown`);
+      assert.doesNotMatch(text, /new vscode\.MarkdownString\([^)]*true\)/, `${file}: theme icons from text`);
+    }
+  });
+});
