@@ -341,6 +341,9 @@ export function pruneCache(root: string, keep: string, maxBytes: number): string
   return removed;
 }
 
+/** A size for messages: 1.5 GiB, 12.0 MiB, 64 KiB. */
 export function mib(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${Math.ceil(bytes / 1024)} KiB`;
 }
