@@ -4,6 +4,7 @@
  * TensorFlow.js — that only happens inside the child.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
 import {
   TRAINER_BACKEND_ARG,
@@ -13,7 +14,7 @@ import {
   type StartRequest,
 } from '../protocol/trainerMessages';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { markRunCrashed } from '../engine/runs/readRuns';
+import { listRuns, markRunCrashed } from '../engine/runs/readRuns';
 
 export type TrainerExit =
   | { kind: 'done'; result: DoneMessage }
@@ -25,6 +26,8 @@ export type TrainerExit =
       signal: NodeJS.Signals | null;
       stderrTail: string;
       runDir?: string;
+      /** What happened, for the user: how it died, why if known (out of memory), what is kept. */
+      message: string;
     };
 
 export interface LaunchOptions {
@@ -36,6 +39,47 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for `ready` (backend initialisation). */
   readyTimeoutMs?: number;
+  /**
+   * Heap limit of the trainer in MB (`--max-old-space-size`, the `fineTune.trainerMemoryMB` setting): past
+   * it the trainer dies with a clear "out of memory" crash instead of swapping the machine to a halt.
+   * Absent or 0: Node's default limit.
+   */
+  memoryLimitMB?: number;
+}
+
+/** V8's words when a heap limit is hit (Node 20: "Reached heap limit … JavaScript heap out of memory"). */
+const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed|Out of memory/i;
+
+/**
+ * The user-facing account of a trainer that died without reporting: how (signal / exit code), why when the
+ * output says (out of memory), what to do, and that completed epochs are kept. Shown as the run's error.
+ */
+export function describeTrainerDeath(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderrTail: string,
+  memoryLimitMB?: number,
+): string {
+  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+  const tail = stderrTail.trim();
+  const kept =
+    'Completed epochs and the best model so far are kept; Resume Run continues from the last epoch.';
+  if (OUT_OF_MEMORY.test(tail)) {
+    const limit = memoryLimitMB
+      ? `its memory limit, fineTune.trainerMemoryMB = ${memoryLimitMB} MB`
+      : "Node's default memory limit (set fineTune.trainerMemoryMB to change it)";
+    return (
+      `The trainer ran out of memory (${how}): it reached ${limit}. Raise the limit if the machine has the ` +
+      `memory, or lower training.batchSize or dataset.imageSize. ${kept}`
+    );
+  }
+  const byKill =
+    signal === 'SIGKILL'
+      ? ' (by hand, or by the system when memory ran out)'
+      : signal === 'SIGSEGV'
+        ? ' (a native crash)'
+        : '';
+  return `The trainer process died (${how})${byKill}.${tail ? ` Its last output: ${tail.slice(-1000)}` : ''} ${kept}`;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -44,6 +88,7 @@ export class TrainerProcess {
   private listeners: ((event: TrainingEvent) => void)[] = [];
   private stderrTail = '';
   private runDir: string | undefined;
+  private runsDir: string | undefined;
   private exitResolver!: (exit: TrainerExit) => void;
   private reported: TrainerExit | undefined;
   /** Settles once, when the process has exited, with how it ended. */
@@ -53,6 +98,7 @@ export class TrainerProcess {
     private readonly child: ChildProcess,
     readonly backend: BackendName,
     readonly available: BackendName[],
+    private readonly memoryLimitMB?: number,
   ) {
     this.finished = new Promise((resolve) => (this.exitResolver = resolve));
   }
@@ -63,7 +109,15 @@ export class TrainerProcess {
 
   /** Forks the trainer and resolves once it is `ready`; rejects with the reason when it cannot start. */
   static launch(options: LaunchOptions): Promise<TrainerProcess> {
+    const memory = options.memoryLimitMB && options.memoryLimitMB > 0 ? Math.round(options.memoryLimitMB) : 0;
     const child = fork(options.trainerScript, [TRAINER_BACKEND_ARG, options.backend ?? 'auto'], {
+      // The parent's own flags are kept (as fork does by default); the heap limit is added to them.
+      execArgv: memory
+        ? [
+            ...process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')),
+            `--max-old-space-size=${memory}`,
+          ]
+        : process.execArgv,
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -106,7 +160,7 @@ export class TrainerProcess {
           clearTimeout(timer);
           child.off('exit', onEarlyExit);
           child.off('message', onFirst);
-          const trainer = new TrainerProcess(child, message.backend, message.available);
+          const trainer = new TrainerProcess(child, message.backend, message.available, memory || undefined);
           trainer.stderrTail = stderr;
           trainer.attach();
           resolve(trainer);
@@ -121,6 +175,7 @@ export class TrainerProcess {
   }
 
   start(request: Omit<StartRequest, 'type'>): void {
+    this.runsDir = request.runsDir;
     this.post({ type: 'start', ...request });
   }
 
@@ -164,15 +219,29 @@ export class TrainerProcess {
     this.child.once('close', (code, signal) => {
       if (this.reported) return this.exitResolver(this.reported);
       const stderrTail = this.stderrTail.trim();
-      if (this.runDir) {
-        // The run folder must not say `running` forever: record the death with what the trainer last said.
-        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-        markRunCrashed(
-          this.runDir,
-          `The trainer process died (${how}).${stderrTail ? ` Its last output: ${stderrTail.slice(-1000)}` : ''} Completed epochs and the best model so far are kept.`,
-        );
-      }
-      this.exitResolver({ kind: 'crashed', code, signal, stderrTail, runDir: this.runDir });
+      const message = describeTrainerDeath(code, signal, stderrTail, this.memoryLimitMB);
+      // The run folder must not say `running` forever: record the death with what the trainer last said.
+      // A trainer killed between creating its run folder and telling us about it is found by its pid.
+      const runDirs = this.runDir ? [this.runDir] : this.ownRunningRuns();
+      for (const dir of runDirs) markRunCrashed(dir, message);
+      this.exitResolver({ kind: 'crashed', code, signal, stderrTail, runDir: runDirs[0], message });
     });
+  }
+
+  /** Run folders in the runs folder this trainer was started on that say `running` with its pid. */
+  private ownRunningRuns(): string[] {
+    if (!this.runsDir || this.child.pid === undefined) return [];
+    try {
+      return listRuns(this.runsDir)
+        .filter(
+          (run) =>
+            run.record?.status === 'running' &&
+            run.record.pid === this.child.pid &&
+            run.record.hostname === os.hostname(),
+        )
+        .map((run) => run.dir);
+    } catch {
+      return []; // an unreadable runs folder: nothing of ours can be in it
+    }
   }
 }

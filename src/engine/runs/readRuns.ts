@@ -165,7 +165,8 @@ export function listRuns(runsDir: string): RunListing[] {
     throw new UserError(`Cannot read the runs folder ${runsDir} (${code ?? String(error)}).`, runsDir);
   }
   const keyed = entries
-    .filter((entry) => entry.isDirectory())
+    // Hidden folders are not runs: RunWriter assembles a new run under a hidden name before it appears.
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
     .map((entry) => {
       const listing = readRun(path.join(runsDir, entry.name));
       return { listing, key: sortKey(listing) };

@@ -38,18 +38,32 @@ export class RunWriter {
     this.record = record;
   }
 
-  /** Creates the run folder with a unique id and writes the first run.json (status running). */
+  /**
+   * Creates the run folder with a unique id, run.json (status running) and an empty metrics.jsonl. The
+   * folder is assembled under a hidden name and renamed into place, so no reader — and no trainer killed
+   * halfway — ever sees a run folder without its run.json.
+   */
   static create(runsDir: string, record: Omit<RunRecord, 'id'>): RunWriter {
     fs.mkdirSync(runsDir, { recursive: true });
-    const id = makeRunId(record.name, new Date(record.startedAt), (candidate) =>
-      fs.existsSync(path.join(runsDir, candidate)),
-    );
-    const dir = path.join(runsDir, id);
-    fs.mkdirSync(dir);
-    const writer = new RunWriter(dir, { id, ...record });
-    writer.flushRecord();
-    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '');
-    return writer;
+    for (;;) {
+      const id = makeRunId(record.name, new Date(record.startedAt), (candidate) =>
+        fs.existsSync(path.join(runsDir, candidate)),
+      );
+      const full: RunRecord = { id, ...record };
+      const staging = fs.mkdtempSync(path.join(runsDir, `.${id}.creating-`));
+      try {
+        writeFileAtomic(path.join(staging, 'run.json'), JSON.stringify(full, null, 2));
+        fs.writeFileSync(path.join(staging, 'metrics.jsonl'), '');
+        const dir = path.join(runsDir, id);
+        fs.renameSync(staging, dir);
+        return new RunWriter(dir, full);
+      } catch (error) {
+        fs.rmSync(staging, { recursive: true, force: true });
+        const code = (error as NodeJS.ErrnoException).code;
+        // Another trainer took the same id in the same second: draw the next one.
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      }
+    }
   }
 
   get id(): string {
