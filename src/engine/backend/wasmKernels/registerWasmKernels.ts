@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput';
+import { replaceSlowWasmKernels } from './fasterWasmKernels';
 
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
@@ -18,9 +19,11 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 
 /**
  * Registers each of WASM_TRAINING_KERNELS that the wasm backend does not have yet; returns the names it
- * registered (none on a second call). Safe to call before or after the backend is initialised.
+ * registered (none on a second call). Safe to call before or after the backend is initialised. Also puts
+ * faster versions over the backend's slowest training kernels (fasterWasmKernels.ts).
  */
 export function registerWasmTrainingKernels(): string[] {
+  replaceSlowWasmKernels();
   const registered: string[] = [];
   for (const config of WASM_TRAINING_KERNELS) {
     if (tf.getKernel(config.kernelName, 'wasm') !== undefined) continue;
