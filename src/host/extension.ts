@@ -12,6 +12,7 @@ import { ModelDescriber } from './modelDescriber';
 import { EXPERIMENT_VIEW_TYPE, ExperimentPanel, type ExperimentPanelContext } from './panels/experimentPanel';
 import { TRAINING_VIEW_TYPE, TrainingPanel } from './panels/trainingPanel';
 import { TrainingController } from './training/trainingController';
+import { onTrustGranted } from './workspaceTrust';
 import { LayersViewProvider, type LayerItem } from './views/layersView';
 import { DatasetsViewProvider, registerDatasetCommands } from './views/datasetsView';
 import { RunItem, RunsViewProvider } from './views/runsView';
@@ -33,6 +34,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Fine-Tune', { log: true });
   const describer = new ModelDescriber(
     vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath,
+    undefined,
+    // Restricted Mode: models are not read (TensorFlow.js would run on the workspace's files).
+    () => vscode.workspace.isTrusted,
   );
   const experiments = new ExperimentService(describer);
   controller = new TrainingController(context.extensionUri, log);
@@ -72,6 +76,11 @@ export function activate(context: vscode.ExtensionContext): void {
     datasets,
     runs,
     training.onDidEnd(() => runs.refresh()),
+    onTrustGranted(() => {
+      // What Restricted Mode held back (the model's layers) is read now, without a reload.
+      void layers.refresh();
+      if (experiments.active) experiments.notifyChanged(experiments.active);
+    }),
     registerNewExperimentCommand(context, experiments, describer),
     registerDatasetCommands(context, datasets, experiments),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {

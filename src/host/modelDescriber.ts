@@ -7,6 +7,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { LayerNode } from '../protocol/layerTree';
 import { TRAINER_DESCRIBE_ARG, isTrainerToHost } from '../protocol/trainerMessages';
+import { restrictedModeMessage } from './restrictedMode';
 
 export interface ModelDescription {
   layers: LayerNode[];
@@ -19,9 +20,12 @@ export class ModelDescriber {
   constructor(
     private readonly trainerScript: string,
     private readonly timeoutMs = 60000,
+    /** Workspace Trust: models are only read (TensorFlow.js on workspace files) while this says yes. */
+    private readonly trusted: () => boolean = () => true,
   ) {}
 
   describe(modelJsonPath: string): Promise<ModelDescription> {
+    if (!this.trusted()) return Promise.reject(new Error(restrictedModeMessage('readModel', modelJsonPath)));
     let key: string;
     try {
       const stat = fs.statSync(modelJsonPath);

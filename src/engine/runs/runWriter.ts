@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runRecord';
-import { writeFileAtomic } from '../atomicFile';
+import { diskProblem, writeFileAtomic } from '../atomicFile';
 import { atomicDirSaveHandler } from '../model/fileModelIO';
+import { UserError } from '../userError';
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
 export function makeRunId(
@@ -93,12 +94,28 @@ export class RunWriter {
     }
   }
 
-  /** Saves `model` with labels.json into `model/` (or another sub-folder) atomically. */
+  /**
+   * Saves `model` with labels.json into `model/` (or another sub-folder) atomically. When the disk cannot
+   * take it (full, quota, read-only), the model saved before stays as it was and the error says so.
+   */
   async saveModel(model: tfl.LayersModel, classNames: string[], folder = 'model'): Promise<void> {
     const dir = path.join(this.dir, folder);
-    fs.mkdirSync(dir, { recursive: true });
-    writeFileAtomic(path.join(dir, 'labels.json'), JSON.stringify(classNames));
-    await model.save(atomicDirSaveHandler(dir));
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      writeFileAtomic(path.join(dir, 'labels.json'), JSON.stringify(classNames));
+      await model.save(atomicDirSaveHandler(dir));
+    } catch (error) {
+      const problem = diskProblem(error);
+      if (!problem) throw error;
+      const kept = fs.existsSync(path.join(dir, 'model.json'))
+        ? `the model saved before (epoch ${this.record.bestEpoch ?? '?'}) is kept as it was`
+        : 'no model had been saved yet';
+      throw new UserError(
+        `Cannot save the model to ${dir}: ${problem} (${(error as NodeJS.ErrnoException).code}); ${kept}. ` +
+          `Free some space (or fix the permissions), then resume the run.`,
+        dir,
+      );
+    }
   }
 
   writeSummary(summary: RunSummary): void {

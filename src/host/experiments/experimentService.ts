@@ -56,6 +56,11 @@ export class ExperimentService implements vscode.Disposable {
     return this.activeUri;
   }
 
+  /** Re-renders every view of `uri` although its file did not change (Workspace Trust now lets its model be read). */
+  notifyChanged(uri: vscode.Uri): void {
+    this.changed.fire(uri);
+  }
+
   setActive(uri: vscode.Uri | undefined): void {
     if (uri?.toString() === this.activeUri?.toString()) return;
     this.activeUri = uri;

@@ -9,6 +9,7 @@ import type { BackendChoice } from '../../protocol/experimentConfig';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
 import { TrainerProcess, type TrainerExit } from '../trainerProcess';
+import { ensureTrusted } from '../workspaceTrust';
 
 interface ActiveRun {
   trainer: TrainerProcess;
@@ -73,6 +74,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
   }
 
   async start(experiment: vscode.Uri): Promise<void> {
+    // Every way to train (palette, buttons, panel, re-run, queue) comes through here: Restricted Mode stops it.
+    if (!(await ensureTrusted('train', path.basename(experiment.fsPath)))) return;
     if (this.active) {
       const queue = 'Queue';
       const choice = await vscode.window.showWarningMessage(
@@ -99,6 +102,7 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     try {
       trainer = await TrainerProcess.launch({
         trainerScript: vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer.js').fsPath,
+        memoryLimitMB: vscode.workspace.getConfiguration('fineTune').get<number>('trainerMemoryMB', 0),
         backend,
         cwd: folder,
       });
@@ -201,14 +205,9 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
       this.setStatus('$(warning) Fine-Tune: crashed', 'The trainer process died; see the Fine-Tune log');
       this.log.error(`trainer crashed (${exit.signal ?? `exit code ${exit.code}`}): ${exit.stderrTail}`);
       panel?.refreshFromDisk();
-      void vscode.window
-        .showErrorMessage(
-          `Fine-Tune: the trainer process died (${exit.signal ?? `exit code ${exit.code}`}). Completed epochs and the best model are kept.`,
-          'Show Log',
-        )
-        .then((choice) => {
-          if (choice) this.log.show();
-        });
+      void vscode.window.showErrorMessage(`Fine-Tune: ${exit.message}`, 'Show Log').then((choice) => {
+        if (choice) this.log.show();
+      });
     }
   }
 

@@ -1,0 +1,124 @@
+/**
+ * Workspace Trust (issue 6, point 6), through the real host code with a stand-in `vscode` module whose
+ * `workspace.isTrusted` the test flips: in Restricted Mode experiment files, runs and datasets are read,
+ * while training and reading models with TensorFlow.js are refused with an explanation; trusting the
+ * workspace enables them without a reload. The manifest declares the limited support.
+ */
+import '../helpers/fakeVscode';
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { scanDataset } from '../../src/engine/data/scanDataset';
+import { listRuns } from '../../src/engine/runs/readRuns';
+import { ExperimentService } from '../../src/host/experiments/experimentService';
+import { ModelDescriber } from '../../src/host/modelDescriber';
+import { TrainingController } from '../../src/host/training/trainingController';
+import { MANAGE_TRUST, onTrustGranted } from '../../src/host/workspaceTrust';
+import * as vscode from '../helpers/fakeVscodeApi';
+import { writeExperiment } from '../helpers/fixtureDataset';
+import { tempDir } from '../helpers/fixtureModels';
+
+const REPO = path.resolve(__dirname, '../../..');
+const SAMPLE = path.join(REPO, 'samples/digits');
+
+interface Manifest {
+  capabilities?: { untrustedWorkspaces?: { supported: unknown; description?: string } };
+  contributes: { menus: Record<string, { command: string; when?: string }[]> };
+}
+
+describe('Workspace Trust', () => {
+  let root: string;
+  let experiment: string;
+  before(() => {
+    root = tempDir('trust');
+    fs.cpSync(path.join(SAMPLE, 'models'), path.join(root, 'models'), { recursive: true });
+    experiment = writeExperiment(root, 'trust', {
+      baseModel: 'models/base/model.json',
+      dataset: { path: path.join(SAMPLE, 'data/target'), imageSize: [28, 28] },
+      training: { epochs: 1 },
+    });
+    vscode.workspace.isTrusted = false;
+  });
+  after(() => {
+    vscode.workspace.isTrusted = true;
+  });
+
+  it('the manifest declares limited support with a description, and hides training buttons when untrusted', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Manifest;
+    const untrusted = manifest.capabilities?.untrustedWorkspaces;
+    assert.equal(untrusted?.supported, 'limited');
+    assert.match(untrusted?.description ?? '', /Restricted Mode/);
+    assert.match(untrusted?.description ?? '', /training/i);
+    const trainingEntries = Object.values(manifest.contributes.menus)
+      .flat()
+      .filter(
+        (m) =>
+          m.command !== undefined && /startTraining|\.rerun$|\.resume$/.test(m.command) && m.when !== 'false',
+      );
+    assert.ok(trainingEntries.length >= 3);
+    for (const entry of trainingEntries)
+      assert.match(
+        entry.when ?? '',
+        /isWorkspaceTrusted/,
+        `${entry.command} (${entry.when}) waits for trust`,
+      );
+  });
+
+  it('Restricted Mode: no training — the user is told why and can manage trust; no trainer starts', async () => {
+    const controller = new TrainingController(
+      vscode.Uri.file(REPO) as never,
+      vscode.createLogChannel() as never,
+    );
+    vscode.recorded.warnings.length = 0;
+    vscode.recorded.commands.length = 0;
+    vscode.answers.next = MANAGE_TRUST;
+    await controller.start(vscode.Uri.file(experiment) as never);
+    assert.equal(controller.running, false, 'no trainer was launched');
+    assert.equal(vscode.recorded.warnings.length, 1);
+    assert.match(
+      vscode.recorded.warnings[0],
+      /Training trust\.finetune\.json is disabled in Restricted Mode/,
+    );
+    assert.match(vscode.recorded.warnings[0], /runs TensorFlow\.js and the image decoder on this workspace/);
+    assert.deepEqual(
+      vscode.recorded.commands.map((c) => c.id),
+      ['workbench.trust.manage'],
+    );
+    assert.equal(fs.existsSync(path.join(root, '.finetune')), false, 'no run folder');
+    controller.dispose();
+  });
+
+  it('Restricted Mode: the experiment, its datasets and runs are browsable; its model is not read', async () => {
+    let forks = 0;
+    const describer = new ModelDescriber(path.join(REPO, 'dist/trainer.js'), 60000, () => {
+      forks++;
+      return vscode.workspace.isTrusted;
+    });
+    const experiments = new ExperimentService(describer);
+    const state = await experiments.snapshot(vscode.Uri.file(experiment) as never);
+    assert.ok(state.config, 'the experiment file is parsed and validated');
+    assert.deepEqual(state.errors, []);
+    assert.equal(state.layers, undefined);
+    assert.match(
+      state.layersError ?? '',
+      /Reading the layers of .*model\.json is disabled in Restricted Mode/,
+    );
+    assert.match(state.layersError ?? '', /Trust the workspace to enable it/);
+    assert.ok(forks >= 1);
+    // Datasets and runs are file listings and JSON: nothing to refuse.
+    assert.ok((await scanDataset(path.join(SAMPLE, 'data/target'))).classNames.length >= 2);
+    assert.deepEqual(listRuns(path.join(root, '.finetune', 'runs')), []);
+
+    // Trusting the workspace: views re-read, and the model is described now.
+    let refreshed = 0;
+    const subscription = onTrustGranted(() => refreshed++);
+    vscode.workspace.grantTrust();
+    assert.equal(refreshed, 1);
+    const trusted = await experiments.snapshot(vscode.Uri.file(experiment) as never);
+    assert.equal(trusted.layersError, undefined, trusted.layersError);
+    assert.ok((trusted.layers ?? []).length > 0);
+    subscription.dispose();
+    experiments.dispose();
+  });
+});
