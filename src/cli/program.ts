@@ -7,11 +7,20 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { version } from '../../package.json';
 import { errorMessage, isUserError } from '../engine/userError';
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
+import { METRICS_FORMATS, type MetricsFormat } from '../engine/export/exportMetrics';
 import { type CliIO, processIO } from './io';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
+
+function positiveWhole(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`Give a whole number, 1 or more.`);
+  }
+  return n;
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -93,6 +102,63 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       const { compareCommand } = await import('./commands/compare');
       setExitCode(await compareCommand(refs, opts, io));
     });
+
+  program
+    .command('predict')
+    .description("classify images with a run's best model (decoded as the run was trained)")
+    .argument('<run>', 'run id, unique id prefix, or run folder')
+    .argument('<images...>', 'image files')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--top <k>', 'how many classes to list per image (default 3)', positiveWhole)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--json', 'print the predictions as JSON')
+    .action(
+      async (
+        run: string,
+        images: string[],
+        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean },
+      ) => {
+        const { predictCommand } = await import('./commands/predict');
+        setExitCode(await predictCommand(run, images, opts, io));
+      },
+    );
+
+  program
+    .command('export')
+    .description("write a run's best model, labels.json and a README with an inference script to a folder")
+    .argument('<run>', 'run id, unique id prefix, or run folder')
+    .argument('<folder>', 'where to write the model')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--force', 'replace a model.json already in the folder')
+    .option('--json', 'print the written files as JSON')
+    .action(
+      async (run: string, folder: string, opts: { runsDir?: string; force?: boolean; json?: boolean }) => {
+        const { exportModelCommand } = await import('./commands/exportModel');
+        setExitCode(await exportModelCommand(run, folder, opts, io));
+      },
+    );
+
+  program
+    .command('export-metrics')
+    .description("export runs' metrics as CSV, or as TensorBoard event files for `tensorboard --logdir`")
+    .argument('<runs...>', 'run ids, unique id prefixes, or run folders')
+    .addOption(
+      new Option('--format <format>', 'csv: <run>/metrics.csv; tensorboard: <run>/tensorboard/')
+        .choices(METRICS_FORMATS)
+        .default('csv'),
+    )
+    .option('--out <path>', 'write here instead (one run only)')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print what was written as JSON')
+    .action(
+      async (
+        runs: string[],
+        opts: { runsDir?: string; format: MetricsFormat; out?: string; json?: boolean },
+      ) => {
+        const { exportMetricsCommand } = await import('./commands/exportMetrics');
+        setExitCode(await exportMetricsCommand(runs, opts, io));
+      },
+    );
 
   return program;
 }

@@ -17,6 +17,10 @@ import { LayersViewProvider, type LayerItem } from './views/layersView';
 import { DatasetsViewProvider, registerDatasetCommands } from './views/datasetsView';
 import { RunItem, RunsViewProvider } from './views/runsView';
 import { registerNewExperimentCommand } from './commands/newExperiment';
+import { registerDownloadModelCommand } from './commands/downloadModel';
+import { registerExportMetricsCommand } from './commands/exportMetrics';
+import { registerExportModelCommand } from './commands/exportModel';
+import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
 
 let controller: TrainingController | undefined;
 
@@ -39,7 +43,8 @@ export function activate(context: vscode.ExtensionContext): void {
     () => vscode.workspace.isTrusted,
   );
   const experiments = new ExperimentService(describer);
-  controller = new TrainingController(context.extensionUri, log);
+  // Trainers get FINETUNE_NATIVE_PATH: where the on-demand native backends are installed.
+  controller = new TrainingController(context.extensionUri, log, () => trainerEnvironment(context));
   const training = controller;
   const layers = new LayersViewProvider(experiments);
   const datasets = new DatasetsViewProvider(experiments);
@@ -83,6 +88,10 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     registerNewExperimentCommand(context, experiments, describer),
     registerDatasetCommands(context, datasets, experiments),
+    registerExportModelCommand(log),
+    registerExportMetricsCommand(log),
+    registerInstallBackendCommand(context, log),
+    registerDownloadModelCommand(context, experiments, describer, log),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
       if (target) await training.start(target);

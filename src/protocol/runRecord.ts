@@ -16,6 +16,8 @@ export interface EpochMetrics {
   lr_base?: number;
   /** Regularization penalty (L1 + L2 + L2-SP) averaged over the epoch's batches; not part of `loss`. */
   reg_loss?: number;
+  /** Gradual unfreezing: how many pre-trained blocks were unfrozen during this epoch. */
+  phase?: number;
   /** val_loss − loss: the generalization gap. */
   gap: number;
   /** True once val_loss has risen `overfitPatience` epochs in a row while loss fell. */

@@ -41,6 +41,19 @@ export interface AfterBatchEvent {
   batches: number;
   loss: number;
   accuracy: number;
+  /** Learning rate of the new head during this batch (it changes per batch with cosine / one-cycle). */
+  lr?: number;
+}
+
+/** Gradual unfreezing: which pre-trained layers train from this epoch on. */
+export interface PhaseEvent {
+  type: 'phase';
+  epoch: number;
+  /** 0: head only; k: the top k blocks unfrozen. */
+  phase: number;
+  phases: number;
+  trainable: string[];
+  unfrozenNow: string[];
 }
 
 export interface AfterEpochEvent {
@@ -66,4 +79,10 @@ export interface AfterFitEvent {
 }
 
 export type TrainingEvent =
-  LogEvent | BeforeFitEvent | BeforeEpochEvent | AfterBatchEvent | AfterEpochEvent | AfterFitEvent;
+  | LogEvent
+  | BeforeFitEvent
+  | BeforeEpochEvent
+  | PhaseEvent
+  | AfterBatchEvent
+  | AfterEpochEvent
+  | AfterFitEvent;

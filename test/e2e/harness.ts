@@ -1,12 +1,12 @@
 /**
  * Drives the extension in a real VS Code: code-server 4.100.3 (installed in test/e2e/node_modules by
  * scripts/e2e-setup.sh) serving the workbench, Debian's Chromium driven by playwright-core clicking it.
- * Builds nothing: `npm run build` must have produced dist/ first.
+ * Builds nothing: dist/ must exist (`npm run build`), or FINETUNE_E2E_VSIX names a packaged .vsix.
  *
  * Everything lives in one temp folder per session (user data, extensions, a copy of the sample
  * workspace), so the tests never touch the repo's samples or the user's VS Code profile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -34,6 +34,14 @@ const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json')
   name: string;
   version: string;
 };
+/**
+ * FINETUNE_E2E_VSIX=<file.vsix>: install that package (`npm run package` builds it) instead of symlinking
+ * the repo, so the tests exercise exactly what users install. Unset: the fast symlink mode.
+ */
+export const E2E_VSIX = process.env.FINETUNE_E2E_VSIX
+  ? path.resolve(process.env.FINETUNE_E2E_VSIX)
+  : undefined;
+
 /** The folder name VS Code expects under the extensions dir, and the id it reports. */
 export const EXTENSION_FOLDER = `${manifest.publisher}.${manifest.name}-${manifest.version}`;
 export const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -92,6 +100,46 @@ export interface VsCodeSession {
   screenshot(name: string): Promise<string>;
   /** Closes the browser and ends code-server's whole process group, fileWatcher children included. */
   close(): Promise<void>;
+}
+
+/**
+ * `code-server --install-extension <vsix>` into the session's extensions folder, then a check that the
+ * installed copy is the packaged one (its own dist/ and node_modules/sharp, not a link to the repo).
+ */
+function installVsix(vsix: string, extensionsDir: string, userDataDir: string, env: NodeJS.ProcessEnv): void {
+  const started = Date.now();
+  const result = spawnSync(
+    process.execPath,
+    [
+      CODE_SERVER_ENTRY,
+      '--install-extension',
+      vsix,
+      '--extensions-dir',
+      extensionsDir,
+      '--user-data-dir',
+      userDataDir,
+    ],
+    { env, encoding: 'utf8', timeout: 120_000 },
+  );
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  if (result.status !== 0) {
+    throw new Error(`code-server --install-extension ${vsix} failed (status ${result.status}):\n${output}`);
+  }
+  const installed = fs
+    .readdirSync(extensionsDir)
+    .find((name) => name.toLowerCase().startsWith(`${EXTENSION_ID.toLowerCase()}-`));
+  const dir = installed && path.join(extensionsDir, installed);
+  if (!dir || fs.lstatSync(dir).isSymbolicLink() || !fs.existsSync(path.join(dir, 'dist/extension.js'))) {
+    throw new Error(`${vsix} did not install into ${extensionsDir} (${output})`);
+  }
+  if (!fs.existsSync(path.join(dir, 'node_modules/sharp/package.json'))) {
+    throw new Error(
+      `the installed ${installed} has no node_modules/sharp: the trainer could not decode images`,
+    );
+  }
+  console.log(
+    `e2e: installed ${path.basename(vsix)} as ${installed} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 function freePort(): Promise<number> {
@@ -173,7 +221,13 @@ export async function startVsCode(
   if (!fs.existsSync(CODE_SERVER_ENTRY)) {
     throw new Error(`code-server is not installed (${CODE_SERVER_ENTRY}); run: bash scripts/e2e-setup.sh`);
   }
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist/extension.js'))) {
+  const vsix = E2E_VSIX;
+  if (vsix && !fs.existsSync(vsix)) {
+    throw new Error(
+      `FINETUNE_E2E_VSIX=${vsix} does not exist; build it with: npm run package -- --out ${vsix}`,
+    );
+  }
+  if (!vsix && !fs.existsSync(path.join(REPO_ROOT, 'dist/extension.js'))) {
     throw new Error('dist/extension.js is missing; run: npm run build');
   }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fts-e2e-'));
@@ -184,9 +238,20 @@ export async function startVsCode(
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User/settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
   fs.mkdirSync(extensionsDir);
-  // A symlink to the repo: the extension runs from the real dist/, schemas/, media/ and node_modules/
-  // (sharp is native and resolved at run time), and nothing is copied.
-  fs.symlinkSync(REPO_ROOT, path.join(extensionsDir, EXTENSION_FOLDER), 'dir');
+  // XDG folders in the temp dir: code-server keeps its own logs and default config there.
+  const serverEnv = {
+    ...process.env,
+    XDG_DATA_HOME: path.join(root, 'xdg-data'),
+    XDG_CONFIG_HOME: path.join(root, 'xdg-config'),
+  };
+  if (vsix) {
+    // As a user installs it: the packaged .vsix, through VS Code's own extension installer.
+    installVsix(vsix, extensionsDir, userDataDir, serverEnv);
+  } else {
+    // A symlink to the repo: the extension runs from the real dist/, schemas/, media/ and node_modules/
+    // (sharp is native and resolved at run time), and nothing is copied.
+    fs.symlinkSync(REPO_ROOT, path.join(extensionsDir, EXTENSION_FOLDER), 'dir');
+  }
   copyWorkspace(path.join(REPO_ROOT, options.sample ?? 'samples/digits'), workspace);
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   // An explicit config file, or code-server writes a default one (with a password) to ~/.config.
@@ -218,12 +283,7 @@ export async function startVsCode(
     {
       detached: true,
       stdio: ['ignore', logFd, logFd],
-      // code-server keeps its own logs and default config under the XDG folders: keep them in the temp dir.
-      env: {
-        ...process.env,
-        XDG_DATA_HOME: path.join(root, 'xdg-data'),
-        XDG_CONFIG_HOME: path.join(root, 'xdg-config'),
-      },
+      env: serverEnv,
     },
   );
   fs.closeSync(logFd);

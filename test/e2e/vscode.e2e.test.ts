@@ -275,3 +275,44 @@ step('e. the extension activated, and quickly (Developer: Show Running Extension
   // The host never loads TensorFlow.js; activation is milliseconds. A generous bound for a busy machine.
   assert.ok(timings.activation_ms < 1500, `activation took ${timings.activation_ms} ms`);
 });
+
+/** Picks the row of the open quick pick whose text contains `text` (typed as a filter first). */
+async function pickQuickItem(text: string): Promise<void> {
+  const input = vscode.page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  await vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
+  await vscode.page.keyboard.press('Enter');
+}
+
+step(
+  'f. Export Metrics writes TensorBoard event files; Download Base Model offers the catalogue',
+  'f',
+  async () => {
+    const runDir = listRuns(vscode.workspace).find((dir) => readRunJson(dir)?.name === 'e2e-quick');
+    assert.ok(runDir, 'step c left the e2e-quick run');
+    await vscode.runCommand('Fine-Tune: Export Metrics (CSV / TensorBoard)');
+    await pickQuickItem(path.basename(runDir));
+    await pickQuickItem('TensorBoard');
+    const files = await waitFor(
+      'event files in the run folder',
+      () => {
+        const dirs = ['train', 'validation'].map((d) => path.join(runDir, 'tensorboard', d));
+        const found = dirs.map((d) => (fs.existsSync(d) ? fs.readdirSync(d) : []));
+        return found.every((f) => f.some((n) => n.startsWith('events.out.tfevents.'))) ? found : undefined;
+      },
+      15_000,
+    );
+    console.log(`e2e: TensorBoard files ${JSON.stringify(files)}`);
+    await vscode.screenshot('f1-metrics-exported');
+    await vscode.dismiss();
+    // The bundled catalogue: MobileNet entries listed (nothing is downloaded: no network in tests).
+    await vscode.runCommand('Fine-Tune: Download Base Model');
+    await vscode.page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'MobileNet v2 1.0 (224×224)' })
+      .first()
+      .waitFor({ state: 'visible' });
+    await vscode.screenshot('f2-model-catalogue');
+    await vscode.dismiss();
+  },
+);

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../../protocol/experimentConfig';
 import { UserError, errorMessage } from '../userError';
 import { registerWasmTrainingKernels } from './wasmKernels/registerWasmKernels';
+import { resolveNative } from './nativePath';
 
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
@@ -56,10 +57,10 @@ function loadBackendModule(name: BackendName): void {
   switch (name) {
     case 'tensorflow-gpu':
       // Optional dependency: resolved at run time only, never bundled.
-      require('@tensorflow/tfjs-node-gpu');
+      require(resolveNative('@tensorflow/tfjs-node-gpu'));
       return;
     case 'tensorflow':
-      require('@tensorflow/tfjs-node');
+      require(resolveNative('@tensorflow/tfjs-node'));
       return;
     case 'wasm': {
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
@@ -83,7 +84,8 @@ export function installedBackends(): BackendName[] {
   };
   return AUTO_ORDER.filter((name) => {
     try {
-      require.resolve(packages[name]);
+      if (name === 'tensorflow-gpu' || name === 'tensorflow') resolveNative(packages[name]);
+      else require.resolve(packages[name]);
       return true;
     } catch {
       return false;

@@ -19,6 +19,14 @@ export function isHigherBetter(monitor: MonitorName): boolean {
   return monitor === 'accuracy' || monitor === 'val_accuracy';
 }
 
+/** What a tracker has seen so far, JSON-serialisable (checkpoints), restorable with `restore`. */
+export interface TrackerState {
+  /** The best value so far, sign-adjusted (lower is better); null before any finite value (JSON has no ∞). */
+  bestScore: number | null;
+  bestEpoch: number;
+  wait: number;
+}
+
 export class BestEpochTracker {
   private bestValue: number;
   private bestEpoch = 0;
@@ -29,6 +37,21 @@ export class BestEpochTracker {
   constructor(private readonly config: EarlyStoppingConfig | false) {
     this.sign = config !== false && isHigherBetter(config.monitor) ? -1 : 1;
     this.bestValue = Number.POSITIVE_INFINITY;
+  }
+
+  state(): TrackerState {
+    return {
+      bestScore: Number.isFinite(this.bestValue) ? this.bestValue : null,
+      bestEpoch: this.bestEpoch,
+      wait: this.wait,
+    };
+  }
+
+  /** Continues from a saved state, as if the epochs it saw had been fed again. */
+  restore(state: TrackerState): void {
+    this.bestValue = state.bestScore ?? Number.POSITIVE_INFINITY;
+    this.bestEpoch = state.bestEpoch;
+    this.wait = state.wait;
   }
 
   get monitor(): MonitorName {

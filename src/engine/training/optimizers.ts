@@ -1,4 +1,4 @@
-/** Optimizers by name. Two instances per run: one for the new head, one for trainable pre-trained layers. */
+/** Optimizers by name, and changing their learning rate mid-run (for schedules). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerName } from '../../protocol/experimentConfig';
 
@@ -11,4 +11,14 @@ export function makeOptimizer(name: OptimizerName, learningRate: number, momentu
     case 'rmsprop':
       return tf.train.rmsprop(learningRate, 0.9, momentum);
   }
+}
+
+/**
+ * Sets an optimizer's learning rate. tfjs has `setLearningRate` only on SGD/Momentum (which cache the rate
+ * as a scalar); Adam and RMSprop read their `learningRate` field on every step.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  const withSetter = optimizer as tf.Optimizer & { setLearningRate?: (lr: number) => void };
+  if (typeof withSetter.setLearningRate === 'function') withSetter.setLearningRate(learningRate);
+  else (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
 }

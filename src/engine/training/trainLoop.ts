@@ -13,7 +13,8 @@ import type { TrainingModel } from '../model/buildTrainingModel';
 import { createRng, shuffled, type Rng } from '../rng';
 import { BestEpochTracker } from './earlyStopping';
 import { crossEntropy, evaluate } from './evaluate';
-import { makeOptimizer } from './optimizers';
+import { isMixActive, mixBatch, smoothLabels } from '../data/mixBatch';
+import { LearningRateGroups } from './learningRateGroups';
 import { overfittingSignal } from './overfitting';
 import { regularizationPenalty } from './penalties';
 import { batchRanges } from './tensorData';
@@ -62,13 +63,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const forward = options.forward ?? model.forward;
   const t = config.training;
   const rng = createRng(`train:${t.seed}`);
-  const headLr = t.learningRate;
-  const baseLr = t.learningRate * t.fineTuneLearningRateMultiplier;
-  const headOptimizer = makeOptimizer(t.optimizer, headLr, t.momentum);
-  const baseOptimizer =
-    model.baseVariables.length > 0 && baseLr > 0 ? makeOptimizer(t.optimizer, baseLr, t.momentum) : null;
-  const variables = [...model.headVariables, ...(baseOptimizer ? model.baseVariables : [])];
-  const baseNames = new Set(model.baseVariables.map((v) => v.name));
+  const rates = new LearningRateGroups(model, config);
+  const mix = { mixup: t.mixup, cutmix: t.cutmix };
   const tracker = new BestEpochTracker(t.earlyStopping);
   const history: EpochMetrics[] = [];
   let bestWeights: tf.Tensor[] | null = null;
@@ -76,6 +72,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   let result: Pick<FitResult, 'status' | 'endReason' | 'error'> | null = null;
 
   const step = (x: tf.Tensor, y: tf.Tensor2D, labels: Int32Array): StepResult => {
+    const variables = rates.variables();
     let dataLoss: tf.Scalar | null = null;
     let penalty: tf.Scalar | null = null;
     let predicted: tf.Tensor1D | null = null;
@@ -88,12 +85,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       tf.keep(penalty);
       return tf.add(dataLoss, penalty) as tf.Scalar;
     }, variables);
-    const headGrads: tf.NamedTensorMap = {};
-    const baseGrads: tf.NamedTensorMap = {};
-    for (const [name, grad] of Object.entries(grads))
-      (baseNames.has(name) ? baseGrads : headGrads)[name] = grad;
-    headOptimizer.applyGradients(headGrads);
-    if (baseOptimizer && Object.keys(baseGrads).length > 0) baseOptimizer.applyGradients(baseGrads);
+    rates.apply(grads);
     const loss = (dataLoss as unknown as tf.Scalar).dataSync()[0];
     const pen = penalty === null ? 0 : (penalty as tf.Scalar).dataSync()[0];
     const predictions = (predicted as unknown as tf.Tensor1D).dataSync();
@@ -110,6 +102,25 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   try {
     for (let epoch = 1; epoch <= t.epochs && result === null; epoch++) {
       emit({ type: 'beforeEpoch', epoch });
+      const phase = rates.enterEpoch(epoch);
+      if (phase && (phase.unfrozenNow.length > 0 || epoch === 1)) {
+        emit({
+          type: 'phase',
+          epoch,
+          phase: phase.phase,
+          phases: rates.blocks.length,
+          trainable: phase.trainable,
+          unfrozenNow: phase.unfrozenNow,
+        });
+        emit({
+          type: 'log',
+          level: 'info',
+          message:
+            phase.phase === 0
+              ? `gradual unfreezing: epoch ${epoch} trains the head only (${rates.blocks.length} blocks wait)`
+              : `gradual unfreezing: epoch ${epoch} unfreezes ${phase.unfrozenNow.join(', ')} (block ${phase.phase} of ${rates.blocks.length})`,
+        });
+      }
       const started = Date.now();
       const order = Int32Array.from(shuffled(indices, rng));
       let lossSum = 0;
@@ -128,14 +139,20 @@ export async function fit(options: FitOptions): Promise<FitResult> {
           break;
         }
         b += 1;
-        const input = options.augment ? options.augment(batch.x as tf.Tensor4D, rng) : batch.x;
-        const s = step(input, batch.y, batch.labels);
-        tf.dispose([batch.x, batch.y, input]);
+        rates.setProgress(epoch - 1 + (b - 1) / ranges.length);
+        const augmented = options.augment ? options.augment(batch.x as tf.Tensor4D, rng) : batch.x;
+        // Mixup/CutMix mix images and labels; label smoothing softens the targets. Accuracy is still
+        // counted against each image's own label.
+        const mixed = isMixActive(mix) ? mixBatch(augmented as tf.Tensor4D, batch.y, mix, rng) : undefined;
+        const input = mixed?.x ?? augmented;
+        const targets = smoothLabels(mixed?.y ?? batch.y, t.labelSmoothing);
+        const s = step(input, targets, batch.labels);
+        tf.dispose([batch.x, batch.y, augmented, input, targets, ...(mixed ? [mixed.y] : [])]);
         if (!Number.isFinite(s.loss) || !Number.isFinite(s.penalty)) {
           result = {
             status: 'failed',
             endReason: 'diverged',
-            error: `Training diverged at epoch ${epoch}, batch ${b}: the loss became ${s.loss}. Lower training.learningRate (now ${headLr}), or check the data's pixelRange.`,
+            error: `Training diverged at epoch ${epoch}, batch ${b}: the loss became ${s.loss}. Lower training.learningRate (now ${t.learningRate}), or check the data's pixelRange.`,
           };
           break;
         }
@@ -151,6 +168,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
           batches: ranges.length,
           loss: s.loss,
           accuracy: s.correct / n,
+          lr: rates.headLearningRate,
         });
       }
       if (result !== null) break;
@@ -163,13 +181,15 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         accuracy: correct / seen,
         val_loss: evaluation.loss,
         val_accuracy: evaluation.accuracy,
-        lr: headLr,
-        ...(baseOptimizer ? { lr_base: baseLr } : {}),
+        lr: rates.headLearningRate,
+        ...(rates.baseLearningRate !== undefined ? { lr_base: rates.baseLearningRate } : {}),
+        ...(phase ? { phase: phase.phase } : {}),
         ...(penaltySum > 0 ? { reg_loss: penaltySum / seen } : {}),
         time_s: (Date.now() - started) / 1000,
         gap: evaluation.loss - loss,
         overfitting: false,
       };
+      rates.endEpoch(evaluation.loss);
       const signalNow = overfittingSignal([...history, metrics], t.overfitPatience);
       metrics.overfitting = signalNow.overfitting;
       const verdict = tracker.update(epoch, metrics[tracker.monitor]);
@@ -202,7 +222,6 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     tf.dispose(bestWeights ?? []);
     throw error;
   } finally {
-    headOptimizer.dispose();
-    baseOptimizer?.dispose();
+    rates.dispose();
   }
 }

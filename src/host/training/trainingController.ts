@@ -49,6 +49,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
   constructor(
     readonly extensionUri: vscode.Uri,
     readonly log: vscode.LogOutputChannel,
+    /** The trainer process's environment (the host adds where the native backends are installed). */
+    private readonly trainerEnv: () => NodeJS.ProcessEnv = () => process.env,
   ) {
     this.statusItem = vscode.window.createStatusBarItem(
       'fineTune.status',
@@ -105,6 +107,7 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
         memoryLimitMB: vscode.workspace.getConfiguration('fineTune').get<number>('trainerMemoryMB', 0),
         backend,
         cwd: folder,
+        env: this.trainerEnv(),
       });
     } catch (error) {
       this.statusItem.hide();
