@@ -16,7 +16,7 @@
 // Options: --target <vsce target> (needs sharp's packages for it installed), --out <file.vsix>, --icon
 // (re-render the icon).
 import { createVSIX } from '@vscode/vsce';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 
@@ -108,6 +108,7 @@ if (!existsSync(icon) || args.includes('--icon')) {
 
 const out = resolve(option('--out') ?? join(root, `${manifest.name}-${target}-${manifest.version}.vsix`));
 const started = Date.now();
+mkdirSync(dirname(out), { recursive: true }); // vsce does not create the folder of --out
 
 /** sharp and its dependencies (recursively), with the platform packages of the target. */
 const runtimePackages = new Set();
@@ -120,9 +121,12 @@ const addPackage = (name) => {
 addPackage('sharp');
 for (const pkg of sharpPackages) addPackage(pkg);
 
-const stage = join(root, 'node_modules', '.cache', 'fine-tune-package');
-rmSync(stage, { recursive: true, force: true });
-mkdirSync(stage, { recursive: true });
+const stagePath = join(root, 'node_modules', '.cache', 'fine-tune-package');
+rmSync(stagePath, { recursive: true, force: true });
+mkdirSync(stagePath, { recursive: true });
+// The real path: vsce relates the paths npm reports (real ones) to its cwd, so a symlinked node_modules
+// must not be part of it.
+const stage = realpathSync(stagePath);
 for (const entry of [
   'package.json',
   'README.md',
