@@ -1,7 +1,8 @@
 /**
  * Seeded pseudo-random numbers. Every random choice the engine makes (split, shuffling, augmentation,
  * dropout masks, fresh weights) comes from a seed so that the same seed on the same backend gives the
- * same run.
+ * same run. The generators' states can be saved and restored, so a resumed run continues the very
+ * sequence an uninterrupted one would have drawn.
  */
 import seedrandom from 'seedrandom';
 
@@ -14,13 +15,24 @@ export interface Rng {
   int(n: number): number;
 }
 
-export function createRng(seed: number | string): Rng {
-  const prng = seedrandom.alea(String(seed));
+/** The complete state of a generator (Alea's four numbers): JSON-serialisable, for checkpoints. */
+export type RngState = seedrandom.State.Alea;
+
+export interface SeededRng extends Rng {
+  /** A copy of the state now; createRng(seed, state) continues from exactly here. */
+  state(): RngState;
+}
+
+/** A generator for `seed`; with `state`, the one that continues from that saved state instead. */
+export function createRng(seed: number | string, state?: RngState): SeededRng {
+  // Keeping the state (`state: true`) does not change the numbers drawn.
+  const prng = seedrandom.alea(String(seed), { state: state ? { ...state } : true });
   const next = (): number => prng.quick();
   return {
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),
     int: (n) => Math.floor(next() * n),
+    state: () => prng.state(),
   };
 }
 
@@ -34,16 +46,23 @@ export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   return out;
 }
 
+/** Puts the original Math.random back; `state()` is the seeded generator's state now (for checkpoints). */
+export interface SeededMathRandom {
+  (): void;
+  state(): RngState;
+}
+
 /**
  * TensorFlow.js draws unseeded randomness (initializers without a seed, dropout masks) from Math.random.
- * While a run trains, Math.random is replaced by a PRNG seeded from the run's seed; the returned function
- * puts the original back.
+ * While a run trains, Math.random is replaced by a PRNG seeded from the run's seed (or continuing from a
+ * saved `state`); the returned function puts the original back.
  */
-export function seedMathRandom(seed: number | string): () => void {
+export function seedMathRandom(seed: number | string, state?: RngState): SeededMathRandom {
   const original = Math.random;
-  const prng = seedrandom.alea(`math-random:${seed}`);
+  const prng = seedrandom.alea(`math-random:${seed}`, { state: state ? { ...state } : true });
   Math.random = () => prng.quick();
-  return () => {
+  const restore = (): void => {
     Math.random = original;
   };
+  return Object.assign(restore, { state: () => prng.state() });
 }
