@@ -12,7 +12,13 @@ import {
   type StartRequest,
   type TrainerToHost,
 } from '../protocol/trainerMessages';
+import {
+  TRAINER_PREVIEW_AUGMENTATION_ARG,
+  TRAINER_PREVIEW_COUNT_ARG,
+  TRAINER_PREVIEW_SEED_ARG,
+} from '../protocol/augmentationPreview';
 import { initBackend } from './backend/selectBackend';
+import { previewAugmentation } from './data/augmentationPreview';
 import { describeModel } from './model/layerTree';
 import { loadBaseModel } from './model/loadBaseModel';
 import { runExperiment } from './runExperiment';
@@ -43,6 +49,31 @@ async function describe(modelJsonPath: string): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * `--preview-augmentation <experiment> [--count N] [--seed N]`: real training images before and after the
+ * experiment's augmentation, for the experiment panel; then it exits. The cpu backend starts fastest and
+ * has every kernel augmentation uses.
+ */
+async function previewAugmentationOnce(argv: string[], at: number): Promise<void> {
+  const numberAfter = (flag: string): number | undefined => {
+    const i = argv.indexOf(flag);
+    const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+    return Number.isInteger(value) ? value : undefined;
+  };
+  try {
+    await initBackend('cpu');
+    const images = await previewAugmentation({
+      experimentPath: argv[at + 1] ?? '',
+      count: numberAfter(TRAINER_PREVIEW_COUNT_ARG),
+      seed: numberAfter(TRAINER_PREVIEW_SEED_ARG),
+    });
+    await send({ type: 'augmentationPreview', images });
+  } catch (error) {
+    await send({ type: 'failed', error: errorMessage(error) });
+  }
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   if (!process.send) {
     console.error(
@@ -52,6 +83,8 @@ async function main(): Promise<void> {
   }
   const describeAt = process.argv.indexOf(TRAINER_DESCRIBE_ARG);
   if (describeAt >= 0) return describe(process.argv[describeAt + 1] ?? '');
+  const previewAt = process.argv.indexOf(TRAINER_PREVIEW_AUGMENTATION_ARG);
+  if (previewAt >= 0) return previewAugmentationOnce(process.argv, previewAt);
   const abort = new AbortController();
   let started = false;
   const start = new Promise<StartRequest>((resolve) => {
@@ -88,6 +121,7 @@ async function main(): Promise<void> {
       experimentPath: request.experimentPath,
       runsDir: request.runsDir,
       overrides: request.overrides,
+      ...(request.resume ? { resume: request.resume } : {}),
       signal: abort.signal,
       onEvent: (event) => void send({ type: 'event', event }),
     });

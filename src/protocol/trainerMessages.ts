@@ -3,6 +3,7 @@
  * Handshake: the trainer sends `ready` (with the backend it initialised) before the parent sends `start`.
  * A `stop` makes the run end after the current batch; the best model is still saved.
  */
+import type { AugmentationPreviewImage } from './augmentationPreview';
 import type { BackendChoice, BackendName } from './experimentConfig';
 import type { LayerNode } from './layerTree';
 import type { TrainingEvent } from './trainingEvents';
@@ -14,6 +15,8 @@ export interface StartRequest {
   /** Folder that holds run folders (`<workspace>/.finetune/runs`). */
   runsDir: string;
   overrides?: { epochs?: number; backend?: BackendChoice };
+  /** Resume: a stopped or crashed run folder to continue from its last epoch checkpoint, in place. */
+  resume?: string;
 }
 
 export interface StopRequest {
@@ -58,7 +61,8 @@ export interface LayersMessage {
   inputShape: (number | null)[];
 }
 
-export type TrainerToHost = ReadyMessage | EventMessage | DoneMessage | FailedMessage | LayersMessage;
+export type TrainerToHost =
+  ReadyMessage | EventMessage | DoneMessage | FailedMessage | LayersMessage | AugmentationPreviewMessage;
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';
@@ -68,12 +72,30 @@ export const TRAINER_DESCRIBE_ARG = '--describe';
 export function isTrainerToHost(value: unknown): value is TrainerToHost {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'ready' || type === 'event' || type === 'done' || type === 'failed' || type === 'layers';
+  return (
+    type === 'ready' ||
+    type === 'event' ||
+    type === 'done' ||
+    type === 'failed' ||
+    type === 'layers' ||
+    type === 'augmentationPreview'
+  );
 }
 
 export function isHostToTrainer(value: unknown): value is HostToTrainer {
   if (typeof value !== 'object' || value === null) return false;
-  const v = value as { type?: unknown; experimentPath?: unknown; runsDir?: unknown };
+  const v = value as { type?: unknown; experimentPath?: unknown; runsDir?: unknown; resume?: unknown };
   if (v.type === 'stop') return true;
-  return v.type === 'start' && typeof v.experimentPath === 'string' && typeof v.runsDir === 'string';
+  return (
+    v.type === 'start' &&
+    typeof v.experimentPath === 'string' &&
+    typeof v.runsDir === 'string' &&
+    (v.resume === undefined || typeof v.resume === 'string')
+  );
+}
+
+/** Answer of a trainer started with `--preview-augmentation <experiment>`: the images, then it exits. */
+export interface AugmentationPreviewMessage {
+  type: 'augmentationPreview';
+  images: AugmentationPreviewImage[];
 }

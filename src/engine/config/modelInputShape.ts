@@ -30,6 +30,20 @@ export function readModelInputSize(modelJsonPath: string): [number, number] | un
   }
 }
 
+/** Channels of the image input as the topology declares them (1 or 3), or undefined when it does not say. */
+export function readModelInputChannels(modelJsonPath: string): 1 | 3 | undefined {
+  try {
+    const modelJson: Json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
+    let topology = field(modelJson, 'modelTopology');
+    if (field(topology, 'model_config') !== undefined) topology = field(topology, 'model_config');
+    const shape = inputShapeOfModel(topology, 0);
+    const channels = shape?.length === 4 ? shape[3] : undefined;
+    return channels === 1 || channels === 3 ? channels : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** [null, h, w, c] of a model (`{ class_name, config }`), or undefined when it does not say. */
 function inputShapeOfModel(model: Json, depth: number): Json[] | undefined {
   if (depth > MAX_NESTING) return undefined;
