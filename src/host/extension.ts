@@ -6,11 +6,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ExperimentPanelState, LayerEdit, TrainingPanelState } from '../protocol/webviewMessages';
+import type {
+  ComparePanelSavedState,
+  ExperimentPanelState,
+  LayerEdit,
+  TrainingPanelState,
+} from '../protocol/webviewMessages';
 import { ExperimentService } from './experiments/experimentService';
 import { ModelDescriber } from './modelDescriber';
 import { EXPERIMENT_VIEW_TYPE, ExperimentPanel, type ExperimentPanelContext } from './panels/experimentPanel';
 import { TRAINING_VIEW_TYPE, TrainingPanel } from './panels/trainingPanel';
+import {
+  COMPARE_VIEW_TYPE,
+  ComparePanel,
+  isRunFolder,
+  type ComparePanelContext,
+} from './panels/comparePanel';
+import { registerRunCommands } from './commands/runCommands';
 import { TrainingController } from './training/trainingController';
 import { onTrustGranted } from './workspaceTrust';
 import { LayersViewProvider, type LayerItem } from './views/layersView';
@@ -54,6 +66,12 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     experiments,
     startTraining: (uri) => training.start(uri),
+  };
+  const compareContext: ComparePanelContext = {
+    extensionUri: context.extensionUri,
+    log,
+    describer,
+    openRun: (runDir) => void vscode.commands.executeCommand('fineTune.openRun', runDir),
   };
 
   const activeExperiment = async (): Promise<vscode.Uri | undefined> => {
@@ -111,6 +129,12 @@ export function activate(context: vscode.ExtensionContext): void {
       if (dir) TrainingPanel.show(dir, training);
     }),
     vscode.commands.registerCommand('fineTune.runs.refresh', () => runs.refresh()),
+    ...registerRunCommands({
+      runs,
+      log,
+      compare: (runDirs) => ComparePanel.show(runDirs, compareContext),
+      startTraining: (uri) => training.start(uri),
+    }),
     vscode.commands.registerCommand('fineTune.freezeUpTo', async (item?: LayerItem) => {
       if (item?.node) return editActive({ kind: 'freezeUpTo', path: item.node.path });
       if (!layers.experimentUri) await activeExperiment();
@@ -136,6 +160,15 @@ export function activate(context: vscode.ExtensionContext): void {
       deserializeWebviewPanel: async (panel, state: TrainingPanelState | undefined) => {
         const runDir = state?.runId ? findRunDir(state.runId) : undefined;
         if (runDir) TrainingPanel.revive(panel, runDir, training);
+        else panel.dispose();
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: ComparePanelSavedState | undefined) => {
+        const dirs = Array.isArray(state?.runDirs)
+          ? state.runDirs.filter((dir): dir is string => typeof dir === 'string' && isRunFolder(dir))
+          : [];
+        if (dirs.length > 0) ComparePanel.revive(panel, dirs, compareContext);
         else panel.dispose();
       },
     }),

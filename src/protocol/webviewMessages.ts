@@ -155,3 +155,147 @@ export function isExperimentPanelToHost(v: unknown): v is ExperimentPanelToHost 
       return false;
   }
 }
+
+// ───────────────────────── Compare Runs panel ─────────────────────────
+
+/** The metrics the compare panel can overlay. */
+export type CompareMetric = 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy' | 'gap' | 'lr';
+
+/**
+ * Per-epoch values of one run, column by column: one entry per metrics.jsonl line, in epoch order;
+ * null where the line lacks the value or it is not finite (a diverged loss, an older writer).
+ */
+export interface CompareSeries {
+  epoch: number[];
+  loss: (number | null)[];
+  accuracy: (number | null)[];
+  val_loss: (number | null)[];
+  val_accuracy: (number | null)[];
+  /** val_loss − loss. */
+  gap: (number | null)[];
+  lr: (number | null)[];
+  time_s: (number | null)[];
+}
+
+/** One run as the compare panel shows it. */
+export interface CompareRun {
+  /** The run folder (absolute path): the run's key in messages both ways. */
+  dir: string;
+  runId: string;
+  /** The name given with Rename, else the experiment name, else the run id. */
+  name: string;
+  note?: string;
+  status: RunStatus | 'unreadable';
+  backend?: string;
+  startedAt?: string;
+  epochsCompleted: number;
+  epochsPlanned?: number;
+  bestEpoch?: number;
+  /** val_accuracy and val_loss of the best epoch. */
+  bestValAccuracy?: number;
+  bestValLoss?: number;
+  /** val_loss − loss of the last epoch. */
+  finalGap?: number;
+  epochsSinceBest?: number;
+  durationS?: number;
+  /** Why run.json or some metrics lines could not be used. */
+  problem?: string;
+  series: CompareSeries;
+}
+
+/** A flattened config value (arrays as JSON text); null where the run has no such key or no config. */
+export type CompareParameterValue = string | number | boolean | null;
+
+export interface CompareParameter {
+  /** Dotted key, e.g. `training.learningRate`. */
+  key: string;
+  /** One per run, in panel order. */
+  values: CompareParameterValue[];
+  /** Not the same in every run that has a config. */
+  differs: boolean;
+}
+
+/** A layer's part in a run: its freeze state, or `after-cut` (replaced by the new head). */
+export type FreezeCellState = 'frozen' | 'trainable' | 'reinit' | 'after-cut';
+
+export interface FreezeDiffRow {
+  /** Layer path (`outer/inner/conv1`). */
+  path: string;
+  /** One per run; null where that run's model has no such layer, or its state is not known. */
+  states: (FreezeCellState | null)[];
+  /** Per run: this is the layer the new head is attached after (`head.cutAt`). */
+  cut: boolean[];
+  differs: boolean;
+}
+
+export interface FreezeDiff {
+  /**
+   * `model`: rows are the base models' layers in order; `configs`: no base model could be read, rows are
+   * only the layers the configs name; `loading`: the layer order is still being read.
+   */
+  source: 'model' | 'configs' | 'loading';
+  rows: FreezeDiffRow[];
+  /** Why rows or cells are incomplete (a base model that is gone, a layer the model lacks…). */
+  notes: string[];
+}
+
+export interface ComparePanelState {
+  runs: CompareRun[];
+  parameters: CompareParameter[];
+  freeze: FreezeDiff;
+}
+
+/** What the compare webview persists with setState; the host's serializer reopens `runDirs`. */
+export interface ComparePanelSavedState {
+  runDirs: string[];
+}
+
+export type HostToComparePanel =
+  | { type: 'init'; state: ComparePanelState }
+  /** Runs that changed on disk (a new epoch, a status change), matched by `dir`. */
+  | { type: 'runs'; runs: CompareRun[] }
+  /** The freeze-pattern diff once the base models' layer order has been read. */
+  | { type: 'freeze'; freeze: FreezeDiff };
+
+export type ComparePanelToHost =
+  | { type: 'ready' }
+  /** Open the run's training panel. */
+  | { type: 'openRun'; dir: string }
+  /** Ask where to save, then write the CSV text. */
+  | { type: 'saveCsv'; suggestedName: string; csv: string }
+  /** Ask where to save, then write the image (`data:image/png;base64,…`). */
+  | { type: 'savePng'; suggestedName: string; dataUrl: string };
+
+/** Exports are built in the webview; this bounds what the host accepts to write. */
+export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
+/** A plain file name (the host joins it to a folder): no separators, no `..`, not hidden. */
+const SAFE_FILE_NAME = /^(?!.*\.\.)\w[\w .()+-]{0,150}$/;
+
+export function isComparePanelToHost(v: unknown): v is ComparePanelToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready':
+      return true;
+    case 'openRun':
+      return typeof v.dir === 'string' && v.dir.length > 0 && v.dir.length < 4096;
+    case 'saveCsv':
+      return (
+        typeof v.suggestedName === 'string' &&
+        SAFE_FILE_NAME.test(v.suggestedName) &&
+        v.suggestedName.endsWith('.csv') &&
+        typeof v.csv === 'string' &&
+        v.csv.length <= MAX_EXPORT_CHARS
+      );
+    case 'savePng':
+      return (
+        typeof v.suggestedName === 'string' &&
+        SAFE_FILE_NAME.test(v.suggestedName) &&
+        v.suggestedName.endsWith('.png') &&
+        typeof v.dataUrl === 'string' &&
+        v.dataUrl.startsWith('data:image/png;base64,') &&
+        v.dataUrl.length <= MAX_EXPORT_CHARS
+      );
+    default:
+      return false;
+  }
+}

@@ -22,6 +22,7 @@ import {
   waitFor,
   type VsCodeSession,
 } from './harness';
+import { writeFixtureRun } from '../webview/compareFixtures';
 
 const SAMPLE_EXPERIMENT = 'digits-frozen-conv.finetune.json';
 const installed = fs.existsSync(CODE_SERVER_ENTRY);
@@ -316,3 +317,64 @@ step(
     await vscode.dismiss();
   },
 );
+
+step('g. two runs selected in Runs open the Compare Runs panel, which shows both', 'g', async () => {
+  // Two finished runs written the way the trainer (or the CLI) writes them: they appear through the
+  // Runs view's file watcher. Written here, so this step does not depend on the training steps.
+  const runsDir = path.join(vscode.workspace, '.finetune', 'runs');
+  writeFixtureRun(runsDir, { id: '20250101-090000-e2e-compare-a', name: 'e2e-compare-a', epochs: 6 }, 0);
+  writeFixtureRun(
+    runsDir,
+    {
+      id: '20250101-090100-e2e-compare-b',
+      name: 'e2e-compare-b',
+      epochs: 8,
+      config: { freezeUpTo: 'features/pool1', training: { learningRate: 0.0003 } },
+    },
+    1,
+  );
+  await vscode.openContainer('Fine-Tune');
+  const a = vscode.treeRow('Runs', 'e2e-compare-a');
+  const b = vscode.treeRow('Runs', 'e2e-compare-b');
+  await a.waitFor({ state: 'visible', timeout: 30_000 });
+  await b.waitFor({ state: 'visible', timeout: 30_000 });
+  await a.click();
+  await b.click({ modifiers: ['Control'] });
+  await waitFor(
+    'both rows to be selected',
+    async () =>
+      (await a.getAttribute('aria-selected')) === 'true' && (await b.getAttribute('aria-selected')) === 'true'
+        ? true
+        : undefined,
+    10_000,
+  );
+  await b.click({ button: 'right' });
+  // The context menu of a multi-selection offers Compare Selected Runs (`listMultiSelection`).
+  await vscode.page
+    .locator('.context-view .action-label', { hasText: 'Compare Selected Runs' })
+    .first()
+    .click();
+
+  const panel = await vscode.webviewFrame('#runs-table', { hasText: 'e2e-compare-b', timeoutMs: 30_000 });
+  const names = await panel.locator('#runs-table .run-link').allTextContents();
+  assert.deepEqual([...names].sort(), ['e2e-compare-a', 'e2e-compare-b']);
+  // The parameters that differ are the columns; the freeze pattern lists the sample model's layers.
+  const headers = await panel.locator('#runs-table thead th.param').allTextContents();
+  assert.ok(
+    headers.some((h) => h.includes('learningRate')),
+    `parameter columns: ${headers.join(', ')}`,
+  );
+  assert.ok(
+    headers.some((h) => h.includes('freezeUpTo')),
+    `parameter columns: ${headers.join(', ')}`,
+  );
+  await panel.locator('#freeze-table tr[data-layer="features/pool2"].differs').waitFor({ timeout: 60_000 });
+  const canvas = await panel.locator('#curves-canvas').boundingBox();
+  assert.ok(
+    canvas && canvas.width > 100 && canvas.height > 100,
+    `curves chart visible: ${JSON.stringify(canvas)}`,
+  );
+  assert.equal(await panel.locator('#legend .legend-item').count(), 2);
+  await vscode.page.locator('.tab', { hasText: 'Compare 2 Runs' }).first().waitFor({ state: 'visible' });
+  await vscode.screenshot('g-compare-runs');
+});

@@ -7,13 +7,16 @@
 import type { ExperimentConfig, MonitorName } from '../../protocol/experimentConfig';
 import type { EpochMetrics, RunStatus } from '../../protocol/runRecord';
 import type { RunListing } from './readRuns';
+import { runNotesOf } from './runNotes';
 
 /** A metrics line as found on disk: only `epoch` is guaranteed (older or partial writers may omit the rest). */
 export type MetricsLine = Partial<EpochMetrics> & { epoch: number };
 
 export interface RunComparison {
   id: string;
+  /** The name given with Rename (run.json `displayName`), else the experiment name. */
   name?: string;
+  note?: string;
   status: RunStatus | 'unreadable';
   backend?: string;
   epochsCompleted: number;
@@ -128,9 +131,11 @@ export function runDurationS(run: RunListing, now: number = Date.now()): number 
 
 export function summarizeRun(run: RunListing, now: number = Date.now()): RunComparison {
   const best = bestEpochOf(run);
+  const notes = runNotesOf(run.record);
   return {
     id: run.id,
-    name: run.record?.name,
+    name: notes.displayName ?? run.record?.name,
+    ...(notes.note ? { note: notes.note } : {}),
     status: run.effectiveStatus,
     backend: run.record?.backend,
     epochsCompleted: epochsCompletedOf(run),
@@ -162,12 +167,17 @@ export function flattenConfig(config: unknown): Record<string, unknown> {
   return out;
 }
 
+export interface ParameterRow extends ParameterDiff {
+  /** Not the same in every config (missing configs aside). */
+  differs: boolean;
+}
+
 /**
- * The parameters whose values are not the same in every config, keys in first-seen order. A missing
- * config (a run whose run.json is unreadable) gets undefined values but does not by itself make every
- * key differ: it says nothing about the parameters.
+ * Every parameter of the configs, keys in first-seen order, each with its values and whether they differ.
+ * A missing config (a run whose run.json is unreadable) gets undefined values but does not by itself make
+ * a key differ: it says nothing about the parameters.
  */
-export function diffParameters(configs: readonly (ExperimentConfig | undefined)[]): ParameterDiff[] {
+export function parameterTable(configs: readonly (ExperimentConfig | undefined)[]): ParameterRow[] {
   const flat = configs.map((config) => (config === undefined ? undefined : flattenConfig(config)));
   const known = flat.filter((entries): entries is Record<string, unknown> => entries !== undefined);
   const keys: string[] = [];
@@ -180,13 +190,18 @@ export function diffParameters(configs: readonly (ExperimentConfig | undefined)[
       }
     }
   }
-  const diffs: ParameterDiff[] = [];
-  for (const key of keys) {
+  return keys.map((key) => {
     const values = flat.map((entries) => (entries && key in entries ? entries[key] : undefined));
     const first = JSON.stringify(known[0][key]);
-    if (known.some((entries) => JSON.stringify(entries[key]) !== first)) diffs.push({ key, values });
-  }
-  return diffs;
+    return { key, values, differs: known.some((entries) => JSON.stringify(entries[key]) !== first) };
+  });
+}
+
+/** The parameters whose values are not the same in every config (see parameterTable). */
+export function diffParameters(configs: readonly (ExperimentConfig | undefined)[]): ParameterDiff[] {
+  return parameterTable(configs)
+    .filter((row) => row.differs)
+    .map(({ key, values }) => ({ key, values }));
 }
 
 const NONE = '—';

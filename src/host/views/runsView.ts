@@ -6,6 +6,9 @@
  * writing anything (then readRuns reports them as crashed) and whose elapsed time keeps growing.
  *
  * Nothing on disk may break the view: a garbage run.json lists as "unreadable: <reason>".
+ *
+ * Context values (for menus): `fineTune.run` (ended), `fineTune.run.running`, `fineTune.run.unreadable`,
+ * `fineTune.run.starting`. The run commands (rename, note, delete, re-run…) are in commands/runCommands.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +16,7 @@ import * as vscode from 'vscode';
 import type { RunStatus } from '../../protocol/runRecord';
 import { formatDuration, formatMetric, summarizeRun } from '../../engine/runs/compareRuns';
 import { listRuns, readRun, RUN_FILE, type RunListing } from '../../engine/runs/readRuns';
+import { runNotesOf } from '../../engine/runs/runNotes';
 import { errorMessage } from '../../engine/userError';
 
 const RUNS_SUBDIR = path.join('.finetune', 'runs');
@@ -52,7 +56,7 @@ export class RunItem extends vscode.TreeItem {
       this.description = `unreadable: ${errorMessage(error)}`;
       this.iconPath = new vscode.ThemeIcon('question');
       this.tooltip = `${run.dir}\n${errorMessage(error)}`;
-      this.contextValue = 'fineTune.run';
+      this.contextValue = 'fineTune.run.unreadable';
     }
   }
 }
@@ -75,11 +79,12 @@ function describeRun(item: RunItem, run: RunListing, runsLocation: string | unde
     item.description = 'starting…';
     item.iconPath = new vscode.ThemeIcon('loading~spin');
     item.tooltip = `${run.dir}\nThe trainer has created the run folder and not yet written run.json.`;
-    item.contextValue = 'fineTune.run';
+    item.contextValue = 'fineTune.run.starting';
     return;
   }
   if (!record) {
     item.label = run.id;
+    item.contextValue = 'fineTune.run.unreadable';
     item.description = `unreadable: ${run.unreadable ?? 'no run.json'}`;
     tooltip.appendMarkdown('**');
     tooltip.appendText(run.id);
@@ -94,18 +99,20 @@ function describeRun(item: RunItem, run: RunListing, runsLocation: string | unde
   }
 
   const summary = summarizeRun(run);
-  const name = text(record.name) ?? run.id;
+  const notes = runNotesOf(record);
+  const name = notes.displayName ?? text(record.name) ?? run.id;
   const planned = int(record.epochsPlanned) ?? int(record.config?.training?.epochs);
   const epochs = `epoch ${summary.epochsCompleted}${planned !== undefined ? `/${planned}` : ''}`;
   const bestAcc = summary.best?.val_accuracy;
   const parts: string[] = [];
-  if (status === 'running') parts.push(epochs);
+  if (status === 'running') parts.push(epochs, ...runningProgress(run, summary.epochsCompleted, planned));
   if (bestAcc !== undefined) parts.push(`best val_acc ${formatMetric(bestAcc, 3)}`);
   if (status !== 'running') parts.push(epochs);
   if (status === 'failed' || status === 'crashed' || status === 'stopped') parts.push(look.text);
   if (text(record.backend)) parts.push(record.backend);
   if (summary.durationS !== undefined) parts.push(formatDuration(summary.durationS));
   if (runsLocation) parts.push(runsLocation);
+  if (notes.note) parts.push(`“${oneLine(notes.note, NOTE_PREVIEW_CHARS)}”`);
   item.label = name;
   item.description = parts.join(' · ');
   item.command = openRunCommand(run.dir);
@@ -115,6 +122,8 @@ function describeRun(item: RunItem, run: RunListing, runsLocation: string | unde
   tooltip.appendText(name);
   tooltip.appendMarkdown(`** — ${look.text}\n\n`);
   const lines: string[] = [`Run ${run.id}`];
+  if (notes.displayName && text(record.name)) lines.push(`Experiment name ${record.name}`);
+  if (notes.note) lines.push(`Note: ${notes.note}`);
   const started = Date.parse(record.startedAt);
   if (Number.isFinite(started)) {
     const ended = Date.parse(record.endedAt ?? '');
@@ -162,6 +171,28 @@ function describeRun(item: RunItem, run: RunListing, runsLocation: string | unde
   lines.push(run.dir);
   tooltip.appendText(lines.join('\n'));
   item.tooltip = tooltip;
+}
+
+const NOTE_PREVIEW_CHARS = 40;
+
+function oneLine(value: string, max: number): string {
+  const flat = value.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Progress of a running run: the share of planned epochs done and, once an epoch has been timed, the time
+ * left at the average epoch time so far (early stopping may end it sooner).
+ */
+function runningProgress(run: RunListing, done: number, planned: number | undefined): string[] {
+  if (planned === undefined || planned <= 0) return [];
+  const parts = [`${Math.min(100, Math.round((done / planned) * 100))}%`];
+  const times = run.metrics.map((m) => m.time_s).filter((t) => typeof t === 'number' && Number.isFinite(t));
+  if (times.length > 0 && done < planned) {
+    const perEpoch = times.reduce((a, b) => a + b, 0) / times.length;
+    parts.push(`~${formatDuration(perEpoch * (planned - done))} left`);
+  }
+  return parts;
 }
 
 /** Just created, run.json not written yet: a starting run rather than an unreadable one. */
@@ -233,6 +264,19 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
   /** The run folders selected in the view (absolute paths). */
   selectedRunDirs(): string[] {
     return this.view.selection.map((item) => item.run.dir);
+  }
+
+  /** Every run listed, in the view's order (newest first). */
+  allRuns(): RunListing[] {
+    return this.items.map((item) => item.run);
+  }
+
+  /** Reads these run folders again now (after a rename, a note, a delete) instead of waiting for the watcher. */
+  refreshRuns(runDirs: readonly string[]): void {
+    runDirs.forEach((dir) => this.dirtyRunDirs.add(dir));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.applyDirty();
   }
 
   getTreeItem(item: RunItem): RunItem {
