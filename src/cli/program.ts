@@ -47,15 +47,19 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
   program
     .command('train')
     .description('train an experiment; writes a run folder (run.json, metrics.jsonl, best model)')
-    .argument('<experiment>', 'the *.finetune.json experiment file')
+    .argument('[experiment]', 'the *.finetune.json experiment file (not with --resume)')
     .option('--epochs <n>', 'override training.epochs', positiveInteger)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option(
+      '--resume <run>',
+      'continue a stopped or crashed run (id, unique id prefix or folder) from its last epoch checkpoint',
+    )
     .option('--json', 'print each training event as one JSON line, nothing else')
     .action(
       async (
-        file: string,
-        opts: { epochs?: number; backend?: BackendChoice; runsDir?: string; json?: boolean },
+        file: string | undefined,
+        opts: { epochs?: number; backend?: BackendChoice; runsDir?: string; json?: boolean; resume?: string },
       ) => {
         const { trainCommand } = await import('./commands/train');
         setExitCode(await trainCommand(file, opts, io));

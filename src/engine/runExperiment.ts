@@ -17,7 +17,9 @@ import { splitDataset } from './data/splitDataset';
 import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
 import { loadBaseModel } from './model/loadBaseModel';
 import { seedMathRandom } from './rng';
+import { planResume, type ResumePlan } from './runs/resumeRun';
 import { RunWriter } from './runs/runWriter';
+import { removeCheckpoint } from './training/checkpoint';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';
@@ -32,6 +34,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Memory budget and the frozen-prefix activation cache (defaults: 1 GiB, on, beside runsDir). */
   pipeline?: PipelineOptions;
+  /**
+   * A stopped, crashed or failed run folder to continue from its last epoch checkpoint, in place. Its
+   * run.json supplies the experiment (config snapshot, experiment path, backend); `experimentPath` and
+   * `overrides` are not used.
+   */
+  resume?: string;
 }
 
 export interface RunOutcome {
@@ -70,13 +78,16 @@ async function prepareModel(
 export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
   const emit = options.onEvent;
   const log = (level: 'info' | 'warn', message: string): void => emit({ type: 'log', level, message });
-  const file = options.experimentPath;
+  // Resume: the run's own config snapshot and checkpoint; the experiment file may have changed since.
+  const resume = options.resume ? planResume(options.resume) : undefined;
+  const file = resume ? resume.record.experimentPath : options.experimentPath;
 
   // 1. Everything that can be wrong with the input is checked before a run folder is created.
-  const loaded = await loadExperiment(file);
-  const config = applyOverrides(loaded.config, options.overrides);
+  const loaded = resume ? { config: resume.record.config, warnings: [] } : await loadExperiment(file);
+  const config = resume ? loaded.config : applyOverrides(loaded.config, options.overrides);
   const warnings = [...loaded.warnings];
-  const selection = await initBackend(config.training.backend);
+  // Same metrics need the same backend: a resumed run continues on the one it really ran on.
+  const selection = await initBackend(resume ? resume.record.backend : config.training.backend);
   selection.notes.forEach((note) => log('info', `backend ${note}`));
 
   const scan = await scanDataset(config.dataset.path);
@@ -106,6 +117,13 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
 
   const channels = model.model.inputs[0].shape[3] as 1 | 3;
   const fingerprint = datasetFingerprint(scan);
+  if (resume && fingerprint !== resume.record.datasetFingerprint) {
+    model.dispose();
+    throw new UserError(
+      `The dataset ${config.dataset.path} changed since run ${resume.record.id} started (files added, removed or modified): resuming would not continue the same training. Start a new run instead.`,
+      resume.runDir,
+    );
+  }
   let inputs: TrainingInputs;
   try {
     inputs = await prepareInputs({
@@ -126,10 +144,12 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
   }
   try {
     return await trainOnInputs(options, config, model, inputs, {
+      file,
       scan,
       fingerprint,
       warnings,
       backendNote,
+      resume,
     });
   } finally {
     await inputs.close();
@@ -142,44 +162,47 @@ async function trainOnInputs(
   model: TrainingModel,
   inputs: TrainingInputs,
   context: {
+    file: string;
     scan: Awaited<ReturnType<typeof scanDataset>>;
     fingerprint: string;
     warnings: string[];
     backendNote: string | undefined;
+    resume: ResumePlan | undefined;
   },
 ): Promise<RunOutcome> {
   const emit = options.onEvent;
   const log = (level: 'info' | 'warn', message: string): void => emit({ type: 'log', level, message });
-  const file = options.experimentPath;
-  const { scan, backendNote } = context;
+  const { file, scan, backendNote, resume } = context;
   const skipped = inputs.skipped.map((s) => `skipped ${s.file}: ${s.reason}`);
   inputs.notes.forEach((note) => log('info', note));
   const warnings = [...context.warnings, ...inputs.warnings, ...skipped];
   warnings.forEach((w) => log('warn', w));
 
   // 2. The run folder exists from here on: every outcome is recorded in it.
-  const writer = RunWriter.create(options.runsDir, {
-    name: config.name,
-    status: 'running',
-    experimentPath: file,
-    config,
-    backend: currentBackend(),
-    requestedBackend: config.training.backend,
-    ...(backendNote ? { backendNote } : {}),
-    datasetFingerprint: context.fingerprint,
-    classNames: scan.classNames,
-    counts: {
-      train: inputs.train.count,
-      val: inputs.val.count,
-      skipped: inputs.skipped.length,
-    },
-    epochsPlanned: config.training.epochs,
-    epochsCompleted: 0,
-    startedAt: new Date().toISOString(),
-    pid: process.pid,
-    hostname: os.hostname(),
-    warnings,
-  });
+  const writer = resume
+    ? reopenRun(resume, warnings)
+    : RunWriter.create(options.runsDir, {
+        name: config.name,
+        status: 'running',
+        experimentPath: file,
+        config,
+        backend: currentBackend(),
+        requestedBackend: config.training.backend,
+        ...(backendNote ? { backendNote } : {}),
+        datasetFingerprint: context.fingerprint,
+        classNames: scan.classNames,
+        counts: {
+          train: inputs.train.count,
+          val: inputs.val.count,
+          skipped: inputs.skipped.length,
+        },
+        epochsPlanned: config.training.epochs,
+        epochsCompleted: 0,
+        startedAt: new Date().toISOString(),
+        pid: process.pid,
+        hostname: os.hostname(),
+        warnings,
+      });
   const runId = writer.id;
   const runDir = writer.dir;
   const numClasses = scan.classNames.length;
@@ -197,8 +220,8 @@ async function trainOnInputs(
     frozenParams: model.frozenParams,
   });
 
-  const restoreRandom = seedMathRandom(`fit:${config.training.seed}`);
-  let epochsCompleted = 0;
+  const restoreRandom = seedMathRandom(`fit:${config.training.seed}`, resume?.checkpoint.mathRandom);
+  let epochsCompleted = resume?.checkpoint.epoch ?? 0;
   try {
     const augmentation = config.augmentation;
     const result = await fit({
@@ -214,15 +237,19 @@ async function trainOnInputs(
       augment: isAugmentationActive(augmentation)
         ? (x, rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, rng)
         : undefined,
-      onBest: (metrics) => {
+      // The model first, then run.json: run.json never names a best epoch whose model is not on disk.
+      onBest: async (metrics) => {
+        await writer.saveModel(model.model, scan.classNames);
         writer.update({ bestEpoch: metrics.epoch, best: metrics });
-        return writer.saveModel(model.model, scan.classNames);
       },
       onEpoch: (metrics) => {
         epochsCompleted = metrics.epoch;
         writer.appendMetrics(metrics);
         writer.update({ epochsCompleted });
       },
+      resumeFrom: resume?.checkpoint,
+      onCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
+      mathRandomState: () => restoreRandom.state(),
     });
 
     // The saved model is the best epoch's. With restoreBestWeights off, the last epoch's weights are kept too.
@@ -249,6 +276,8 @@ async function trainOnInputs(
       endReason: result.endReason,
       ...(result.error ? { error: result.error } : {}),
     });
+    // Only stopped, crashed and failed runs are resumed; a completed one gives the space back.
+    if (result.status === 'completed') removeCheckpoint(runDir);
     log(result.status === 'failed' ? 'warn' : 'info', result.error ?? result.endReason);
     emit({
       type: 'afterFit',
@@ -276,4 +305,34 @@ async function trainOnInputs(
     restoreRandom();
     model.dispose();
   }
+}
+
+/** Takes the run folder over for a resume: running again, in this process, its history cut to the checkpoint. */
+function reopenRun(resume: ResumePlan, warnings: string[]): RunWriter {
+  const {
+    endedAt: _ended,
+    endReason: _reason,
+    error: _error,
+    bestEpoch: _b,
+    best: _best,
+    ...kept
+  } = resume.record;
+  const checkpoint = resume.checkpoint;
+  return RunWriter.reopen(
+    resume.runDir,
+    {
+      ...kept,
+      status: 'running',
+      pid: process.pid,
+      hostname: os.hostname(),
+      epochsCompleted: checkpoint.epoch,
+      ...(checkpoint.best ? { bestEpoch: checkpoint.best.epoch, best: checkpoint.best } : {}),
+      warnings: [...kept.warnings, ...warnings.filter((w) => !kept.warnings.includes(w))],
+      resumes: [
+        ...(kept.resumes ?? []),
+        { at: new Date().toISOString(), afterEpoch: checkpoint.epoch, was: resume.was, pid: process.pid },
+      ],
+    },
+    checkpoint.history,
+  );
 }

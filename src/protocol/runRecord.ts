@@ -51,6 +51,8 @@ export interface RunRecord {
   hostname: string;
   /** Warnings raised during the run (skipped files, backend fallback…), newest last. */
   warnings: string[];
+  /** Each time the run was resumed: when, after which epoch (its checkpoint), and what it had ended as. */
+  resumes?: { at: string; afterEpoch: number; was: RunStatus; pid: number }[];
 }
 
 export interface ClassMetrics {

@@ -8,12 +8,13 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 import { createRng } from '../../src/engine/rng';
+import { initBackend } from '../../src/engine/backend/selectBackend';
 import { readRun } from '../../src/engine/runs/readRuns';
+import { runExperiment } from '../../src/engine/runExperiment';
+import { readCheckpoint } from '../../src/engine/training/checkpoint';
 import { TrainerProcess, type TrainerExit } from '../../src/host/trainerProcess';
 import type { RunRecord } from '../../src/protocol/runRecord';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';
@@ -25,6 +26,8 @@ const trainerScript = path.resolve(__dirname, '../../../dist/trainer.js');
 const KILLS = 16;
 /** The host must report a killed trainer as crashed within this long. */
 const DETECT_MS = 1000;
+/** Killed runs that are also resumed and compared with an uninterrupted one (each costs a partial run). */
+const RESUMES = 2;
 
 let root: string;
 let experimentFile: string;
@@ -37,7 +40,7 @@ async function launch(): Promise<TrainerProcess> {
 async function checkRunFolder(
   runDir: string,
   killedPid: number,
-): Promise<{ epochs: number; model: boolean; tornLine: boolean }> {
+): Promise<{ epochs: number; model: boolean; tornLine: boolean; checkpoint: boolean }> {
   const text = fs.readFileSync(path.join(runDir, 'run.json'), 'utf8');
   const record = JSON.parse(text) as RunRecord; // throws (fails the test) when it is not valid JSON
   assert.equal(record.pid, killedPid);
@@ -62,6 +65,15 @@ async function checkRunFolder(
   );
   const tornLine = last !== '';
   assert.ok(record.epochsCompleted <= parsed.length, 'run.json never claims more epochs than are written');
+  const checkpoint = readCheckpoint(runDir);
+  if (checkpoint) {
+    assert.ok(
+      checkpoint.epoch === parsed.length || checkpoint.epoch === parsed.length - 1,
+      `the checkpoint (epoch ${checkpoint.epoch}) is the last epoch written (${parsed.length}) or the one before`,
+    );
+  } else {
+    assert.ok(parsed.length <= 1, 'no checkpoint only before the first one was written');
+  }
 
   const modelJson = path.join(runDir, 'model', 'model.json');
   const model = fs.existsSync(modelJson);
@@ -74,13 +86,13 @@ async function checkRunFolder(
     const labels = JSON.parse(fs.readFileSync(path.join(runDir, 'model', 'labels.json'), 'utf8')) as string[];
     assert.equal(labels.length, 3);
   }
-  return { epochs: parsed.length, model, tornLine };
+  return { epochs: parsed.length, model, tornLine, checkpoint: checkpoint !== undefined };
 }
 
 describe('crash safety of the trainer process', () => {
   before(async () => {
     assert.ok(fs.existsSync(trainerScript), 'run `npm run build` first (npm test does)');
-    await tf.setBackend('cpu');
+    await initBackend('cpu');
     root = tempDir('crash');
     await saveNestedCnn(path.join(root, 'base'), 16, 3);
     await makeDataset(path.join(root, 'data'), 3, 12, 16);
@@ -88,7 +100,7 @@ describe('crash safety of the trainer process', () => {
       baseModel: 'base/model.json',
       dataset: { path: 'data', imageSize: [16, 16], validationSplit: 0.25 },
       head: { cutAt: 'flatten', hiddenUnits: [8] },
-      training: { epochs: 20, batchSize: 4, backend: 'cpu', earlyStopping: false },
+      training: { epochs: 12, batchSize: 4, backend: 'cpu', earlyStopping: false },
     });
   });
 
@@ -101,8 +113,10 @@ describe('crash safety of the trainer process', () => {
       const began = Date.now();
       calibration.start({ experimentPath: experimentFile, runsDir: path.join(root, 'calibration') });
       const done = await calibration.finished;
-      assert.equal(done.kind, 'done');
+      assert.ok(done.kind === 'done');
       const runMs = Date.now() - began;
+      const uninterrupted = readRun(done.result.runDir).metrics.map(({ time_s: _t, ...m }) => m);
+      let resumed = 0;
 
       const rng = createRng('kill-points');
       const report: { atMs: number; detectMs: number; epochs: number; model: boolean; torn: boolean }[] = [];
@@ -144,19 +158,36 @@ describe('crash safety of the trainer process', () => {
         assert.equal(exit.runDir, runDir, 'the host knew which run died');
         const found = await checkRunFolder(runDir, pid);
         report.push({ atMs, detectMs, epochs: found.epochs, model: found.model, torn: found.tornLine });
+        if (found.checkpoint && resumed < RESUMES) {
+          // Nothing was lost: the killed run, resumed, ends exactly as the uninterrupted one did.
+          resumed++;
+          const outcome = await runExperiment({
+            experimentPath: '',
+            runsDir,
+            resume: runDir,
+            onEvent: () => {},
+          });
+          assert.equal(outcome.status, 'completed');
+          assert.deepEqual(
+            readRun(runDir).metrics.map(({ time_s: _t, ...m }) => m),
+            uninterrupted,
+          );
+        }
       }
       const withFolder = report.filter((r) => r.epochs > 0 || r.model);
       console.log(
         `crash safety: ${report.length} kill points survived of ${KILLS} tried (${ranOut} runs ended before their kill point); ` +
           `run length ${runMs} ms; kills at ${report.map((r) => r.atMs).join(', ')} ms; ` +
           `${withFolder.length} with completed epochs (${report.map((r) => r.epochs).join(', ')}); ` +
-          `crash noticed after ${Math.max(...report.map((r) => r.detectMs))} ms at most; torn last lines: ${report.filter((r) => r.torn).length}`,
+          `crash noticed after ${Math.max(...report.map((r) => r.detectMs))} ms at most; torn last lines: ${report.filter((r) => r.torn).length}; ` +
+          `${resumed} killed runs resumed to the uninterrupted run's metrics`,
       );
       assert.ok(
         report.length >= KILLS - 3,
         `most kill points landed in a run (${report.length} of ${KILLS})`,
       );
       assert.ok(withFolder.length >= KILLS / 2, 'most kills hit a run with finished epochs');
+      assert.equal(resumed, RESUMES);
     },
   );
 

@@ -1,5 +1,7 @@
 /** `finetune train <file.finetune.json>`: runs an experiment in this process and reports it as it goes. */
 import { runExperiment } from '../../engine/runExperiment';
+import { resolveRunRef } from '../../engine/runs/readRuns';
+import { UserError } from '../../engine/userError';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import { type CliIO, routeConsoleToStderr } from '../io';
 import { existingFile, runsDirOf } from '../inputPaths';
@@ -10,14 +12,40 @@ export interface TrainOptions {
   backend?: BackendChoice;
   runsDir?: string;
   json?: boolean;
+  /** A run to continue (id, unique prefix or folder) instead of starting one from an experiment file. */
+  resume?: string;
 }
 
 /** Exit status of a process ended by Ctrl-C, by shell convention (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
-export async function trainCommand(file: string, options: TrainOptions, io: CliIO): Promise<number> {
-  const experimentPath = existingFile(io.cwd, file, 'Experiment file');
+export async function trainCommand(
+  file: string | undefined,
+  options: TrainOptions,
+  io: CliIO,
+): Promise<number> {
   const runsDir = runsDirOf(io.cwd, options.runsDir);
+  let experimentPath: string;
+  let resume: string | undefined;
+  if (options.resume !== undefined) {
+    if (file !== undefined)
+      throw new UserError(
+        'Give an experiment file or --resume <run>, not both: a resumed run keeps its own experiment.',
+      );
+    if (options.epochs !== undefined || options.backend !== undefined)
+      throw new UserError(
+        '--epochs and --backend cannot be combined with --resume: a resumed run keeps its settings.',
+      );
+    const run = resolveRunRef(runsDir, options.resume);
+    resume = run.dir;
+    experimentPath = run.record?.experimentPath ?? run.dir;
+  } else if (file === undefined) {
+    throw new UserError(
+      'Give the *.finetune.json experiment file to train, or --resume <run> to continue a run.',
+    );
+  } else {
+    experimentPath = existingFile(io.cwd, file, 'Experiment file');
+  }
   const reporter = createTrainReporter(io, options.json === true);
   const controller = new AbortController();
 
@@ -48,6 +76,7 @@ export async function trainCommand(file: string, options: TrainOptions, io: CliI
       },
       onEvent: (event) => reporter.event(event),
       signal: controller.signal,
+      ...(resume ? { resume } : {}),
     });
     reporter.finish(outcome);
     return outcome.status === 'failed' ? 1 : 0;

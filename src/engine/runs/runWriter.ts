@@ -9,6 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runRecord';
 import { diskProblem, writeFileAtomic } from '../atomicFile';
 import { atomicDirSaveHandler } from '../model/fileModelIO';
+import { writeCheckpoint, type FitCheckpoint } from '../training/checkpoint';
 import { UserError } from '../userError';
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
@@ -67,6 +68,18 @@ export class RunWriter {
     }
   }
 
+  /**
+   * Takes over an existing run folder to resume it: run.json gets `changes` (status running, this process)
+   * and metrics.jsonl is rewritten to hold exactly the epochs the checkpoint has — a line written after
+   * the checkpoint belongs to an epoch that will be trained again.
+   */
+  static reopen(dir: string, record: RunRecord, history: EpochMetrics[]): RunWriter {
+    const writer = new RunWriter(dir, record);
+    writer.flushRecord();
+    writeFileAtomic(path.join(dir, 'metrics.jsonl'), history.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    return writer;
+  }
+
   get id(): string {
     return this.record.id;
   }
@@ -114,6 +127,21 @@ export class RunWriter {
         `Cannot save the model to ${dir}: ${problem} (${(error as NodeJS.ErrnoException).code}); ${kept}. ` +
           `Free some space (or fix the permissions), then resume the run.`,
         dir,
+      );
+    }
+  }
+
+  /** Saves the epoch checkpoint Resume continues from (atomically; a full disk keeps the previous one). */
+  saveCheckpoint(checkpoint: FitCheckpoint): void {
+    try {
+      writeCheckpoint(this.dir, checkpoint);
+    } catch (error) {
+      const problem = diskProblem(error);
+      if (!problem) throw error;
+      throw new UserError(
+        `Cannot save the checkpoint of epoch ${checkpoint.epoch} in ${this.dir}: ${problem} ` +
+          `(${(error as NodeJS.ErrnoException).code}); the previous checkpoint is kept. Free some space, then resume the run.`,
+        this.dir,
       );
     }
   }

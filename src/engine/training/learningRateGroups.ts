@@ -171,6 +171,27 @@ export class LearningRateGroups {
     });
   }
 
+  /** The optimizers, in the order they were created (checkpoints save and restore them in this order). */
+  get optimizers(): tf.Optimizer[] {
+    return this.groups.map((g) => g.optimizer);
+  }
+
+  /** Reduce-on-plateau's state for checkpoints (JSON: an infinite best is null); undefined without one. */
+  scheduleState(): { best: number | null; wait: number; rate: number } | undefined {
+    if (!this.plateau) return undefined;
+    const { best, wait, rate } = this.plateau.state;
+    return { best: Number.isFinite(best) ? best : null, wait, rate };
+  }
+
+  restoreSchedule(state: { best: number | null; wait: number; rate: number } | undefined): void {
+    if (this.plateau && state)
+      this.plateau.restore({
+        best: state.best ?? Number.POSITIVE_INFINITY,
+        wait: state.wait,
+        rate: state.rate,
+      });
+  }
+
   dispose(): void {
     for (const g of this.groups) g.optimizer.dispose();
   }

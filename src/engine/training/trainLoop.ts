@@ -1,7 +1,8 @@
 /**
  * The training loop: named events (beforeFit is the caller's; beforeEpoch, afterBatch, afterEpoch here),
  * two learning rates (new head vs. trainable pre-trained layers), weight penalties, early stopping with
- * restore-best, the overfitting signal, divergence detection, and cancellation at the next batch.
+ * restore-best, the overfitting signal, divergence detection, and cancellation at the next batch. After
+ * every epoch it hands out a checkpoint of its whole state; given one back, it continues as if never stopped.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
@@ -10,7 +11,9 @@ import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { prefetchBatches } from '../data/prefetch';
 import type { DataSplit } from '../data/rowStore';
 import type { TrainingModel } from '../model/buildTrainingModel';
-import { createRng, shuffled, type Rng } from '../rng';
+import { createRng, shuffled, type Rng, type RngState } from '../rng';
+import { UserError } from '../userError';
+import { captureOptimizer, loadTensor, restoreOptimizer, saveTensor, type FitCheckpoint } from './checkpoint';
 import { BestEpochTracker } from './earlyStopping';
 import { crossEntropy, evaluate } from './evaluate';
 import { isMixActive, mixBatch, smoothLabels } from '../data/mixBatch';
@@ -36,6 +39,12 @@ export interface FitOptions {
   onBest: (metrics: EpochMetrics) => Promise<void>;
   /** Called once per finished epoch, before `afterEpoch` is emitted (append metrics.jsonl). */
   onEpoch: (metrics: EpochMetrics) => void;
+  /** Resume: continue after this checkpoint's epoch, with its weights, optimizers, tracker and generators. */
+  resumeFrom?: FitCheckpoint;
+  /** Called after every finished epoch with what a resume needs (written to the run folder). */
+  onCheckpoint?: (checkpoint: FitCheckpoint) => void | Promise<void>;
+  /** The state of the generator behind Math.random now (the caller seeded it), for checkpoints. */
+  mathRandomState?: () => RngState;
 }
 
 export interface FitResult {
@@ -62,7 +71,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const { model, train, val, numClasses, config, emit, signal } = options;
   const forward = options.forward ?? model.forward;
   const t = config.training;
-  const rng = createRng(`train:${t.seed}`);
+  const resume = options.resumeFrom;
+  const rng = createRng(`train:${t.seed}`, resume?.rng);
   const rates = new LearningRateGroups(model, config);
   const mix = { mixup: t.mixup, cutmix: t.cutmix };
   const tracker = new BestEpochTracker(t.earlyStopping);
@@ -97,10 +107,51 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     return { loss, penalty: pen, correct };
   };
 
+  /** Everything the next epoch depends on, read out now (see checkpoint.ts). */
+  const checkpoint = async (epoch: number): Promise<FitCheckpoint> => {
+    const schedule = rates.scheduleState();
+    const optimizers = [];
+    for (const optimizer of rates.optimizers) optimizers.push(await captureOptimizer(optimizer));
+    return {
+      epoch,
+      history: [...history],
+      tracker: tracker.state(),
+      ...(best ? { best } : {}),
+      rng: rng.state(),
+      ...(options.mathRandomState ? { mathRandom: options.mathRandomState() } : {}),
+      extra: schedule ? { schedule } : {},
+      weights: model.model.getWeights().map((w) => saveTensor(w)),
+      bestWeights: bestWeights ? bestWeights.map((w) => saveTensor(w)) : null,
+      optimizers,
+    };
+  };
+
   const ranges = batchRanges(train.count, t.batchSize);
   const indices = Array.from({ length: train.count }, (_, i) => i);
   try {
-    for (let epoch = 1; epoch <= t.epochs && result === null; epoch++) {
+    if (resume) {
+      const weights = model.model.getWeights();
+      if (
+        resume.weights.length !== weights.length ||
+        resume.weights.some((w, i) => w.shape.join() !== weights[i].shape.join()) ||
+        resume.optimizers.length !== rates.optimizers.length
+      ) {
+        throw new UserError(
+          "The run's checkpoint does not fit the model this experiment builds now (the base model or the layer settings changed). Start a new run instead.",
+        );
+      }
+      const restored = resume.weights.map(loadTensor);
+      model.model.setWeights(restored);
+      tf.dispose(restored);
+      for (const [i, optimizer] of rates.optimizers.entries())
+        await restoreOptimizer(optimizer, resume.optimizers[i]);
+      rates.restoreSchedule(resume.extra.schedule as Parameters<typeof rates.restoreSchedule>[0]);
+      tracker.restore(resume.tracker);
+      history.push(...resume.history);
+      best = resume.best;
+      bestWeights = resume.bestWeights ? resume.bestWeights.map(loadTensor) : null;
+    }
+    for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= t.epochs && result === null; epoch++) {
       emit({ type: 'beforeEpoch', epoch });
       const phase = rates.enterEpoch(epoch);
       if (phase && (phase.unfrozenNow.length > 0 || epoch === 1)) {
@@ -201,6 +252,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       }
       history.push(metrics);
       options.onEpoch(metrics);
+      if (options.onCheckpoint) await options.onCheckpoint(await checkpoint(epoch));
       const previous = history.length > 1 ? history[history.length - 2].overfitting : false;
       emit({
         type: 'afterEpoch',
