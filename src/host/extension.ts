@@ -25,6 +25,7 @@ import {
 import { registerRunCommands } from './commands/runCommands';
 import { TrainingController } from './training/trainingController';
 import { onTrustGranted } from './workspaceTrust';
+import { registerResumeRunCommand } from './commands/resumeRun';
 import { LayersViewProvider, type LayerItem } from './views/layersView';
 import { DatasetsViewProvider, registerDatasetCommands } from './views/datasetsView';
 import { RunItem, RunsViewProvider } from './views/runsView';
@@ -129,6 +130,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (dir) TrainingPanel.show(dir, training);
     }),
     vscode.commands.registerCommand('fineTune.runs.refresh', () => runs.refresh()),
+    registerResumeRunCommand(training, runs),
     ...registerRunCommands({
       runs,
       log,

@@ -3,9 +3,10 @@
  * with the same metrics, best epoch, saved model and summary as a run with the same seed that was never
  * interrupted — with dropout, augmentation, mixup, two learning rates and a reduce-on-plateau schedule, so
  * every generator, optimizer and schedule state has to come back exactly. Stopped in-process, crashed
- * with SIGKILL in the real trainer process, and from the CLI; refused when there is nothing to resume or
- * the dataset changed.
+ * with SIGKILL in the real trainer process, from the CLI and through the extension's Resume Run (the
+ * training controller); refused when there is nothing to resume or the dataset changed.
  */
+import '../helpers/fakeVscode';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +22,9 @@ import { runExperiment } from '../../src/engine/runExperiment';
 import { CHECKPOINT_DIR } from '../../src/engine/training/checkpoint';
 import { UserError } from '../../src/engine/userError';
 import { TrainerProcess } from '../../src/host/trainerProcess';
+import { TrainingController } from '../../src/host/training/trainingController';
 import type { EpochMetrics, RunRecord, RunSummary } from '../../src/protocol/runRecord';
+import * as vscode from '../helpers/fakeVscodeApi';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 
@@ -219,4 +222,36 @@ describe('resume', () => {
       fs.rmSync(path.join(root, 'data', 'class_a', 'new.png'));
     }
   });
+
+  it(
+    'Resume Run in VS Code (TrainingController.resume) continues the run in its folder; a completed run is explained',
+    { timeout: 60000 },
+    async () => {
+      const runsDir = path.join(root, '.finetune', 'runs');
+      vscode.workspace.workspaceFolders = [{ uri: vscode.Uri.file(root), name: 'w', index: 0 }];
+      const controller = new AbortController();
+      const stopped = await runExperiment({
+        experimentPath: experimentFile,
+        runsDir,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'afterEpoch' && e.metrics.epoch === 3) controller.abort();
+        },
+      });
+      const training = new TrainingController(
+        vscode.Uri.file(path.resolve(__dirname, '../../..')) as never,
+        vscode.createLogChannel() as never,
+      );
+      try {
+        await training.resume(stopped.runDir);
+        assertSameRun(await finished(stopped.runDir), reference);
+        assert.deepEqual(fs.readdirSync(runsDir), [stopped.runId], 'no other run folder');
+        vscode.recorded.infos.length = 0;
+        await training.resume(stopped.runDir);
+        assert.match(vscode.recorded.infos[0] ?? '', /completed .*there is nothing to resume/);
+      } finally {
+        training.dispose();
+      }
+    },
+  );
 });

@@ -9,6 +9,7 @@ import type { RunRecord } from '../../protocol/runRecord';
 import { readCheckpoint, type FitCheckpoint } from '../training/checkpoint';
 import { UserError } from '../userError';
 import { readRun } from './readRuns';
+import { CHECKPOINT_DIR, resumeProblem } from './resumable';
 
 export interface ResumePlan {
   runDir: string;
@@ -21,28 +22,15 @@ export interface ResumePlan {
 export function planResume(runDir: string): ResumePlan {
   const dir = path.resolve(runDir);
   const listing = readRun(dir);
-  const id = listing.id;
-  if (!listing.record)
-    throw new UserError(`Cannot resume run ${id}: ${listing.unreadable ?? 'no run.json'}.`, dir);
-  const status = listing.effectiveStatus as RunRecord['status'];
-  if (status === 'running') {
-    throw new UserError(
-      `Run ${id} is still running (trainer process ${listing.record.pid} on ${listing.record.hostname}): stop it before resuming.`,
-      dir,
-    );
-  }
-  if (status === 'completed') {
-    throw new UserError(
-      `Run ${id} completed (${listing.record.endReason ?? 'all epochs done'}): there is nothing to resume. To train longer, start a new run with more epochs.`,
-      dir,
-    );
-  }
+  const problem = resumeProblem(listing);
+  if (problem) throw new UserError(problem, dir);
   const checkpoint = readCheckpoint(dir);
   if (!checkpoint) {
     throw new UserError(
-      `Run ${id} has no usable checkpoint in ${path.join(dir, 'checkpoint')} (it ended before its first epoch finished, or its checkpoint is damaged): start a new run instead.`,
+      `Run ${listing.id}'s checkpoint in ${path.join(dir, CHECKPOINT_DIR)} is damaged (unreadable or truncated): start a new run instead.`,
       dir,
     );
   }
-  return { runDir: dir, record: listing.record, checkpoint, was: status };
+  const record = listing.record as RunRecord;
+  return { runDir: dir, record, checkpoint, was: listing.effectiveStatus as RunRecord['status'] };
 }

@@ -14,10 +14,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EpochMetrics } from '../../protocol/runRecord';
 import { writeFileAtomic, writeFileDurably } from '../atomicFile';
 import type { RngState } from '../rng';
+import { CHECKPOINT_DIR, CHECKPOINT_STATE_FILE as STATE_FILE } from '../runs/resumable';
 import type { TrackerState } from './earlyStopping';
 
-export const CHECKPOINT_DIR = 'checkpoint';
-const STATE_FILE = 'state.json';
+export { CHECKPOINT_DIR };
 const FORMAT = 1;
 
 type DType = 'float32' | 'int32' | 'bool';

@@ -8,6 +8,8 @@ import * as vscode from 'vscode';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
+import { readRun } from '../../engine/runs/readRuns';
+import { resumeProblem } from '../../engine/runs/resumable';
 import { TrainerProcess, type TrainerExit } from '../trainerProcess';
 import { ensureTrusted } from '../workspaceTrust';
 
@@ -40,7 +42,8 @@ function describeEvent(event: TrainingEvent): string | undefined {
 
 export class TrainingController implements vscode.Disposable, TrainingPanelContext {
   private active: ActiveRun | undefined;
-  private readonly queue: vscode.Uri[] = [];
+  /** Runs waiting their turn: an experiment to start, or (with `resume`) a run folder to continue. */
+  private readonly queue: { experiment: vscode.Uri; resume?: string }[] = [];
   private readonly statusItem: vscode.StatusBarItem;
   private readonly ended = new vscode.EventEmitter<string | undefined>();
   /** Fires with the run folder when a run ends (any way). */
@@ -75,8 +78,23 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     void this.active.trainer.stop();
   }
 
-  async start(experiment: vscode.Uri): Promise<void> {
-    // Every way to train (palette, buttons, panel, re-run, queue) comes through here: Restricted Mode stops it.
+  /**
+   * Resume Run: continues a stopped or crashed run in its own folder from its last epoch checkpoint. A run
+   * that cannot be resumed (completed, still running, no checkpoint) is explained instead.
+   */
+  async resume(runDir: string): Promise<void> {
+    const listing = readRun(runDir);
+    const problem = resumeProblem(listing);
+    if (problem || !listing.record) {
+      void vscode.window.showInformationMessage(`Fine-Tune: ${problem ?? 'the run cannot be read'}`);
+      return;
+    }
+    await this.start(vscode.Uri.file(listing.record.experimentPath), runDir);
+  }
+
+  async start(experiment: vscode.Uri, resume?: string): Promise<void> {
+    // Every way to train (palette, buttons, panel, re-run, resume, queue) comes through here: Restricted Mode
+    // stops it.
     if (!(await ensureTrusted('train', path.basename(experiment.fsPath)))) return;
     if (this.active) {
       const queue = 'Queue';
@@ -86,19 +104,20 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
         'Cancel',
       );
       if (choice === queue) {
-        this.queue.push(experiment);
+        this.queue.push({ experiment, ...(resume ? { resume } : {}) });
         this.log.info(`queued ${experiment.fsPath} (${this.queue.length} waiting)`);
       }
       return;
     }
-    await this.run(experiment);
+    await this.run(experiment, resume);
   }
 
-  private async run(experiment: vscode.Uri): Promise<void> {
+  private async run(experiment: vscode.Uri, resume?: string): Promise<void> {
     const folder =
       vscode.workspace.getWorkspaceFolder(experiment)?.uri.fsPath ?? path.dirname(experiment.fsPath);
     const backend = vscode.workspace.getConfiguration('fineTune').get<BackendChoice>('backend', 'auto');
-    const runsDir = path.join(folder, '.finetune', 'runs');
+    // A resumed run stays where it is (its run.json names the backend it continues on).
+    const runsDir = resume ? path.dirname(resume) : path.join(folder, '.finetune', 'runs');
     let trainer: TrainerProcess;
     this.setStatus('$(sync~spin) Fine-Tune: starting…', 'Starting the trainer process');
     try {
@@ -148,7 +167,7 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
             });
           }
         });
-        trainer.start({ experimentPath: experiment.fsPath, runsDir });
+        trainer.start({ experimentPath: experiment.fsPath, runsDir, ...(resume ? { resume } : {}) });
         return trainer.finished;
       },
     );
@@ -156,7 +175,7 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     this.finish(run, exit);
     this.ended.fire(run.runDir);
     const next = this.queue.shift();
-    if (next) await this.run(next);
+    if (next) await this.run(next.experiment, next.resume);
   }
 
   private onEvent(run: ActiveRun, event: TrainingEvent): void {
@@ -178,6 +197,9 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
       if (vscode.workspace.getConfiguration('fineTune').get<boolean>('openPanelOnStart', true)) {
         TrainingPanel.show(event.runDir, this, true);
       }
+      // A resumed run's panel may be open already: show its folder as the trainer left it (history cut
+      // to the checkpoint, status running) before the live epochs arrive.
+      TrainingPanel.forRun(event.runDir)?.refreshFromDisk();
     } else if (event.type === 'afterEpoch') {
       const m = event.metrics;
       this.setStatus(
