@@ -168,7 +168,11 @@ const refused: RefusedCase[] = [
       fs.writeFileSync(path.join(dog, 'a.jpg'), 'GIF89a garbage');
       return experiment('allbad', { dataset: { path: data } });
     },
-    says: [/image of class "class_b" could be decoded/, /Fix or replace those files/],
+    says: [
+      /image of class "class_b" could be decoded \(class_b\/\S+\.(png|jpg|bmp): /,
+      /class_b\/old\.bmp: BMP is not supported|and \d+ more/,
+      /Fix or replace those files/,
+    ],
   },
   {
     name: 'model.json whose weight shard is missing',

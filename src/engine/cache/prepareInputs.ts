@@ -95,9 +95,15 @@ function checkClassesPresent(
   const present = new Set(refs.filter((r) => decoded.has(r.file)).map((r) => r.classIndex));
   const missing = classNames.filter((_, k) => refs.some((r) => r.classIndex === k) && !present.has(k));
   if (missing.length > 0) {
-    const reason = skipped.find((s) => refs.some((r) => r.file === s.file))?.reason ?? 'unreadable files';
+    // Name the files (a few) and why each failed: the user has to fix exactly those.
+    const missingIndex = new Set(missing.map((m) => classNames.indexOf(m)));
+    const theirs = skipped.filter((s) =>
+      refs.some((r) => r.file === s.file && missingIndex.has(r.classIndex)),
+    );
+    const shown = theirs.slice(0, 3).map((s) => `${s.file}: ${s.reason}`);
+    const more = theirs.length > shown.length ? `; and ${theirs.length - shown.length} more` : '';
     throw new UserError(
-      `No ${label} image of class ${missing.map((m) => `"${m}"`).join(', ')} could be decoded (${reason}). Fix or replace those files.`,
+      `No ${label} image of class ${missing.map((m) => `"${m}"`).join(', ')} could be decoded (${shown.join('; ') || 'unreadable files'}${more}). Fix or replace those files.`,
     );
   }
 }
