@@ -7,11 +7,13 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { LayerNode } from '../protocol/layerTree';
 import { TRAINER_DESCRIBE_ARG, isTrainerToHost } from '../protocol/trainerMessages';
-import { restrictedModeMessage } from './restrictedMode';
+import { topologyLayerTree } from '../engine/model/topologyLayerTree';
 
 export interface ModelDescription {
   layers: LayerNode[];
   inputShape: (number | null)[];
+  /** Restricted Mode: read from model.json as text (no shapes, no parameter counts, empty inputShape). */
+  restricted?: true;
 }
 
 export class ModelDescriber {
@@ -20,12 +22,25 @@ export class ModelDescriber {
   constructor(
     private readonly trainerScript: string,
     private readonly timeoutMs = 60000,
-    /** Workspace Trust: models are only read (TensorFlow.js on workspace files) while this says yes. */
+    /**
+     * Workspace Trust: models are loaded (TensorFlow.js on the workspace's files, in the trainer process)
+     * only while this says yes; otherwise their layer tree is read from model.json as plain JSON.
+     */
     private readonly trusted: () => boolean = () => true,
   ) {}
 
   describe(modelJsonPath: string): Promise<ModelDescription> {
-    if (!this.trusted()) return Promise.reject(new Error(restrictedModeMessage('readModel', modelJsonPath)));
+    if (!this.trusted()) {
+      try {
+        return Promise.resolve({
+          layers: topologyLayerTree(modelJsonPath),
+          inputShape: [],
+          restricted: true,
+        });
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     let key: string;
     try {
       const stat = fs.statSync(modelJsonPath);

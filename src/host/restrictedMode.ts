@@ -16,3 +16,8 @@ export function restrictedModeMessage(action: TrustedAction, target?: string): s
     'files and datasets can be browsed meanwhile.'
   );
 }
+
+/** Shown with the layers in Restricted Mode, where they are read from model.json as text. */
+export const RESTRICTED_LAYERS_NOTE =
+  'Restricted Mode: the layers are read from model.json as text — names and nesting only. Output shapes and ' +
+  'parameter counts (TensorFlow.js) and training need a trusted workspace.';

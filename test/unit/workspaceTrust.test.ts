@@ -1,8 +1,9 @@
 /**
  * Workspace Trust (issue 6, point 6), through the real host code with a stand-in `vscode` module whose
- * `workspace.isTrusted` the test flips: in Restricted Mode experiment files, runs and datasets are read,
- * while training and reading models with TensorFlow.js are refused with an explanation; trusting the
- * workspace enables them without a reload. The manifest declares the limited support.
+ * `workspace.isTrusted` the test flips: in Restricted Mode experiment files, runs, datasets and layers (read
+ * from model.json as text) are browsable, while training and loading models with TensorFlow.js are refused
+ * with an explanation; trusting the workspace enables them without a reload. The manifest declares the
+ * limited support.
  */
 import '../helpers/fakeVscode';
 import { strict as assert } from 'node:assert';
@@ -14,7 +15,9 @@ import { listRuns } from '../../src/engine/runs/readRuns';
 import { ExperimentService } from '../../src/host/experiments/experimentService';
 import { ModelDescriber } from '../../src/host/modelDescriber';
 import { TrainingController } from '../../src/host/training/trainingController';
+import { RESTRICTED_LAYERS_NOTE } from '../../src/host/restrictedMode';
 import { MANAGE_TRUST, onTrustGranted } from '../../src/host/workspaceTrust';
+import type { LayerNode } from '../../src/protocol/layerTree';
 import * as vscode from '../helpers/fakeVscodeApi';
 import { writeExperiment } from '../helpers/fixtureDataset';
 import { tempDir } from '../helpers/fixtureModels';
@@ -89,36 +92,52 @@ describe('Workspace Trust', () => {
     controller.dispose();
   });
 
-  it('Restricted Mode: the experiment, its datasets and runs are browsable; its model is not read', async () => {
-    let forks = 0;
-    const describer = new ModelDescriber(path.join(REPO, 'dist/trainer.js'), 60000, () => {
-      forks++;
-      return vscode.workspace.isTrusted;
-    });
-    const experiments = new ExperimentService(describer);
+  it('Restricted Mode: the experiment, its layers (as text), datasets and runs are browsable; TensorFlow.js never runs', async () => {
+    // A trainer script that does not exist: any attempt to load the model in a child process would fail.
+    const untrustedDescriber = new ModelDescriber(
+      path.join(root, 'no-trainer.js'),
+      60000,
+      () => vscode.workspace.isTrusted,
+    );
+    const experiments = new ExperimentService(untrustedDescriber);
     const state = await experiments.snapshot(vscode.Uri.file(experiment) as never);
     assert.ok(state.config, 'the experiment file is parsed and validated');
     assert.deepEqual(state.errors, []);
-    assert.equal(state.layers, undefined);
-    assert.match(
-      state.layersError ?? '',
-      /Reading the layers of .*model\.json is disabled in Restricted Mode/,
+    assert.equal(state.layersError, undefined, state.layersError);
+    assert.ok((state.layers ?? []).length > 0, 'the layer tree is there, read from model.json as text');
+    assert.ok(
+      state.warnings.includes(RESTRICTED_LAYERS_NOTE),
+      'and says why shapes and training are missing',
     );
-    assert.match(state.layersError ?? '', /Trust the workspace to enable it/);
-    assert.ok(forks >= 1);
+    assert.ok(
+      Object.keys(state.layerStates).length > 0,
+      'freezing can be edited (it only edits the experiment file)',
+    );
     // Datasets and runs are file listings and JSON: nothing to refuse.
     assert.ok((await scanDataset(path.join(SAMPLE, 'data/target'))).classNames.length >= 2);
     assert.deepEqual(listRuns(path.join(root, '.finetune', 'runs')), []);
+    experiments.dispose();
 
-    // Trusting the workspace: views re-read, and the model is described now.
+    // Trusting the workspace: views re-read, and the model is loaded with TensorFlow.js (shapes, params).
     let refreshed = 0;
     const subscription = onTrustGranted(() => refreshed++);
     vscode.workspace.grantTrust();
     assert.equal(refreshed, 1);
-    const trusted = await experiments.snapshot(vscode.Uri.file(experiment) as never);
+    const trustedService = new ExperimentService(
+      new ModelDescriber(path.join(REPO, 'dist/trainer.js'), 60000, () => vscode.workspace.isTrusted),
+    );
+    const trusted = await trustedService.snapshot(vscode.Uri.file(experiment) as never);
     assert.equal(trusted.layersError, undefined, trusted.layersError);
-    assert.ok((trusted.layers ?? []).length > 0);
+    assert.ok(!trusted.warnings.includes(RESTRICTED_LAYERS_NOTE));
+    const paths = (nodes: LayerNode[]): string[] =>
+      nodes.flatMap((n) => [n.path, ...paths(n.children ?? [])]);
+    assert.deepEqual(
+      paths(trusted.layers ?? []),
+      paths(state.layers ?? []),
+      'the same layers, now with shapes',
+    );
+    assert.ok((trusted.layers ?? []).some((n) => n.trainableParams > 0));
     subscription.dispose();
-    experiments.dispose();
+    trustedService.dispose();
   });
 });

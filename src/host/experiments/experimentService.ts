@@ -11,6 +11,7 @@ import type { LayerEdit, ExperimentPanelState } from '../../protocol/webviewMess
 import { parseExperimentText } from '../../engine/config/loadExperiment';
 import { isUserError } from '../../engine/userError';
 import type { ModelDescriber } from '../modelDescriber';
+import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
 import { currentStates, defaultCutPath, layerEditTextEdits, layerOrder } from './layerEdits';
 
 export const EXPERIMENT_GLOB = '**/*.finetune.json';
@@ -132,8 +133,9 @@ export class ExperimentService implements vscode.Disposable {
       return state;
     }
     try {
-      const { layers } = await this.describer.describe(baseModel);
+      const { layers, restricted } = await this.describer.describe(baseModel);
       state.layers = layers;
+      if (restricted) state.warnings = [...state.warnings, RESTRICTED_LAYERS_NOTE];
       const layersSetting =
         document.layers && typeof document.layers === 'object'
           ? (document.layers as Record<string, never>)

@@ -9,6 +9,7 @@ import type { LayerState } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { ExperimentPanelState } from '../../protocol/webviewMessages';
 import type { ExperimentService } from '../experiments/experimentService';
+import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
 
 export class LayerItem extends vscode.TreeItem {
   constructor(
@@ -24,7 +25,8 @@ export class LayerItem extends vscode.TreeItem {
     this.id = node.path;
     this.checkboxState =
       state === 'frozen' ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
-    const shape = JSON.stringify(node.outputShape).replace(/null/g, '?');
+    // Restricted Mode reads layers from model.json as text: no shapes then.
+    const shape = node.outputShape.length > 0 ? JSON.stringify(node.outputShape).replace(/null/g, '?') : '';
     const params = node.trainableParams + node.nonTrainableParams;
     const marks = [
       isCut ? '✂ head cut' : '',
@@ -33,7 +35,7 @@ export class LayerItem extends vscode.TreeItem {
     ]
       .filter(Boolean)
       .join(' · ');
-    this.description = `${node.className} ${shape}${params > 0 ? ` · ${params.toLocaleString('en-US')} params` : ''}${marks ? ` · ${marks}` : ''}`;
+    this.description = `${node.className}${shape ? ` ${shape}` : ''}${params > 0 ? ` · ${params.toLocaleString('en-US')} params` : ''}${marks ? ` · ${marks}` : ''}`;
     this.iconPath = new vscode.ThemeIcon(
       state === 'reinit'
         ? 'refresh'
@@ -59,7 +61,7 @@ export class LayerItem extends vscode.TreeItem {
     tooltip.appendText(node.path);
     tooltip.appendMarkdown('**\n\n');
     tooltip.appendText(
-      `${node.className}, output ${shape}\n${node.trainableParams.toLocaleString('en-US')} trainable + ${node.nonTrainableParams.toLocaleString('en-US')} non-trainable params\nState: ${stateText}${isCut ? '\nThe new head starts after this layer.' : ''}${afterCut ? '\nAfter the head cut: replaced by the new head.' : ''}`,
+      `${node.className}, output ${shape || 'shape unknown (Restricted Mode)'}\n${node.trainableParams.toLocaleString('en-US')} trainable + ${node.nonTrainableParams.toLocaleString('en-US')} non-trainable params\nState: ${stateText}${isCut ? '\nThe new head starts after this layer.' : ''}${afterCut ? '\nAfter the head cut: replaced by the new head.' : ''}`,
     );
     this.tooltip = tooltip;
     this.accessibilityInformation = { label: `${node.path}, ${stateText}` };
@@ -108,7 +110,9 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
       ? 'Open a *.finetune.json experiment (or run "Fine-Tune: New Experiment") to see its layers.'
       : this.snapshot?.layersError
         ? this.snapshot.layersError
-        : undefined;
+        : !vscode.workspace.isTrusted
+          ? RESTRICTED_LAYERS_NOTE
+          : undefined;
     this.view.description = this.uri ? vscode.workspace.asRelativePath(this.uri) : undefined;
     this.changeEmitter.fire();
   }
