@@ -26,8 +26,13 @@ const REPO = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(REPO, 'samples/digits');
 
 interface Manifest {
-  capabilities?: { untrustedWorkspaces?: { supported: unknown; description?: string } };
-  contributes: { menus: Record<string, { command: string; when?: string }[]> };
+  capabilities?: {
+    untrustedWorkspaces?: { supported: unknown; description?: string; restrictedConfigurations?: string[] };
+  };
+  contributes: {
+    menus: Record<string, { command: string; when?: string }[]>;
+    configuration: { properties: Record<string, unknown> };
+  };
 }
 
 describe('Workspace Trust', () => {
@@ -53,6 +58,13 @@ describe('Workspace Trust', () => {
     assert.equal(untrusted?.supported, 'limited');
     assert.match(untrusted?.description ?? '', /Restricted Mode/);
     assert.match(untrusted?.description ?? '', /training/i);
+    // A setting that names a folder code is loaded from must not be taken from an untrusted workspace.
+    const codePaths = Object.keys(manifest.contributes.configuration.properties).filter((key) =>
+      /BackendPath$/.test(key),
+    );
+    assert.ok(codePaths.length >= 1);
+    for (const key of codePaths)
+      assert.ok(untrusted?.restrictedConfigurations?.includes(key), `${key} is restricted`);
     const trainingEntries = Object.values(manifest.contributes.menus)
       .flat()
       .filter(
