@@ -1,0 +1,28 @@
+// `npm run bench` (after `node scripts/build.mjs`, which builds dist/decodeWorker.js and dist/wasm/):
+// bundles scripts/bench/bench.ts to dist/bench.js — beside the worker and the wasm binaries it loads
+// from __dirname — and runs it.
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+
+const root = dirname(dirname(dirname(new URL(import.meta.url).pathname)));
+await esbuild.build({
+  entryPoints: [join(root, 'scripts', 'bench', 'bench.ts')],
+  outfile: join(root, 'dist', 'bench.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'warning',
+  external: ['sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  mainFields: ['module', 'main'],
+});
+const result = spawnSync(
+  process.execPath,
+  ['--enable-source-maps', join(root, 'dist', 'bench.js'), ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
+process.exit(result.status ?? 1);
