@@ -216,7 +216,7 @@ export async function prepareInputs(args: PrepareArgs): Promise<TrainingInputs> 
       const inputs = await imagesInMemory(args, decode);
       return { ...inputs, forward: args.model.forward, notes, warnings, close };
     }
-    notes.push(
+    args.log(
       `The ${count} images take ${mib(bytes)} decoded, over the memory budget of ${mib(budget)}: they are decoded per batch on a worker thread, ahead of training.`,
     );
     const inputs = await imagesStreamed(args, decode, getDecoder());
