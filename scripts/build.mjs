@@ -57,7 +57,7 @@ for (const [name, entry] of Object.entries(entries)) {
 // Webviews: one browser bundle per panel (webview/<panel>/main.ts → dist/webview/<panel>.js, plus
 // <panel>.css when the panel imports CSS), and the codicon font they use, all loaded from local files.
 mkdirSync(join(root, 'dist', 'webview'), { recursive: true });
-for (const panel of ['training', 'experiment', 'compare']) {
+for (const panel of ['training', 'experiment', 'compare', 'lrFinder']) {
   const entry = join(root, 'webview', panel, 'main.ts');
   if (!existsSync(entry)) continue;
   await esbuild.build({

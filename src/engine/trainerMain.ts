@@ -7,7 +7,9 @@
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
 import {
   TRAINER_BACKEND_ARG,
+  TRAINER_CACHE_DIR_ARG,
   TRAINER_DESCRIBE_ARG,
+  TRAINER_FIND_LR_ARG,
   isHostToTrainer,
   type StartRequest,
   type TrainerToHost,
@@ -18,6 +20,7 @@ import {
   TRAINER_PREVIEW_SEED_ARG,
 } from '../protocol/augmentationPreview';
 import { initBackend } from './backend/selectBackend';
+import { findLearningRate } from './lrFinder';
 import { previewAugmentation } from './data/augmentationPreview';
 import { describeModel } from './model/layerTree';
 import { loadBaseModel } from './model/loadBaseModel';
@@ -74,6 +77,35 @@ async function previewAugmentationOnce(argv: string[], at: number): Promise<void
   process.exit(0);
 }
 
+/**
+ * `--find-lr <experiment>`: the learning-rate finder, then exit. Nothing is kept but the answer, so a
+ * `stop` or a parent that goes away simply ends the process.
+ */
+async function findLr(experimentPath: string): Promise<void> {
+  const abort = new AbortController();
+  process.on('message', (message: unknown) => {
+    if (isHostToTrainer(message) && message.type === 'stop') abort.abort();
+  });
+  process.on('disconnect', () => abort.abort());
+  const cacheAt = process.argv.indexOf(TRAINER_CACHE_DIR_ARG);
+  try {
+    const result = await findLearningRate({
+      experimentPath,
+      ...(cacheAt >= 0 && process.argv[cacheAt + 1] ? { cacheDir: process.argv[cacheAt + 1] } : {}),
+      signal: abort.signal,
+      onLog: (level, message) => void send({ type: 'event', event: { type: 'log', level, message } }),
+      onProgress: (step, steps, lr, loss) => void send({ type: 'lrFinderProgress', step, steps, lr, loss }),
+    });
+    await send({ type: 'lrFinderResult', result });
+    process.exit(0);
+  } catch (error) {
+    if (abort.signal.aborted) process.exit(0);
+    if (!isUserError(error)) console.error(error);
+    await send({ type: 'failed', error: errorMessage(error) });
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   if (!process.send) {
     console.error(
@@ -83,6 +115,8 @@ async function main(): Promise<void> {
   }
   const describeAt = process.argv.indexOf(TRAINER_DESCRIBE_ARG);
   if (describeAt >= 0) return describe(process.argv[describeAt + 1] ?? '');
+  const findLrAt = process.argv.indexOf(TRAINER_FIND_LR_ARG);
+  if (findLrAt >= 0) return findLr(process.argv[findLrAt + 1] ?? '');
   const previewAt = process.argv.indexOf(TRAINER_PREVIEW_AUGMENTATION_ARG);
   if (previewAt >= 0) return previewAugmentationOnce(process.argv, previewAt);
   const abort = new AbortController();

@@ -34,6 +34,7 @@ import { registerDownloadModelCommand } from './commands/downloadModel';
 import { registerExportMetricsCommand } from './commands/exportMetrics';
 import { registerExportModelCommand } from './commands/exportModel';
 import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
+import { registerFindLearningRateCommand } from './commands/findLearningRate';
 
 let controller: TrainingController | undefined;
 
@@ -110,6 +111,14 @@ export function activate(context: vscode.ExtensionContext): void {
     registerExportModelCommand(log),
     registerExportMetricsCommand(log),
     registerInstallBackendCommand(context, log),
+    registerFindLearningRateCommand({
+      extensionUri: context.extensionUri,
+      log,
+      experiments,
+      resolveExperiment: activeExperiment,
+      isTraining: () => training.running,
+      trainerEnv: () => trainerEnvironment(context),
+    }),
     registerDownloadModelCommand(context, experiments, describer, log),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();

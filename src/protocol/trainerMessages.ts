@@ -6,6 +6,7 @@
 import type { AugmentationPreviewImage } from './augmentationPreview';
 import type { BackendChoice, BackendName } from './experimentConfig';
 import type { LayerNode } from './layerTree';
+import type { LrFinderResult } from './lrFinder';
 import type { TrainingEvent } from './trainingEvents';
 
 export interface StartRequest {
@@ -61,13 +62,44 @@ export interface LayersMessage {
   inputShape: (number | null)[];
 }
 
+/** Progress of a trainer started with `--find-lr <experiment>`: one per step of the sweep. */
+export interface LrFinderProgressMessage {
+  type: 'lrFinderProgress';
+  /** 1-based step, of `steps` planned (the sweep may stop before the last). */
+  step: number;
+  steps: number;
+  lr: number;
+  loss: number;
+}
+
+/** The learning-rate finder's answer; the trainer exits after it (or after `failed`). */
+export interface LrFinderResultMessage {
+  type: 'lrFinderResult';
+  result: LrFinderResult;
+}
+
 export type TrainerToHost =
-  ReadyMessage | EventMessage | DoneMessage | FailedMessage | LayersMessage | AugmentationPreviewMessage;
+  | ReadyMessage
+  | EventMessage
+  | DoneMessage
+  | FailedMessage
+  | LayersMessage
+  | AugmentationPreviewMessage
+  | LrFinderProgressMessage
+  | LrFinderResultMessage;
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';
 /** Argument that makes the trainer describe a model (`LayersMessage`) instead of training. */
 export const TRAINER_DESCRIBE_ARG = '--describe';
+/**
+ * `--find-lr <experiment.finetune.json>`: the trainer runs the learning-rate finder instead of training
+ * (log lines as `event`s, `lrFinderProgress` per step, then `lrFinderResult` or `failed`), then exits.
+ * A `stop` message cancels it. No run folder is created.
+ */
+export const TRAINER_FIND_LR_ARG = '--find-lr';
+/** With `--find-lr`: the activation cache folder training runs share (`<workspace>/.finetune/cache`). */
+export const TRAINER_CACHE_DIR_ARG = '--cache-dir';
 
 export function isTrainerToHost(value: unknown): value is TrainerToHost {
   if (typeof value !== 'object' || value === null) return false;
@@ -78,7 +110,9 @@ export function isTrainerToHost(value: unknown): value is TrainerToHost {
     type === 'done' ||
     type === 'failed' ||
     type === 'layers' ||
-    type === 'augmentationPreview'
+    type === 'augmentationPreview' ||
+    type === 'lrFinderProgress' ||
+    type === 'lrFinderResult'
   );
 }
 

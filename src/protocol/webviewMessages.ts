@@ -5,6 +5,7 @@
  */
 import type { ExperimentConfig, LayerState } from './experimentConfig';
 import type { LayerNode } from './layerTree';
+import type { LrFinderResult } from './lrFinder';
 import type { EpochMetrics, RunStatus, RunSummary } from './runRecord';
 
 // ───────────────────────── Training panel (one run) ─────────────────────────
@@ -295,6 +296,47 @@ export function isComparePanelToHost(v: unknown): v is ComparePanelToHost {
         v.dataUrl.startsWith('data:image/png;base64,') &&
         v.dataUrl.length <= MAX_EXPORT_CHARS
       );
+    default:
+      return false;
+  }
+}
+
+// ───────────────────────── LR finder panel ─────────────────────────
+
+/** What the LR finder panel shows (and persists with setState, so the serializer can reopen it). */
+export interface LrFinderPanelState {
+  /** Absolute path of the experiment file the sweep ran on (and that "Use" writes to). */
+  experimentPath: string;
+  result: LrFinderResult;
+  /** training.learningRate in the file now (it changes when a suggestion is used); absent when unreadable. */
+  currentLr?: number;
+}
+
+export type HostToLrFinderPanel =
+  | { type: 'init'; state: LrFinderPanelState }
+  /** The file's training.learningRate changed (a suggestion was used, or the file was edited). */
+  | { type: 'currentLr'; value: number | undefined };
+
+export type LrFinderPanelToHost =
+  | { type: 'ready' }
+  /** Write this value to training.learningRate (an undoable edit of the experiment file). */
+  | { type: 'useLearningRate'; value: number }
+  /** Run the sweep again on the file as it is now. */
+  | { type: 'findAgain' };
+
+/** A learning rate the panel may write: positive, finite, at most 100 (a sweep ends at 10 by default). */
+export function isUsableLearningRate(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 100;
+}
+
+export function isLrFinderPanelToHost(v: unknown): v is LrFinderPanelToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready':
+    case 'findAgain':
+      return true;
+    case 'useLearningRate':
+      return isUsableLearningRate(v.value);
     default:
       return false;
   }

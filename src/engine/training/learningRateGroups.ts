@@ -128,6 +128,15 @@ export class LearningRateGroups {
     for (const g of this.groups) setLearningRate(g.optimizer, t.learningRate * g.multiplier * this.factor);
   }
 
+  /**
+   * Sets the head's rate directly, every other group following at its multiplier, in place of the
+   * schedule: the learning-rate finder sweeps the rate of the whole model this way.
+   */
+  setHeadLearningRate(rate: number): void {
+    this.factor = rate / this.config.training.learningRate;
+    for (const g of this.groups) setLearningRate(g.optimizer, rate * g.multiplier);
+  }
+
   /** Reduce-on-plateau reads val_loss after each epoch. */
   endEpoch(valLoss: number): void {
     if (!this.plateau) return;
