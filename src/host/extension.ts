@@ -58,9 +58,14 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   const experiments = new ExperimentService(describer);
   // Trainers get FINETUNE_NATIVE_PATH: where the on-demand native backends are installed.
-  controller = new TrainingController(context.extensionUri, log, () => trainerEnvironment(context));
+  controller = new TrainingController(
+    context.extensionUri,
+    log,
+    () => trainerEnvironment(context),
+    experiments,
+  );
   const training = controller;
-  const layers = new LayersViewProvider(experiments);
+  const layers = new LayersViewProvider(experiments, training);
   const datasets = new DatasetsViewProvider(experiments);
   const runs = new RunsViewProvider();
   const panelContext: ExperimentPanelContext = {

@@ -3,6 +3,8 @@
  * `ready` first; the host only posts after it. Every message from a webview is checked with the
  * `is…` guards below before the host acts on it (a webview is untrusted input).
  */
+import type { Advice } from './advice';
+import type { AugmentationPreviewImage } from './augmentationPreview';
 import type { ExperimentConfig, LayerState } from './experimentConfig';
 import type { LayerNode } from './layerTree';
 import type { LrFinderResult } from './lrFinder';
@@ -16,6 +18,8 @@ export interface BatchPoint {
   batches: number;
   loss: number;
   accuracy: number;
+  /** Learning rate of the new head during this batch (schedules change it per batch). */
+  lr?: number;
 }
 
 export interface TrainingPanelState {
@@ -34,6 +38,29 @@ export interface TrainingPanelState {
   endReason?: string;
   error?: string;
   summary?: RunSummary;
+  /** Advice from the curves (issue 7), each suggestion applicable with a click. */
+  advice?: Advice[];
+  /** Gradual unfreezing: the phase now, when the run uses it. */
+  unfreezing?: UnfreezingInfo;
+  /**
+   * Learning rate per batch (a few points per epoch) when the schedule changes it within epochs;
+   * x is the fractional epoch at which the rate took effect.
+   */
+  lrSteps?: { x: number; y: number }[];
+}
+
+/** Gradual unfreezing during a run: the phase now and which pre-trained layers train in it. */
+export interface UnfreezingInfo {
+  /** 0: head only; k: the top k blocks unfrozen. */
+  phase: number;
+  /** Blocks in the plan, when known. */
+  phases?: number;
+  /** The epoch this phase began. */
+  since: number;
+  /** Pre-trained layers that train in this phase, when known. */
+  trainable?: string[];
+  /** When the next block unfreezes (and its layers, when known). */
+  next?: { epoch: number; layers?: string[] };
 }
 
 export type HostToTrainingPanel =
@@ -48,13 +75,18 @@ export type HostToTrainingPanel =
       trueIndex: number;
       predictedIndex: number;
       files: { file: string; confidence: number }[];
-    };
+    }
+  /** The advice for the run now (replaces the previous advice). */
+  | { type: 'advice'; advice: Advice[] }
+  | { type: 'unfreezing'; unfreezing: UnfreezingInfo };
 
 export type TrainingPanelToHost =
   | { type: 'ready' }
   | { type: 'showCell'; trueIndex: number; predictedIndex: number }
   | { type: 'openImage'; file: string }
-  | { type: 'stopRun' };
+  | { type: 'stopRun' }
+  /** Apply suggestion `index` of the advice `adviceId` to the run's experiment file. */
+  | { type: 'applyAdvice'; adviceId: string; index: number };
 
 // ───────────────────────── Experiment panel ─────────────────────────
 
@@ -88,14 +120,19 @@ export type LayerEdit =
   | { kind: 'unfreezeAll' };
 
 export type HostToExperimentPanel =
-  { type: 'init'; state: ExperimentPanelState } | { type: 'update'; state: ExperimentPanelState };
+  | { type: 'init'; state: ExperimentPanelState }
+  | { type: 'update'; state: ExperimentPanelState }
+  /** Answer to `previewAugmentation` (the images, or why there are none). */
+  | { type: 'augmentationPreview'; seed: number; images: AugmentationPreviewImage[]; error?: string };
 
 export type ExperimentPanelToHost =
   | { type: 'ready' }
   /** Sets one value by JSON path (e.g. ['training', 'learningRate']); `undefined` removes the key. */
   | { type: 'setValue'; path: (string | number)[]; value: unknown }
   | { type: 'layerEdit'; edit: LayerEdit }
-  | { type: 'startTraining' };
+  | { type: 'startTraining' }
+  /** Real training images through the file's augmentation settings; `seed` picks images and draws. */
+  | { type: 'previewAugmentation'; seed: number };
 
 // ───────────────────────── Guards for messages from webviews ─────────────────────────
 
@@ -114,6 +151,8 @@ export function isTrainingPanelToHost(v: unknown): v is TrainingPanelToHost {
       return isIndex(v.trueIndex) && isIndex(v.predictedIndex);
     case 'openImage':
       return typeof v.file === 'string' && v.file.length < 4096;
+    case 'applyAdvice':
+      return typeof v.adviceId === 'string' && v.adviceId.length <= 64 && isIndex(v.index);
     default:
       return false;
   }
@@ -152,6 +191,8 @@ export function isExperimentPanelToHost(v: unknown): v is ExperimentPanelToHost 
       );
     case 'layerEdit':
       return isLayerEdit(v.edit);
+    case 'previewAugmentation':
+      return typeof v.seed === 'number' && Number.isInteger(v.seed) && v.seed >= 0 && v.seed <= 0x7fffffff;
     default:
       return false;
   }

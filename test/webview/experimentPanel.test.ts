@@ -10,12 +10,14 @@ import { DEFAULTS, type ExperimentConfig, type LayerState } from '../../src/prot
 import { EXPERIMENT_SCHEMA } from '../../src/protocol/experimentSchema';
 import type { LayerNode } from '../../src/protocol/layerTree';
 import type { ExperimentPanelState } from '../../src/protocol/webviewMessages';
+import sharp from 'sharp';
 import {
   checkValue,
   descriptionOf,
   enumOf,
   formatFieldValue,
   isRequired,
+  parseBlocksText,
   parseFieldText,
   schemaAt,
   valueAt,
@@ -23,6 +25,12 @@ import {
 } from '../../webview/experiment/fieldRules';
 import { formatShape, freezeMark, layerRows, paramTotals } from '../../webview/experiment/layerModel';
 import { SETTINGS_SECTIONS } from '../../webview/experiment/settingsSpec';
+import {
+  lrCurve,
+  multiplierRows,
+  techniqueSettings,
+  unfreezePlan,
+} from '../../webview/experiment/techniqueModel';
 import { closeBrowser, openWebview, type WebviewPage } from './harness';
 
 // ───────────────────────── Fixtures ─────────────────────────
@@ -151,6 +159,11 @@ const visibleRowPaths = (page: Page): Promise<string[]> =>
 const row = (page: Page, path: string) => page.locator(`.layer-row[data-path="${path}"]`);
 const field = (page: Page, key: string) => page.locator(`vscode-form-group[data-key="${key}"]`);
 const input = (page: Page, key: string) => field(page, key).locator('vscode-textfield input');
+
+/** What the page posted apart from augmentation-preview requests (a valid file asks for one on its own). */
+async function postedEdits(view: WebviewPage): Promise<Posted[]> {
+  return ((await view.posted()) as Posted[]).filter((m) => m.type !== 'previewAugmentation');
+}
 
 async function postedAfter(view: WebviewPage, count: number): Promise<Posted[]> {
   return ((await view.posted()) as Posted[]).slice(count);
@@ -400,7 +413,7 @@ describe('experiment panel webview', { timeout: 60_000 }, () => {
     const view = await openPanel();
     try {
       const { page } = view;
-      assert.deepEqual(await view.posted(), [{ type: 'ready' }]);
+      assert.deepEqual(await postedEdits(view), [{ type: 'ready' }]);
       assert.deepEqual(await visibleRowPaths(page), [
         'conv1',
         'pool1',
@@ -453,7 +466,7 @@ describe('experiment panel webview', { timeout: 60_000 }, () => {
       assert.equal(await row(page, 'block').getAttribute('aria-expanded'), 'false');
       await row(page, 'block').locator('button.twistie').click();
       assert.equal((await visibleRowPaths(page)).length, 9);
-      assert.deepEqual(await view.posted(), [{ type: 'ready' }], 'expanding is local: nothing posted');
+      assert.deepEqual(await postedEdits(view), [{ type: 'ready' }], 'expanding is local: nothing posted');
       await assertClean(view);
     } finally {
       await view.close();
@@ -664,7 +677,7 @@ describe('experiment panel webview', { timeout: 60_000 }, () => {
     const view = await openWebview('experiment', { state: saved });
     try {
       await view.page.locator('.layer-row[data-path="conv1"]').waitFor();
-      assert.deepEqual(await view.posted(), [{ type: 'ready' }]);
+      assert.deepEqual(await postedEdits(view), [{ type: 'ready' }]);
       assert.equal(await visibleRowPaths(view.page).then((p) => p.includes('block/conv2')), false);
       assert.equal(await input(view.page, 'training.learningRate').inputValue(), '0.001');
       await assertClean(view);
@@ -782,6 +795,474 @@ describe('experiment panel webview', { timeout: 60_000 }, () => {
         await page.evaluate(`getComputedStyle(document.querySelector('.panes')).display`),
         'block',
       );
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+});
+
+// ───────────────────────── Techniques and augmentation preview (issue 7) ─────────────────────────
+
+/** conv1 frozen, every other layer up to the cut (dense_1) trainable: three blocks to unfreeze. */
+const TECHNIQUE_STATES: Record<string, LayerState> = {
+  ...LAYER_STATES,
+  'block/conv2': 'trainable',
+  pool1: 'trainable',
+  dense_1: 'trainable',
+};
+
+/** The fixture with these training settings in the file and in the resolved config. */
+function techniquesState(training: Record<string, unknown>, overrides: Partial<ExperimentPanelState> = {}) {
+  const base = fixtureState();
+  const doc = base.document as { training: Record<string, unknown> };
+  const config = base.config as ExperimentConfig;
+  const resolved = JSON.parse(JSON.stringify(training)) as Record<string, unknown>;
+  if (resolved.schedule)
+    resolved.schedule = { ...DEFAULTS.training.schedule, ...(resolved.schedule as object) };
+  return fixtureState({
+    document: {
+      ...doc,
+      layers: { conv1: 'frozen' },
+      freezeUpTo: undefined,
+      training: { ...doc.training, ...training },
+    },
+    config: { ...config, training: { ...config.training, ...resolved } as ExperimentConfig['training'] },
+    layerStates: { ...TECHNIQUE_STATES },
+    ...overrides,
+  });
+}
+
+const GU = { headEpochs: 2, everyEpochs: 3, blocks: 'auto' };
+/** Longer than the page's preview debounce (PREVIEW_DEBOUNCE_MS, 500 ms, in a DOM module this file cannot import). */
+const PREVIEW_SETTLE_MS = 800;
+
+describe('techniques (pure): the drawings use the engine’s own schedule and plan', () => {
+  it('lrCurve: warm-up then cosine per batch; step and plateau per epoch as steps', () => {
+    const cosine = lrCurve(
+      techniqueSettings(techniquesState({ schedule: { type: 'cosine', warmupEpochs: 2 } })),
+    );
+    assert.equal(cosine.stepped, false);
+    assert.equal(cosine.points.length, 12 * 20 + 1); // 240 samples over 20 epochs, plus the end
+    assert.equal(cosine.points[0].y, 0);
+    const peak = cosine.points.find((p) => p.x === 2);
+    assert.equal(peak?.y, 0.001);
+    assert.ok(cosine.points[cosine.points.length - 1].y < 1e-12);
+    assert.match(cosine.summary, /^Starts at 0, peaks at 0\.001 \(epoch 2\)/);
+    const step = lrCurve(
+      techniqueSettings(techniquesState({ schedule: { type: 'step', stepEpochs: 5, gamma: 0.5 } })),
+    );
+    assert.equal(step.stepped, true);
+    assert.equal(step.points.length, 40);
+    assert.deepEqual(
+      step.points.filter((_, i) => i % 10 === 0).map((p) => p.y),
+      [0.001, 0.0005, 0.00025, 0.000125],
+    );
+    assert.match(
+      lrCurve(techniqueSettings(techniquesState({ schedule: { type: 'plateau' } }))).summary,
+      /depends on the run/,
+    );
+  });
+
+  it('a half-typed file still draws: valid values of the document over the defaults', () => {
+    const state = techniquesState(
+      { schedule: { type: 'onecycle', pctStart: 5 }, epochs: 8 },
+      { config: undefined },
+    );
+    const settings = techniqueSettings(state);
+    assert.equal(settings.schedule.type, 'onecycle');
+    assert.equal(
+      settings.schedule.pctStart,
+      DEFAULTS.training.schedule.pctStart,
+      'an invalid value is not drawn',
+    );
+    assert.equal(settings.epochs, 8);
+  });
+
+  it('unfreezePlan and multiplierRows: blocks from the top, epochs from headEpochs/everyEpochs', () => {
+    const state = techniquesState({ gradualUnfreezing: GU });
+    const plan = unfreezePlan(state, techniqueSettings(state));
+    assert.equal(plan.kind, 'plan');
+    if (plan.kind !== 'plan') return;
+    assert.deepEqual(
+      plan.timeline.steps.map((s) => [s.epoch, s.block]),
+      [
+        [3, ['dense_1']],
+        [6, ['block/conv2', 'block/bn', 'block/relu', 'flatten']],
+        [9, ['pool1']],
+      ],
+    );
+    assert.equal(plan.timeline.headOnlyEpochs, 2);
+    const frozen = techniquesState(
+      { gradualUnfreezing: GU },
+      { layerStates: { ...LAYER_STATES, 'block/bn': 'frozen', 'block/relu': 'frozen', flatten: 'frozen' } },
+    );
+    assert.equal(unfreezePlan(frozen, techniqueSettings(frozen)).kind, 'nothingTrainable');
+    const geometric = techniquesState({ discriminativeLr: { mode: 'geometric', lowestMultiplier: 0.001 } });
+    assert.deepEqual(
+      multiplierRows(geometric, techniqueSettings(geometric)).map((r) => [
+        r.layers[0],
+        +r.multiplier.toPrecision(6),
+      ]),
+      [
+        ['pool1', 0.001],
+        ['block/conv2', 0.01],
+        ['dense_1', 0.1],
+      ],
+    );
+  });
+
+  it('parseBlocksText: "auto", a comma list (spaces inside paths kept), empty removes the key', () => {
+    const schema = schemaAt(EXPERIMENT_SCHEMA, ['training', 'gradualUnfreezing', 'blocks'])!;
+    assert.deepEqual(parseBlocksText(schema, 'auto'), { ok: true, value: 'auto' });
+    assert.deepEqual(parseBlocksText(schema, ' top block/conv 2 , dense_1 '), {
+      ok: true,
+      value: ['top block/conv 2', 'dense_1'],
+    });
+    assert.deepEqual(parseBlocksText(schema, ''), { ok: true, value: undefined });
+    assert.equal(parseBlocksText(schema, ',').ok, false);
+  });
+});
+
+describe('experiment panel: techniques and augmentation preview', { timeout: 60_000 }, () => {
+  after(closeBrowser);
+
+  const visible = (page: Page, key: string) => field(page, key).isVisible();
+
+  async function choose(page: Page, selectId: string, option: string): Promise<void> {
+    const select = page.locator(`#${selectId}`);
+    await select.click();
+    await select.locator('li.option', { hasText: option }).click();
+  }
+
+  it('schedule fields follow the schedule type, the curve follows the schedule, and each value posts', async () => {
+    const view = await openPanel(techniquesState({ schedule: { type: 'cosine', warmupEpochs: 2 } }));
+    try {
+      const { page } = view;
+      assert.equal(await visible(page, 'training.schedule.warmupEpochs'), true);
+      assert.equal(await visible(page, 'training.schedule.minLearningRate'), true);
+      assert.equal(await visible(page, 'training.schedule.stepEpochs'), false);
+      assert.equal(await visible(page, 'training.schedule.gamma'), false);
+      const curve = field(page, 'training.schedule.curve');
+      const points = async () =>
+        ((await curve.locator('polyline').getAttribute('points')) ?? '').trim().split(/\s+/).length;
+      assert.equal(await points(), 241);
+      assert.match(
+        (await curve.locator('.lr-curve-summary').textContent()) ?? '',
+        /^Starts at 0, peaks at 0\.001/,
+      );
+
+      let count = (await view.posted()).length;
+      const warmup = input(page, 'training.schedule.warmupEpochs');
+      await warmup.fill('3');
+      await warmup.press('Enter');
+      assert.equal(
+        (await waitForPost(view, count, isSetValue(['training', 'schedule', 'warmupEpochs']))).value,
+        3,
+      );
+      count = (await view.posted()).length;
+      await warmup.fill('-1');
+      await warmup.press('Enter');
+      await field(page, 'training.schedule.warmupEpochs').locator('.field-error').waitFor();
+
+      for (const [key, text, value] of [
+        ['labelSmoothing', '0.1', 0.1],
+        ['mixup', '0.4', 0.4],
+        ['cutmix', '1', 1],
+        ['weightDecay', '0.01', 0.01],
+      ] as const) {
+        await input(page, `training.${key}`).fill(text);
+        await input(page, `training.${key}`).press('Enter');
+        assert.equal((await waitForPost(view, count, isSetValue(['training', key]))).value, value);
+      }
+      await input(page, 'training.labelSmoothing').fill('1');
+      await input(page, 'training.labelSmoothing').press('Enter');
+      const smoothingError = field(page, 'training.labelSmoothing').locator('.field-error');
+      await smoothingError.waitFor();
+      assert.match((await smoothingError.textContent()) ?? '', /less than 1/);
+      assert.equal(
+        (await postedAfter(view, count)).filter(
+          (m) => isSetValue(['training', 'labelSmoothing'])(m) && m.value === 1,
+        ).length,
+        0,
+        'an invalid value is never posted',
+      );
+
+      count = (await view.posted()).length;
+      await choose(page, 'field-training-schedule-type', 'step');
+      assert.equal(
+        (await waitForPost(view, count, isSetValue(['training', 'schedule', 'type']))).value,
+        'step',
+      );
+      await view.send({ type: 'update', state: techniquesState({ schedule: { type: 'step' } }) });
+      assert.equal(await visible(page, 'training.schedule.stepEpochs'), true);
+      assert.equal(await visible(page, 'training.schedule.gamma'), true);
+      assert.equal(await visible(page, 'training.schedule.warmupEpochs'), false);
+      assert.equal(await points(), 40, 'a per-epoch schedule is drawn as steps');
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('gradual unfreezing: the switch writes its settings, the plan shows which blocks unfreeze when, blocks parse', async () => {
+    const view = await openPanel(techniquesState({}));
+    try {
+      const { page } = view;
+      assert.equal(await visible(page, 'training.gradualUnfreezing.headEpochs'), false);
+      assert.equal(await visible(page, 'training.gradualUnfreezing.plan'), false);
+      let count = (await view.posted()).length;
+      await page.locator('#field-training-gradualUnfreezing').click();
+      assert.deepEqual(
+        (await waitForPost(view, count, isSetValue(['training', 'gradualUnfreezing']))).value,
+        {
+          headEpochs: 2,
+          everyEpochs: 2,
+          blocks: 'auto',
+        },
+      );
+
+      await view.send({ type: 'update', state: techniquesState({ gradualUnfreezing: GU }) });
+      const plan = field(page, 'training.gradualUnfreezing.plan');
+      await plan.waitFor();
+      assert.deepEqual(await plan.locator('.plan-epoch').allTextContents(), [
+        'Epochs 1–2',
+        'Epoch 3',
+        'Epoch 6',
+        'Epoch 9',
+      ]);
+      assert.deepEqual(await plan.locator('.plan-step').nth(2).locator('.layer-chip').allTextContents(), [
+        'block/conv2',
+        'block/bn',
+        'block/relu',
+        'flatten',
+      ]);
+      count = (await view.posted()).length;
+      const blocks = input(page, 'training.gradualUnfreezing.blocks');
+      assert.equal(await blocks.inputValue(), 'auto');
+      await blocks.fill('dense_1, block');
+      await blocks.press('Enter');
+      assert.deepEqual(
+        (await waitForPost(view, count, isSetValue(['training', 'gradualUnfreezing', 'blocks']))).value,
+        ['dense_1', 'block'],
+      );
+      await input(page, 'training.gradualUnfreezing.headEpochs').fill('0');
+      await input(page, 'training.gradualUnfreezing.headEpochs').press('Enter');
+      assert.equal(
+        (await waitForPost(view, count, isSetValue(['training', 'gradualUnfreezing', 'headEpochs']))).value,
+        0,
+      );
+
+      // Too few epochs for every block: the plan says which never unfreeze; a block matching nothing is named.
+      await view.send({
+        type: 'update',
+        state: techniquesState({
+          epochs: 5,
+          gradualUnfreezing: { ...GU, blocks: ['dense_1', XSS_IMG, 'pool1'] },
+        }),
+      });
+      const notes = await plan.locator('.plan-note').allTextContents();
+      assert.ok(
+        notes.some((n) => /never unfreeze within 5 epochs/.test(n)),
+        notes.join(' | '),
+      );
+      assert.ok(
+        notes.some((n) => n.includes(`"${XSS_IMG}"`)),
+        'the unknown block is named, as text',
+      );
+
+      count = (await view.posted()).length;
+      await page.locator('#field-training-gradualUnfreezing').click();
+      const off = await waitForPost(view, count, isSetValue(['training', 'gradualUnfreezing']));
+      assert.equal('value' in off, false, 'off removes the key (the default is off)');
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('discriminative learning rates: geometric writes a lowest multiplier; multipliers show lowest first', async () => {
+    const view = await openPanel(techniquesState({}));
+    try {
+      const { page } = view;
+      assert.equal(await visible(page, 'training.discriminativeLr.lowestMultiplier'), false);
+      let count = (await view.posted()).length;
+      await choose(page, 'field-training-discriminativeLr', 'geometric');
+      assert.deepEqual((await waitForPost(view, count, isSetValue(['training', 'discriminativeLr']))).value, {
+        mode: 'geometric',
+        lowestMultiplier: 0.001,
+      });
+      await view.send({
+        type: 'update',
+        state: techniquesState({ discriminativeLr: { mode: 'geometric', lowestMultiplier: 0.001 } }),
+      });
+      assert.equal(await visible(page, 'training.discriminativeLr.lowestMultiplier'), true);
+      const rows = field(page, 'training.discriminativeLr').locator('.multiplier-list li');
+      assert.deepEqual(await rows.locator('.multiplier').allTextContents(), ['× 0.001', '× 0.01', '× 0.1']);
+      count = (await view.posted()).length;
+      await choose(page, 'field-training-discriminativeLr', 'groups');
+      assert.deepEqual((await waitForPost(view, count, isSetValue(['training', 'discriminativeLr']))).value, {
+        mode: 'groups',
+        groups: [],
+      });
+      await view.send({
+        type: 'update',
+        state: techniquesState({ discriminativeLr: { mode: 'groups', groups: [] } }),
+      });
+      assert.match(
+        (await field(page, 'training.discriminativeLr').locator('.plan-note').textContent()) ?? '',
+        /training\.discriminativeLr\.groups/,
+      );
+      count = (await view.posted()).length;
+      await choose(page, 'field-training-discriminativeLr', 'single');
+      const single = await waitForPost(view, count, isSetValue(['training', 'discriminativeLr']));
+      assert.equal('value' in single, false);
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  const pixel = (color: string): string => {
+    // 1×1 PNGs of a colour, enough for the page (the engine test checks real previews).
+    const bytes: Record<string, string> = {
+      red: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==',
+      blue: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+    };
+    return `data:image/png;base64,${bytes[color]}`;
+  };
+
+  it('augmentation preview: one request per change of what the images depend on; data URLs shown, names as text; Shuffle asks with a new seed', async () => {
+    const view = await openPanel();
+    try {
+      const { page } = view;
+      const isPreview = (seed: number) => (m: Posted) => m.type === 'previewAugmentation' && m.seed === seed;
+      await waitForPost(view, 0, isPreview(1));
+      const images = [
+        { file: `${XSS_IMG}/a.png`, className: XSS_SCRIPT, original: pixel('red'), augmented: pixel('blue') },
+        { file: 'b/<b>b</b>.png', className: 'b', original: pixel('blue'), augmented: 'javascript:alert(1)' },
+      ];
+      await view.send({ type: 'augmentationPreview', seed: 1, images });
+      const cells = page.locator('.aug-cell');
+      await cells.first().waitFor();
+      assert.equal(await cells.count(), 2);
+      assert.deepEqual(await page.locator('.aug-class').allTextContents(), [XSS_SCRIPT, 'b']);
+      assert.deepEqual(await page.locator('.aug-file').allTextContents(), [
+        `${XSS_IMG}/a.png`,
+        'b/<b>b</b>.png',
+      ]);
+      assert.equal(await cells.nth(0).locator('img.original').getAttribute('src'), pixel('red'));
+      assert.equal(await cells.nth(0).locator('img.augmented').getAttribute('src'), pixel('blue'));
+      assert.equal(
+        await cells.nth(1).locator('img.augmented').getAttribute('src'),
+        null,
+        'only PNG data URLs',
+      );
+      assert.equal(
+        await page.locator('.aug-preview img:not(.aug-img), .aug-preview b, .aug-preview script').count(),
+        0,
+      );
+
+      // An answer to another seed is not this grid's.
+      await view.send({ type: 'augmentationPreview', seed: 7, images: [] });
+      assert.equal(await cells.count(), 2);
+
+      // The same settings again ask for nothing; a changed augmentation asks once, after the debounce.
+      let count = (await view.posted()).length;
+      await view.send({ type: 'update', state: fixtureState() });
+      await page.waitForTimeout(PREVIEW_SETTLE_MS);
+      assert.deepEqual(await postedAfter(view, count), []);
+      const config = fixtureConfig();
+      const rotated = { ...config, augmentation: { ...config.augmentation, rotation: 10 } };
+      for (const rotation of [5, 10]) {
+        await view.send({
+          type: 'update',
+          state: fixtureState({
+            config: { ...rotated, augmentation: { ...rotated.augmentation, rotation } },
+          }),
+        });
+      }
+      await waitForPost(view, count, isPreview(1));
+      await page.waitForTimeout(PREVIEW_SETTLE_MS);
+      assert.equal((await postedAfter(view, count)).length, 1, 'typing 5 then 10 asks once');
+
+      count = (await view.posted()).length;
+      await page.locator('.aug-shuffle').click();
+      await waitForPost(view, count, isPreview(2));
+      await view.send({ type: 'augmentationPreview', seed: 2, images: [], error: `Cannot read ${XSS_IMG}` });
+      const status = page.locator('.aug-status.error');
+      await status.waitFor();
+      assert.equal(await status.textContent(), `Cannot read ${XSS_IMG}`);
+      assert.equal(await cells.count(), 0);
+
+      // A file with problems: nothing to preview until they are fixed.
+      count = (await view.posted()).length;
+      await view.send({ type: 'update', state: fixtureState({ config: undefined, errors: ['x: bad'] }) });
+      await page.locator('.aug-status.info').waitFor();
+      await page.waitForTimeout(100);
+      assert.deepEqual(await postedAfter(view, count), []);
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('looks right in the default and a dark theme (screenshots of Techniques and the preview)', async () => {
+    const state = techniquesState({
+      epochs: 12,
+      schedule: { type: 'onecycle' },
+      gradualUnfreezing: GU,
+      discriminativeLr: { mode: 'geometric', lowestMultiplier: 0.001 },
+    });
+    const config = state.config as ExperimentConfig;
+    state.config = { ...config, augmentation: { ...config.augmentation, rotation: 20 } };
+    (state.document as Record<string, unknown>).augmentation = { rotation: 20 };
+    // Tall enough that the settings pane does not scroll (element screenshots of a scrolled pane show the
+    // sticky top bar over them).
+    const view = await openPanel(state, { width: 1280, height: 4200 });
+    try {
+      const { page } = view;
+      const digit = async (text: string, angle: number, color: string): Promise<string> => {
+        const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="56" height="56"><rect width="56" height="56" fill="#111"/><text x="28" y="44" font-size="40" text-anchor="middle" fill="${color}" transform="rotate(${angle} 28 28)" font-family="sans-serif">${text}</text></svg>`;
+        const png = await sharp(Buffer.from(svg)).png().toBuffer();
+        return `data:image/png;base64,${png.toString('base64')}`;
+      };
+      const images = [];
+      for (let i = 0; i < 12; i++) {
+        const label = String(i % 4);
+        images.push({
+          file: `digit_${label}/img_${100 + i}.png`,
+          className: `digit_${label}`,
+          original: await digit(label, 0, '#eee'),
+          augmented: await digit(label, (i % 2 ? 1 : -1) * (6 + i * 2), '#eee'),
+        });
+      }
+      await view.send({ type: 'augmentationPreview', seed: 1, images });
+      await page.locator('.aug-cell').first().waitFor();
+      const techniques = page.locator('vscode-collapsible[data-section="techniques"]');
+      const augmentation = page.locator('vscode-collapsible[data-section="augmentation"]');
+      await techniques.screenshot({ path: '/tmp/experiment-techniques-light.png' });
+      await augmentation.screenshot({ path: '/tmp/experiment-augmentation-light.png' });
+      await page.evaluate(`(() => {
+        const vars = {
+          '--vscode-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d',
+          '--vscode-editor-background': '#1f1f1f', '--vscode-panel-border': '#2b2b2b',
+          '--vscode-textCodeBlock-background': '#2b2b2b', '--vscode-charts-blue': '#3794ff',
+          '--vscode-charts-green': '#89d185', '--vscode-charts-purple': '#b180d7',
+          '--vscode-editorWarning-foreground': '#cca700',
+          '--vscode-button-secondaryBackground': '#313131', '--vscode-button-secondaryForeground': '#cccccc',
+          '--vscode-settings-textInputBackground': '#313131', '--vscode-settings-textInputForeground': '#cccccc',
+          '--vscode-settings-textInputBorder': '#3c3c3c', '--vscode-settings-dropdownBackground': '#313131',
+          '--vscode-settings-dropdownForeground': '#cccccc', '--vscode-settings-dropdownBorder': '#3c3c3c',
+          '--vscode-settings-checkboxBackground': '#313131', '--vscode-settings-checkboxBorder': '#3c3c3c',
+          '--vscode-checkbox-background': '#313131', '--vscode-checkbox-border': '#3c3c3c',
+          '--vscode-sideBar-background': '#181818', '--vscode-sideBarSectionHeader-background': '#181818',
+          '--vscode-sideBarTitle-foreground': '#cccccc', '--vscode-icon-foreground': '#cccccc',
+        };
+        for (const [k, v] of Object.entries(vars)) document.body.style.setProperty(k, v);
+      })()`);
+      await techniques.screenshot({ path: '/tmp/experiment-techniques-dark.png' });
+      await augmentation.screenshot({ path: '/tmp/experiment-augmentation-dark.png' });
       await assertClean(view);
     } finally {
       await view.close();

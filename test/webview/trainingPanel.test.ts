@@ -5,11 +5,19 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { Advice } from '../../src/protocol/advice';
 import type { EpochMetrics, RunSummary } from '../../src/protocol/runRecord';
 import type { BatchPoint, TrainingPanelState } from '../../src/protocol/webviewMessages';
 import { chartSeries, CURVE_DATASETS, LR_DATASETS, spansDecade } from '../../webview/training/chartSeries';
 import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/training/smoothing';
-import { reducePanel, restorePanelState, selectCell, type PanelState } from '../../webview/training/state';
+import {
+  adviceKey,
+  markApplied,
+  reducePanel,
+  restorePanelState,
+  selectCell,
+  type PanelState,
+} from '../../webview/training/state';
 import { closeBrowser, openWebview, type WebviewPage } from './harness';
 
 // ───────────────────────── Fixtures ─────────────────────────
@@ -605,6 +613,208 @@ describe('training panel in headless Chromium', { timeout: 60_000 }, () => {
       await send(view, { type: 'batch', ...batch(1, 1, 4, 2.3) });
       await waitForPoints(view.page, 'loss', CURVE_DATASETS.batch, 1);
       assert.equal(await view.page.locator('#charts').isVisible(), true);
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+});
+
+// ───────────────────────── Advice, gradual unfreezing, LR per batch (issue 7) ─────────────────────────
+
+const ADVICE: Advice[] = [
+  {
+    id: 'overfitting',
+    severity: 'warning',
+    title: `Overfitting from epoch 4 ${XSS_SCRIPT}`,
+    evidence: `val_loss has risen for 2 epochs in a row ${XSS_IMG} while loss fell.`,
+    suggestions: [
+      { label: 'More dropout: 0 → 0.2', action: { kind: 'setValue', path: ['head', 'dropout'], value: 0.2 } },
+      {
+        label: `Freeze more layers: the whole base up to ${XSS_IMG}`,
+        action: { kind: 'layerEdit', edit: { kind: 'freezeUpTo', path: XSS_IMG } },
+      },
+    ],
+  },
+  {
+    id: 'learning-rate-low',
+    severity: 'info',
+    title: 'Loss barely moves: the learning rate may be too low',
+    evidence: 'loss went from 1.000 to 0.990 over 4 epochs (1.0 %).',
+    suggestions: [{ label: 'Find a learning rate (Fine-Tune: Find Learning Rate)' }],
+  },
+];
+
+/** A cosine schedule over 2 epochs of 4 batches: the rate changes every batch. */
+const cosineLr = (epochNo: number, b: number): number =>
+  0.0005 * (1 + Math.cos((Math.PI * (epochNo - 1 + (b - 1) / 4)) / 2));
+
+describe('training panel: advice, unfreezing and LR per batch (pure)', () => {
+  it('advice and unfreezing messages replace theirs; an applied suggestion is remembered per run', () => {
+    let panel = reducePanel({}, { type: 'init', state: runState() });
+    panel = reducePanel(panel, { type: 'advice', advice: ADVICE });
+    assert.deepEqual(panel.run?.advice, ADVICE);
+    panel = reducePanel(panel, { type: 'advice', advice: [] });
+    assert.deepEqual(panel.run?.advice, []);
+    const unfreezing = { phase: 1, phases: 3, since: 3, trainable: ['conv3'], next: { epoch: 5 } };
+    panel = reducePanel(panel, { type: 'unfreezing', unfreezing });
+    assert.deepEqual(panel.run?.unfreezing, unfreezing);
+    const key = adviceKey('overfitting', 0, 'More dropout: 0 → 0.2');
+    panel = markApplied(panel, key);
+    panel = reducePanel(panel, { type: 'init', state: runState() });
+    assert.deepEqual(panel.applied, [key], 'the same run keeps what was applied');
+    panel = reducePanel(panel, { type: 'init', state: runState({ runId: 'another' }) });
+    assert.equal(panel.applied, undefined);
+    assert.deepEqual(restorePanelState({ run: runState(), applied: [key, 3] }).applied, [key]);
+  });
+
+  it('batches carry their learning rate: a few kept per epoch, in x order; a varying rate gets its own curve', () => {
+    let panel = reducePanel({}, { type: 'init', state: runState({ metrics: [], bestEpoch: undefined }) });
+    for (let b = 1; b <= 4; b++) {
+      panel = reducePanel(panel, { type: 'batch', ...batch(1, b, 4, 1), lr: cosineLr(1, b) });
+    }
+    assert.deepEqual(
+      panel.run?.lrSteps?.map((p) => p.x),
+      [0.25, 0.5, 0.75, 1],
+    );
+    // 100 batches per epoch keep every 5th (24 points at most) and the last.
+    for (let b = 1; b <= 100; b++)
+      panel = reducePanel(panel, { type: 'batch', ...batch(2, b, 100, 1), lr: 0.001 });
+    const second = panel.run?.lrSteps?.filter((p) => p.x > 1) ?? [];
+    assert.equal(second.length, 21);
+    assert.equal(second[second.length - 1].x, 2);
+    const varying = chartSeries({ ...runState(), lrSteps: panel.run?.lrSteps?.filter((p) => p.x <= 1) });
+    assert.equal(varying.lr.lrSteps.length, 4);
+    const flat = chartSeries({ ...runState(), lrSteps: second });
+    assert.deepEqual(
+      flat.lr.lrSteps,
+      [],
+      'a rate constant within each epoch adds nothing to the epoch points',
+    );
+    // A step schedule: constant within each epoch, another rate the next epoch (each epoch's last batch
+    // sits at x = epoch, and still belongs to that epoch).
+    const stepped = [0.5, 1, 1.5, 2].map((x) => ({ x, y: x <= 1 ? 0.001 : 0.0005 }));
+    assert.deepEqual(chartSeries({ ...runState(), lrSteps: stepped }).lr.lrSteps, []);
+  });
+});
+
+describe('training panel: advice, unfreezing and LR per batch in Chromium', { timeout: 60_000 }, () => {
+  after(closeBrowser);
+
+  it('advice renders its texts as text; a suggestion posts applyAdvice once and shows as applied', async () => {
+    const view = await openWebview('training');
+    try {
+      const { page } = view;
+      await send(view, { type: 'init', state: runState() });
+      assert.equal(await page.locator('#advice').isVisible(), false, 'no advice, no card');
+      await send(view, { type: 'advice', advice: ADVICE });
+      const items = page.locator('#advice .advice');
+      assert.equal(await items.count(), 2);
+      assert.equal(await items.nth(0).locator('.advice-title').textContent(), ADVICE[0].title);
+      assert.equal(await items.nth(0).locator('.advice-evidence').textContent(), ADVICE[0].evidence);
+      const buttons = items.nth(0).locator('vscode-button.advice-apply');
+      assert.deepEqual(
+        await buttons.allTextContents(),
+        ADVICE[0].suggestions.map((s) => s.label),
+      );
+      assert.equal(
+        await items.nth(1).locator('vscode-button').count(),
+        0,
+        'an informational suggestion is no button',
+      );
+      assert.equal(await items.nth(1).locator('.advice-tip').textContent(), ADVICE[1].suggestions[0].label);
+      assert.equal(await page.locator('#advice img, #advice script').count(), 0);
+
+      const before = (await view.posted()).length;
+      await buttons.nth(1).click();
+      await settle(page);
+      assert.deepEqual((await view.posted()).slice(before), [
+        { type: 'applyAdvice', adviceId: 'overfitting', index: 1 },
+      ]);
+      assert.equal(await buttons.nth(1).getAttribute('disabled'), '');
+      await buttons.nth(1).click({ force: true });
+      await settle(page);
+      assert.equal((await view.posted()).length, before + 1, 'an applied suggestion is not applied twice');
+      // The next epoch's advice (same suggestion) still shows it as applied; other suggestions stay live.
+      await send(view, { type: 'advice', advice: JSON.parse(JSON.stringify(ADVICE)) as Advice[] });
+      assert.equal(await buttons.nth(1).getAttribute('disabled'), '');
+      assert.equal(await buttons.nth(0).getAttribute('disabled'), null);
+      await page.screenshot({ path: '/tmp/training-panel-advice.png', fullPage: true });
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('the unfreezing banner says the phase, the layers training now (as text) and the next step', async () => {
+    const view = await openWebview('training');
+    try {
+      const { page } = view;
+      await send(view, { type: 'init', state: runState() });
+      const banner = page.locator('#unfreezing-banner');
+      assert.equal(await banner.isVisible(), false);
+      await send(view, {
+        type: 'unfreezing',
+        unfreezing: { phase: 0, phases: 3, since: 1, trainable: [], next: { epoch: 3, layers: ['conv3'] } },
+      });
+      assert.match((await banner.textContent()) ?? '', /head only \(3 blocks wait\)/);
+      assert.match((await banner.textContent()) ?? '', /Next: epoch 3 unfreezes conv3\./);
+      await send(view, {
+        type: 'unfreezing',
+        unfreezing: {
+          phase: 2,
+          phases: 3,
+          since: 5,
+          trainable: ['conv3', `block/${XSS_IMG}`],
+          next: { epoch: 7, layers: ['conv1', 'bn1'] },
+        },
+      });
+      assert.match((await banner.locator('strong').textContent()) ?? '', /phase 2 of 3/);
+      assert.deepEqual(await banner.locator('.layer-chip').allTextContents(), ['conv3', `block/${XSS_IMG}`]);
+      assert.match(
+        (await banner.textContent()) ?? '',
+        /Since epoch 5 the new head and 2 pre-trained layers train:/,
+      );
+      assert.match((await banner.textContent()) ?? '', /Next: epoch 7 unfreezes conv1, bn1\./);
+      assert.equal(await page.locator('img').count(), 0);
+      await page.locator('.banners').screenshot({ path: '/tmp/training-panel-unfreezing.png' });
+      await send(view, { type: 'status', status: 'completed', endReason: 'all 10 epochs done' });
+      assert.doesNotMatch((await banner.textContent()) ?? '', /Next:/, 'a finished run has no next step');
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('the LR chart draws the per-batch rate of a cosine schedule, from init and from live batches', async () => {
+    const view = await openWebview('training');
+    try {
+      const { page } = view;
+      const first = [1, 2, 3, 4].map((b) => ({ x: b / 4, y: cosineLr(1, b) }));
+      await send(view, {
+        type: 'init',
+        state: runState({
+          metrics: [{ ...epoch(1, 1, 0.5, 1, 0.5), lr: cosineLr(1, 4) }],
+          bestEpoch: 1,
+          epochsPlanned: 2,
+          lrSteps: first,
+        }),
+      });
+      let lr = await chartData(page, 'lr');
+      assert.deepEqual(lr[LR_DATASETS.lrSteps], first);
+      assert.equal(await page.evaluate(`__fineTuneCharts.lr.options.scales.x.min`), 0);
+      await send(
+        view,
+        ...[1, 2, 3, 4].map((b) => ({ type: 'batch', ...batch(2, b, 4, 0.5), lr: cosineLr(2, b) })),
+      );
+      await waitForPoints(page, 'lr', LR_DATASETS.lrSteps, 8);
+      lr = await chartData(page, 'lr');
+      assert.deepEqual(
+        lr[LR_DATASETS.lrSteps].slice(4).map((p) => p.x),
+        [1.25, 1.5, 1.75, 2],
+      );
+      assert.ok(Math.abs(lr[LR_DATASETS.lrSteps][7].y - cosineLr(2, 4)) < 1e-15);
+      await page.locator('.chart-lr').screenshot({ path: '/tmp/training-panel-lr-per-batch.png' });
       await assertClean(view);
     } finally {
       await view.close();

@@ -257,3 +257,27 @@ export function valueAt(document: unknown, path: JsonPath): unknown {
   }
   return node;
 }
+
+/**
+ * `training.gradualUnfreezing.blocks`: "auto", or layer paths separated by commas (paths may hold spaces,
+ * so only commas separate them). Empty removes the key (the default, "auto").
+ */
+export function parseBlocksText(schema: JsonSchema, text: string): ParseResult {
+  const trimmed = text.trim();
+  if (trimmed === '') return { ok: true, value: undefined };
+  const value =
+    trimmed === 'auto'
+      ? 'auto'
+      : trimmed
+          .replace(/^\[/, '')
+          .replace(/\]$/, '')
+          .split(',')
+          .map((part) => part.trim().replace(/^"(.*)"$/, '$1'))
+          .filter((part) => part !== '');
+  if (Array.isArray(value) && value.length === 0)
+    return { ok: false, message: 'Enter "auto" or layer paths' };
+  const message = checkValue(schema, value);
+  return message
+    ? { ok: false, message: `Enter "auto" or layer paths separated by commas` }
+    : { ok: true, value };
+}

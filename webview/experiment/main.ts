@@ -16,6 +16,7 @@ import type {
 import { connect } from '../shared/vscodeApi';
 import { textEl } from '../shared/escape';
 import type { JsonPath } from './fieldRules';
+import { createAugmentationPreview } from './augmentationPreview';
 import { renderLayerTree } from './layerTree';
 import { createSettingsForm } from './settingsForm';
 
@@ -52,6 +53,8 @@ const channel = connect<HostToExperimentPanel, ExperimentPanelToHost, PersistedS
     isPanelState(message.state)
   ) {
     show(message.state);
+  } else if (isObject(message) && message.type === 'augmentationPreview' && Array.isArray(message.images)) {
+    preview.receive(message);
   }
 });
 
@@ -103,11 +106,21 @@ settingsPane.setAttribute('aria-label', 'Settings');
 const settingsTitle = document.createElement('div');
 settingsTitle.className = 'pane-header';
 settingsTitle.append(textEl('h2', 'Settings'));
-const form = createSettingsForm(postValue, closedSections, (id, open) => {
-  if (open) closedSections.delete(id);
-  else closedSections.add(id);
-  persist();
-});
+const preview = createAugmentationPreview(
+  (seed) => channel.post({ type: 'previewAugmentation', seed }),
+  !closedSections.has('augmentation'),
+);
+const form = createSettingsForm(
+  postValue,
+  closedSections,
+  (id, open) => {
+    if (open) closedSections.delete(id);
+    else closedSections.add(id);
+    if (id === 'augmentation') preview.setOpen(open);
+    persist();
+  },
+  { augmentation: preview.element },
+);
 settingsPane.append(settingsTitle, form.element);
 panes.append(layersPane, settingsPane);
 root.append(header, problems, panes);
@@ -142,6 +155,7 @@ function render(force: boolean): void {
   renderProblems(state);
   renderTree();
   form.update(state, force);
+  preview.update(state);
 }
 
 /** Rebuilds the tree, then puts focus and scroll back where they were. */

@@ -23,13 +23,21 @@ import {
   enumOf,
   formatFieldValue,
   isRequired,
+  parseBlocksText,
   parseFieldText,
   sameJson,
   schemaAt,
   valueAt,
   type JsonPath,
+  type ParseResult,
 } from './fieldRules';
 import { SETTINGS_SECTIONS, type FieldSpec, type SectionSpec } from './settingsSpec';
+import {
+  gradualUnfreezingControl,
+  lrCurveControl,
+  lrModeControl,
+  unfreezePlanControl,
+} from './techniqueViews';
 
 /** Posts `setValue`; `undefined` removes the key so its default applies. */
 export type PostValue = (path: JsonPath, value: unknown) => void;
@@ -74,17 +82,28 @@ const earlyStoppingOn = (state: ExperimentPanelState): boolean =>
   valueAt(state.document, EARLY_STOPPING) !== false;
 
 const fieldId = (path: JsonPath): string => `field-${path.join('-')}`;
+const specKey = (spec: FieldSpec): string => spec.key ?? spec.path.join('.');
+const specId = (spec: FieldSpec): string =>
+  spec.key ? `field-${spec.key.replace(/\./g, '-')}` : fieldId(spec.path);
+
+/** Controls that show something about the settings rather than hold a value: no reset, no error line. */
+const DISPLAYS: ReadonlySet<FieldSpec['control']> = new Set(['lrCurve', 'unfreezePlan']);
 
 export function createSettingsForm(
   post: PostValue,
   closedSections: ReadonlySet<string>,
   onSectionToggle: (id: string, open: boolean) => void,
+  /** Elements appended to a section's body, by section id (the augmentation preview). */
+  extras: Readonly<Record<string, HTMLElement>> = {},
 ): SettingsForm {
   const element = document.createElement('div');
   element.className = 'settings-form';
   const fields: FieldView[] = [];
   for (const section of SETTINGS_SECTIONS) {
-    element.append(renderSection(section, fields, post, !closedSections.has(section.id), onSectionToggle));
+    const rendered = renderSection(section, fields, post, !closedSections.has(section.id), onSectionToggle);
+    const extra = extras[section.id];
+    if (extra) rendered.querySelector('.section-body')?.append(extra);
+    element.append(rendered);
   }
   return {
     element,
@@ -108,7 +127,7 @@ function renderSection(
   });
   const body = document.createElement('div');
   body.className = 'section-body';
-  const about = descriptionOf(schemaAt(EXPERIMENT_SCHEMA, section.schemaPath));
+  const about = section.about ?? descriptionOf(schemaAt(EXPERIMENT_SCHEMA, section.schemaPath));
   // A section whose only switch is its own key (early stopping) says it on that switch instead.
   const describedByField = section.fields.some((f) => sameJson(f.path, section.schemaPath));
   if (about && !describedByField) body.append(textEl('p', about, 'section-about'));
@@ -131,12 +150,12 @@ function renderField(
   const group = document.createElement('vscode-form-group');
   group.variant = 'settings-group';
   group.className = 'field';
-  group.dataset.key = spec.path.join('.');
+  group.dataset.key = specKey(spec);
 
   const head = document.createElement('div');
   head.className = 'field-head';
   const label = document.createElement('vscode-label');
-  label.htmlFor = fieldId(spec.path);
+  label.htmlFor = specId(spec);
   if (section.title !== spec.label) label.append(textEl('span', `${section.title}: `, 'field-category'));
   label.append(textEl('span', spec.label, 'field-label'));
   head.append(label);
@@ -147,10 +166,11 @@ function renderField(
   reset.setAttribute('aria-label', `Reset ${spec.label} to default`);
   reset.append(icon('discard'));
   reset.addEventListener('click', () => post(spec.path, undefined));
-  if (!required) head.append(reset);
+  const display = DISPLAYS.has(spec.control);
+  if (!required && !display) head.append(reset);
   group.append(head);
 
-  const description = descriptionOf(schema);
+  const description = spec.description ?? descriptionOf(schema);
   // A checkbox carries its description as its own label, as VS Code's Settings editor does.
   if (description && spec.control !== 'checkbox' && spec.control !== 'earlyStopping') {
     const helper = document.createElement('vscode-form-helper');
@@ -173,7 +193,8 @@ function renderField(
 
   const view: FieldView = {
     apply(state, force) {
-      const inFile = valueAt(state.document, spec.path) !== undefined;
+      group.hidden = spec.visibleWhen !== undefined && !spec.visibleWhen(state);
+      const inFile = !display && valueAt(state.document, spec.path) !== undefined;
       group.classList.toggle('modified', inFile);
       reset.hidden = !inFile;
       const disabled = spec.needsEarlyStopping === true && !earlyStoppingOn(state);
@@ -184,7 +205,7 @@ function renderField(
   return { group, view };
 }
 
-interface Control {
+export interface Control {
   element: HTMLElement;
   apply(state: ExperimentPanelState, force: boolean, disabled: boolean): void;
 }
@@ -208,6 +229,16 @@ function buildControl(
       return earlyStoppingControl(spec, post);
     case 'cut':
       return cutControl();
+    case 'blocks':
+      return textControl(spec, schema, required, post, showError, (text) => parseBlocksText(schema, text));
+    case 'gradualUnfreezing':
+      return gradualUnfreezingControl(spec.path, specId(spec), post);
+    case 'lrMode':
+      return lrModeControl(spec.path, specId(spec), post);
+    case 'lrCurve':
+      return lrCurveControl();
+    case 'unfreezePlan':
+      return unfreezePlanControl();
   }
 }
 
@@ -220,9 +251,10 @@ function textControl(
   required: boolean,
   post: PostValue,
   showError: (message: string | undefined) => void,
+  parse: (text: string) => ParseResult = (text) => parseFieldText(schema, text, required),
 ): Control {
   const input = document.createElement('vscode-textfield');
-  input.id = fieldId(spec.path);
+  input.id = specId(spec);
   input.dataset.focusKey = `field:${spec.path.join('.')}`;
   let state: ExperimentPanelState | undefined;
   /** The text differs from the file because the user typed it (posted or not). */
@@ -236,7 +268,7 @@ function textControl(
     clearTimeout(timer);
     timer = undefined;
     if (!edited) return;
-    const result = parseFieldText(schema, input.value, required);
+    const result = parse(input.value);
     invalid = !result.ok;
     input.invalid = invalid;
     if (!result.ok) {

@@ -3,7 +3,9 @@
  * descriptions are not repeated here: they are read from EXPERIMENT_SCHEMA by the form (fieldRules.ts).
  * The layer settings (`freezeUpTo`, `layers`) are edited in the layer tree instead.
  */
-import type { JsonPath } from './fieldRules';
+import type { ScheduleType } from '../../src/protocol/experimentConfig';
+import type { ExperimentPanelState } from '../../src/protocol/webviewMessages';
+import { valueAt, type JsonPath } from './fieldRules';
 
 export type FieldControl =
   /** A text box parsed and checked against the schema (numbers, comma lists, strings). */
@@ -15,7 +17,17 @@ export type FieldControl =
   /** Shown, not typed: the head cut is set from the layer tree. */
   | 'cut'
   /** `training.earlyStopping`: on (an object, or absent) / off (`false`). */
-  | 'earlyStopping';
+  | 'earlyStopping'
+  /** `training.gradualUnfreezing`: on (an object) / off (absent or `false`). */
+  | 'gradualUnfreezing'
+  /** `training.gradualUnfreezing.blocks`: "auto" or a comma list of layer paths. */
+  | 'blocks'
+  /** `training.discriminativeLr`: the mode, and the multipliers it gives the trainable layers. */
+  | 'lrMode'
+  /** Shown, not typed: the learning-rate curve the schedule gives the run. */
+  | 'lrCurve'
+  /** Shown, not typed: which blocks gradual unfreezing unfreezes at which epoch. */
+  | 'unfreezePlan';
 
 export interface FieldSpec {
   path: JsonPath;
@@ -25,6 +37,37 @@ export interface FieldSpec {
   fallbackPlaceholder?: string;
   /** Shown only while early stopping is on. */
   needsEarlyStopping?: boolean;
+  /** Shown only while this holds (the schedule's own settings, gradual unfreezing's when it is on). */
+  visibleWhen?: (state: ExperimentPanelState) => boolean;
+  /** The field's key in the page (`data-key`) when it is not the path: a display beside a field of that path. */
+  key?: string;
+  /** Replaces the schema's description (a display says what it shows). */
+  description?: string;
+}
+
+/** The schedule type the file sets (what the select shows), else the resolved one. */
+export function scheduleTypeOf(state: ExperimentPanelState): ScheduleType {
+  const inFile = valueAt(state.document, ['training', 'schedule', 'type']);
+  return typeof inFile === 'string'
+    ? (inFile as ScheduleType)
+    : (state.config?.training.schedule.type ?? 'constant');
+}
+
+const scheduleIs =
+  (...types: ScheduleType[]) =>
+  (state: ExperimentPanelState): boolean =>
+    types.includes(scheduleTypeOf(state));
+
+/** Gradual unfreezing is on when the file holds its settings object. */
+export function gradualUnfreezingOn(state: ExperimentPanelState): boolean {
+  const value = valueAt(state.document, ['training', 'gradualUnfreezing']);
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The discriminative-LR mode the file sets (absent: single). */
+export function lrModeOf(state: ExperimentPanelState): string {
+  const mode = valueAt(state.document, ['training', 'discriminativeLr', 'mode']);
+  return typeof mode === 'string' ? mode : 'single';
 }
 
 export interface SectionSpec {
@@ -32,6 +75,8 @@ export interface SectionSpec {
   title: string;
   /** The `description` of this section's schema node is shown under the heading. */
   schemaPath: JsonPath;
+  /** Shown under the heading instead of the schema node's description. */
+  about?: string;
   fields: FieldSpec[];
 }
 
@@ -109,6 +154,65 @@ export const SETTINGS_SECTIONS: SectionSpec[] = [
       text(['training', 'seed'], 'Seed'),
       text(['training', 'overfitPatience'], 'Overfit Patience'),
       { path: ['training', 'backend'], label: 'Backend', control: 'select' },
+    ],
+  },
+  {
+    id: 'techniques',
+    title: 'Techniques',
+    schemaPath: ['training'],
+    about:
+      'How the learning rate moves over the run, softer targets, mixed images, decoupled weight decay, and pre-trained layers unfrozen step by step.',
+    fields: [
+      { path: ['training', 'schedule', 'type'], label: 'Learning-Rate Schedule', control: 'select' },
+      text(['training', 'schedule', 'warmupEpochs'], 'Warm-up Epochs', { visibleWhen: scheduleIs('cosine') }),
+      text(['training', 'schedule', 'stepEpochs'], 'Step Every (Epochs)', {
+        visibleWhen: scheduleIs('step'),
+      }),
+      text(['training', 'schedule', 'gamma'], 'Step Factor (gamma)', { visibleWhen: scheduleIs('step') }),
+      text(['training', 'schedule', 'pctStart'], 'Rising Fraction (pctStart)', {
+        visibleWhen: scheduleIs('onecycle'),
+      }),
+      text(['training', 'schedule', 'patience'], 'Plateau Patience', { visibleWhen: scheduleIs('plateau') }),
+      text(['training', 'schedule', 'factor'], 'Plateau Factor', { visibleWhen: scheduleIs('plateau') }),
+      text(['training', 'schedule', 'minLearningRate'], 'Minimum Learning Rate', {
+        visibleWhen: scheduleIs('cosine', 'onecycle', 'plateau'),
+      }),
+      {
+        path: ['training', 'schedule'],
+        key: 'training.schedule.curve',
+        label: 'Learning-Rate Curve',
+        control: 'lrCurve',
+        description: 'The learning rate of the new head over the run, as the schedule above sets it.',
+      },
+      text(['training', 'labelSmoothing'], 'Label Smoothing'),
+      text(['training', 'mixup'], 'Mixup α'),
+      text(['training', 'cutmix'], 'CutMix α'),
+      text(['training', 'weightDecay'], 'Weight Decay'),
+      { path: ['training', 'gradualUnfreezing'], label: 'Gradual Unfreezing', control: 'gradualUnfreezing' },
+      text(['training', 'gradualUnfreezing', 'headEpochs'], 'Head-Only Epochs', {
+        visibleWhen: gradualUnfreezingOn,
+      }),
+      text(['training', 'gradualUnfreezing', 'everyEpochs'], 'Unfreeze Every (Epochs)', {
+        visibleWhen: gradualUnfreezingOn,
+      }),
+      {
+        path: ['training', 'gradualUnfreezing', 'blocks'],
+        label: 'Blocks',
+        control: 'blocks',
+        visibleWhen: gradualUnfreezingOn,
+      },
+      {
+        path: ['training', 'gradualUnfreezing'],
+        key: 'training.gradualUnfreezing.plan',
+        label: 'Unfreezing Plan',
+        control: 'unfreezePlan',
+        visibleWhen: gradualUnfreezingOn,
+        description: 'Which pre-trained layers start training at which epoch (top blocks first).',
+      },
+      { path: ['training', 'discriminativeLr'], label: 'Discriminative Learning Rates', control: 'lrMode' },
+      text(['training', 'discriminativeLr', 'lowestMultiplier'], 'Lowest Multiplier', {
+        visibleWhen: (state) => lrModeOf(state) === 'geometric',
+      }),
     ],
   },
   {

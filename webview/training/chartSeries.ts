@@ -11,7 +11,7 @@ import { smoothedBatchSeries, type XY } from './smoothing';
 /** Dataset indices of the loss and accuracy charts (tests read `chart.data.datasets[i]`). */
 export const CURVE_DATASETS = { train: 0, val: 1, batch: 2, best: 3 } as const;
 /** Dataset indices of the learning-rate chart. */
-export const LR_DATASETS = { lr: 0, lrBase: 1 } as const;
+export const LR_DATASETS = { lr: 0, lrBase: 1, lrSteps: 2 } as const;
 
 export interface CurveSeries {
   train: XY[];
@@ -25,7 +25,13 @@ export interface CurveSeries {
 export interface ChartSeries {
   loss: CurveSeries;
   accuracy: CurveSeries;
-  lr: { lr: XY[]; lrBase: XY[]; logScale: boolean };
+  lr: {
+    lr: XY[];
+    lrBase: XY[];
+    /** Per-batch rates, only when the schedule changes the rate within epochs. */
+    lrSteps: XY[];
+    logScale: boolean;
+  };
   x: { min: number; max: number };
   bestEpoch?: number;
   /** Where the overfitting band starts (first flagged epoch). */
@@ -42,10 +48,11 @@ export function chartSeries(run: TrainingPanelState): ChartSeries {
   });
   const lr = points(run.metrics, 'lr');
   const lrBase = points(run.metrics, 'lr_base');
+  const lrSteps = changesWithinEpochs(run.lrSteps ?? []) ? (run.lrSteps ?? []).map((p) => ({ ...p })) : [];
   return {
     loss: curve('loss', 'val_loss', 'loss'),
     accuracy: curve('accuracy', 'val_accuracy', 'accuracy'),
-    lr: { lr, lrBase, logScale: spansDecade([...lr, ...lrBase].map((p) => p.y)) },
+    lr: { lr, lrBase, lrSteps, logScale: spansDecade([...lr, ...lrBase, ...lrSteps].map((p) => p.y)) },
     x: xRange(run),
     bestEpoch: best?.epoch,
     overfitFrom: firstOverfitEpoch(run),
@@ -60,6 +67,22 @@ function points(metrics: readonly EpochMetrics[], field: keyof EpochMetrics): XY
     if (typeof y === 'number' && Number.isFinite(y)) out.push({ x: m.epoch, y });
   }
   return out;
+}
+
+/**
+ * Whether per-batch rates differ inside one epoch (cosine, one-cycle): only then are they worth a curve of
+ * their own — a per-epoch schedule's batches repeat the epoch's rate.
+ */
+export function changesWithinEpochs(steps: readonly XY[]): boolean {
+  const firstOfEpoch = new Map<number, number>();
+  for (const p of steps) {
+    // A batch of epoch e lies in (e − 1, e] (drawn at its end).
+    const epoch = Math.ceil(p.x - 1e-9);
+    const first = firstOfEpoch.get(epoch);
+    if (first === undefined) firstOfEpoch.set(epoch, p.y);
+    else if (Math.abs(p.y - first) > 1e-9 * Math.max(Math.abs(first), Math.abs(p.y))) return true;
+  }
+  return false;
 }
 
 /**

@@ -62,15 +62,17 @@ export function createCharts(canvases: Record<Kind, HTMLCanvasElement>, theme: C
 export function updateCharts(charts: TrainingCharts, series: ChartSeries): void {
   setCurves(charts.loss, series.loss);
   setCurves(charts.accuracy, series.accuracy);
-  const [lr, lrBase] = charts.lr.data.datasets;
+  const [lr, lrBase, lrSteps] = charts.lr.data.datasets;
   lr.data = series.lr.lr;
   lrBase.data = series.lr.lrBase;
+  lrSteps.data = series.lr.lrSteps;
   const lrScales = charts.lr.options.scales as Record<string, { type?: string }>;
   lrScales.y.type = series.lr.logScale ? 'logarithmic' : 'linear';
   for (const chart of [charts.loss, charts.accuracy, charts.lr]) {
     const x = chart.options.scales?.x;
     if (x) {
-      x.min = series.x.min;
+      // The per-batch rates start within epoch 1: their axis starts at 0.
+      x.min = chart === charts.lr && series.lr.lrSteps.length > 0 ? 0 : series.x.min;
       x.max = series.x.max;
     }
     const markers = chart.options.plugins?.epochMarkers;
@@ -121,6 +123,7 @@ function datasets(kind: Kind, theme: ChartTheme): ChartDataset<'line', XY[]>[] {
     return [
       line('lr', theme.lr, { pointRadius: 1.5 }),
       line('lr (pre-trained layers)', theme.lrBase, { pointRadius: 1.5, borderDash: [5, 3] }),
+      line('lr per batch', withAlpha(theme.lr, 0.7), { pointRadius: 0, borderWidth: 1.5 }),
     ];
   }
   const name = kind === 'loss' ? 'loss' : 'accuracy';
@@ -214,7 +217,8 @@ function options(kind: Kind, theme: ChartTheme): ChartOptions<'line'> {
       },
       tooltip: {
         callbacks: {
-          title: (items: TooltipItem<'line'>[]) => epochTitle(items[0]?.parsed.x ?? Number.NaN),
+          title: (items: TooltipItem<'line'>[]) =>
+            epochTitle(items[0]?.parsed.x ?? Number.NaN, kind === 'lr'),
           label: (item: TooltipItem<'line'>) =>
             `${item.dataset.label}: ${formatY(item.parsed.y ?? Number.NaN)}`,
         },
@@ -229,8 +233,16 @@ function options(kind: Kind, theme: ChartTheme): ChartOptions<'line'> {
   };
 }
 
-/** Tooltip title: whole epochs are epoch ends; fractional ones are batches of the epoch in progress. */
-function epochTitle(x: number): string {
+/**
+ * Tooltip title: whole epochs are epoch ends; fractional ones are batches of the epoch in progress, or on
+ * the learning-rate chart the point of an epoch where a per-batch schedule set the rate.
+ */
+function epochTitle(x: number, learningRate = false): string {
   if (!Number.isFinite(x)) return '';
-  return Number.isInteger(x) ? `Epoch ${x}` : `Epoch ${Math.floor(x) + 1} (in progress)`;
+  if (learningRate && x === 0) return 'Start of epoch 1';
+  if (Number.isInteger(x)) return `Epoch ${x}`;
+  const epoch = Math.floor(x) + 1;
+  return learningRate
+    ? `Epoch ${epoch}, ${Math.round((x - Math.floor(x)) * 100)} % through`
+    : `Epoch ${epoch} (in progress)`;
 }

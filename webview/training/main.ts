@@ -8,13 +8,15 @@
  * (rare, and tests wait on their effect) redraw at once.
  */
 import type { HostToTrainingPanel, TrainingPanelToHost } from '../../src/protocol/webviewMessages';
+import { createAdviceView } from './advice';
 import { createBanners } from './banners';
 import { chartSeries } from './chartSeries';
 import { applyTheme, createCharts, updateCharts, type TrainingCharts } from './charts';
 import { createEvaluation } from './confusionMatrix';
 import { createHeader } from './header';
-import { reducePanel, restorePanelState, selectCell, type PanelState } from './state';
+import { markApplied, reducePanel, restorePanelState, selectCell, type PanelState } from './state';
 import { readChartTheme, watchTheme } from './theme';
+import { createUnfreezingView } from './unfreezing';
 import { connect } from '../shared/vscodeApi';
 import './style.css';
 
@@ -35,6 +37,8 @@ root.className = 'training-panel';
 
 const header = createHeader(() => channel.post({ type: 'stopRun' }));
 const banners = createBanners();
+const unfreezing = createUnfreezingView();
+banners.element.append(unfreezing.element);
 const placeholder = el('div', 'placeholder');
 placeholder.id = 'placeholder';
 const chartsSection = el('section', 'charts');
@@ -53,7 +57,12 @@ const evaluation = createEvaluation({
   },
   onImage: (file) => channel.post({ type: 'openImage', file }),
 });
-root.append(header.element, banners.element, placeholder, chartsSection, evaluation.element);
+const advice = createAdviceView((adviceId, index, key) => {
+  channel.post({ type: 'applyAdvice', adviceId, index });
+  panel = markApplied(panel, key);
+  render();
+});
+root.append(header.element, banners.element, placeholder, chartsSection, advice.element, evaluation.element);
 
 const charts = createCharts(
   { loss: lossCard.canvas, accuracy: accuracyCard.canvas, lr: lrCard.canvas },
@@ -88,6 +97,8 @@ function render(): void {
   const run = panel.run;
   header.update(run);
   banners.update(run);
+  unfreezing.update(run);
+  advice.update(run?.advice, panel.applied ?? []);
   evaluation.update(run?.summary, panel.cell);
 
   const hasCurves = Boolean(run && (run.metrics.length > 0 || run.batches.length > 0));

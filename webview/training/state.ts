@@ -4,6 +4,7 @@
  * `setState`, so a reloaded webview shows the same run before the host's `init` arrives.
  */
 import type { EpochMetrics } from '../../src/protocol/runRecord';
+import { keepsLrStep, lrStepX } from '../../src/engine/training/lrSteps';
 import type { BatchPoint, HostToTrainingPanel, TrainingPanelState } from '../../src/protocol/webviewMessages';
 
 /** The confusion-matrix cell the user clicked, and its images once the host answered. */
@@ -18,10 +19,20 @@ export interface CellSelection {
 export interface PanelState {
   run?: TrainingPanelState;
   cell?: CellSelection;
+  /** Suggestions already applied from this page (`adviceKey`), so a second click does not apply twice. */
+  applied?: string[];
 }
 
+/** Identifies one suggestion of one advice across updates (the label carries its values). */
+export const adviceKey = (adviceId: string, index: number, label: string): string =>
+  `${adviceId}#${index}#${label}`;
+
 export function reducePanel(panel: PanelState, message: HostToTrainingPanel): PanelState {
-  if (message.type === 'init') return { run: cloneRun(message.state) };
+  if (message.type === 'init') {
+    // Another run (a revived panel) starts with nothing applied; the same run keeps what was applied.
+    const applied = panel.run?.runId === message.state.runId ? panel.applied : undefined;
+    return { run: cloneRun(message.state), ...(applied ? { applied } : {}) };
+  }
   if (message.type === 'cellImages') {
     // Only the answer to the cell still selected counts: a slow answer to an earlier click is dropped.
     const cell = panel.cell;
@@ -35,7 +46,12 @@ export function reducePanel(panel: PanelState, message: HostToTrainingPanel): Pa
   const run = reduceRun(panel.run, message);
   // A new summary replaces the matrix, so an old selection would point at different counts.
   const cell = message.type === 'summary' ? undefined : panel.cell;
-  return { run, cell };
+  return { ...panel, run, cell };
+}
+
+/** The page applied a suggestion (before the host confirms: the host shows what changed). */
+export function markApplied(panel: PanelState, key: string): PanelState {
+  return { ...panel, applied: [...(panel.applied ?? []).filter((k) => k !== key), key] };
 }
 
 /** Selecting a cell (before the host answers): the previous cell's images are dropped. */
@@ -72,7 +88,8 @@ export function reduceRun(
       // index replaces the earlier point so the series stays ordered.
       const batches = run.batches.filter((b) => b.epoch === point.epoch && b.batch < point.batch);
       batches.push(point);
-      return { ...run, batches };
+      const lrSteps = withLrStep(run.lrSteps, message);
+      return { ...run, batches, ...(lrSteps ? { lrSteps } : {}) };
     }
     case 'status':
       return {
@@ -85,7 +102,25 @@ export function reduceRun(
       };
     case 'summary':
       return { ...run, summary: message.summary };
+    case 'advice':
+      return { ...run, advice: message.advice.slice() };
+    case 'unfreezing':
+      return { ...run, unfreezing: { ...message.unfreezing } };
   }
+}
+
+/** Adds a batch's learning rate to the per-batch LR curve (a few batches per epoch are kept). */
+function withLrStep(
+  steps: TrainingPanelState['lrSteps'],
+  batch: BatchPoint,
+): TrainingPanelState['lrSteps'] | undefined {
+  if (typeof batch.lr !== 'number' || !Number.isFinite(batch.lr)) return undefined;
+  if (!keepsLrStep(batch.batch, batch.batches)) return undefined;
+  const x = lrStepX(batch.epoch, batch.batch, batch.batches);
+  // Points stay in x order: a repeated or late batch replaces what is at or after its x.
+  const kept = (steps ?? []).filter((p) => p.x < x);
+  kept.push({ x, y: batch.lr });
+  return kept;
 }
 
 function upsertEpoch(metrics: EpochMetrics[], m: EpochMetrics): EpochMetrics[] {
@@ -100,6 +135,8 @@ function cloneRun(run: TrainingPanelState): TrainingPanelState {
     classNames: run.classNames.slice(),
     metrics: [...run.metrics].sort((a, b) => a.epoch - b.epoch),
     batches: run.batches.slice(),
+    ...(Array.isArray(run.lrSteps) ? { lrSteps: run.lrSteps.slice() } : {}),
+    ...(Array.isArray(run.advice) ? { advice: run.advice.slice() } : {}),
   };
 }
 
@@ -153,8 +190,10 @@ export function restorePanelState(saved: unknown): PanelState {
   const cell = saved.cell;
   const cellValid =
     isObject(cell) && typeof cell.trueIndex === 'number' && typeof cell.predictedIndex === 'number';
+  const applied = Array.isArray(saved.applied) ? saved.applied.filter((k) => typeof k === 'string') : [];
   return {
     run: cloneRun(run as unknown as TrainingPanelState),
     cell: cellValid ? (cell as unknown as CellSelection) : undefined,
+    ...(applied.length > 0 ? { applied } : {}),
   };
 }

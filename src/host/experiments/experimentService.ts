@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { modify, parse, type Edit, type FormattingOptions } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import type { LayerNode } from '../../protocol/layerTree';
 import type { LayerEdit, ExperimentPanelState } from '../../protocol/webviewMessages';
 import { parseExperimentText } from '../../engine/config/loadExperiment';
 import { isUserError } from '../../engine/userError';
@@ -150,6 +151,11 @@ export class ExperimentService implements vscode.Disposable {
       state.layersError = (error as Error).message;
     }
     return state;
+  }
+
+  /** The layer tree of a base model (cached by the describer until the model file changes). */
+  async describeLayers(modelJsonPath: string): Promise<LayerNode[]> {
+    return (await this.describer.describe(modelJsonPath)).layers;
   }
 
   async applyLayerEdit(uri: vscode.Uri, edit: LayerEdit): Promise<boolean> {

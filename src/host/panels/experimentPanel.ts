@@ -10,6 +10,7 @@ import {
   type ExperimentPanelToHost,
   type HostToExperimentPanel,
 } from '../../protocol/webviewMessages';
+import { AugmentationPreviewer, PreviewSupersededError } from '../augmentationPreviewer';
 import type { ExperimentService } from '../experiments/experimentService';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';
 
@@ -27,6 +28,8 @@ export class ExperimentPanel implements vscode.Disposable {
   private readonly host: WebviewPanelHost<ExperimentPanelToHost, HostToExperimentPanel>;
   private readonly disposables: vscode.Disposable[] = [];
   private updateTimer: NodeJS.Timeout | undefined;
+  /** Runs the trainer's one-shot augmentation preview; one per panel, the latest request wins. */
+  private readonly previewer: AugmentationPreviewer;
 
   static show(uri: vscode.Uri, context: ExperimentPanelContext): ExperimentPanel {
     const existing = ExperimentPanel.panels.get(uri.toString());
@@ -57,6 +60,11 @@ export class ExperimentPanel implements vscode.Disposable {
     private readonly context: ExperimentPanelContext,
   ) {
     ExperimentPanel.panels.set(uri.toString(), this);
+    this.previewer = new AugmentationPreviewer(
+      vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath,
+      undefined,
+      () => vscode.workspace.isTrusted,
+    );
     this.host = new WebviewPanelHost({
       panel,
       extensionUri: context.extensionUri,
@@ -98,13 +106,28 @@ export class ExperimentPanel implements vscode.Disposable {
       case 'startTraining':
         await this.context.startTraining(this.uri);
         break;
+      case 'previewAugmentation':
+        await this.previewAugmentation(message.seed);
+        break;
       default:
         break;
     }
   }
 
+  /** The preview reads the file on disk, which every edit from the panel saves at once. */
+  private async previewAugmentation(seed: number): Promise<void> {
+    try {
+      const images = await this.previewer.preview(this.uri.fsPath, seed);
+      this.host.post({ type: 'augmentationPreview', seed, images });
+    } catch (error) {
+      if (error instanceof PreviewSupersededError) return;
+      this.host.post({ type: 'augmentationPreview', seed, images: [], error: (error as Error).message });
+    }
+  }
+
   dispose(): void {
     clearTimeout(this.updateTimer);
+    this.previewer.dispose();
     ExperimentPanel.panels.delete(this.uri.toString());
     this.disposables.forEach((d) => d.dispose());
   }

@@ -5,16 +5,30 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import type { Advice } from '../../protocol/advice';
+import type { LayerNode } from '../../protocol/layerTree';
 import type { RunSummary } from '../../protocol/runRecord';
-import type { TrainingEvent } from '../../protocol/trainingEvents';
+import type { PhaseEvent, TrainingEvent } from '../../protocol/trainingEvents';
 import {
   isTrainingPanelToHost,
   type HostToTrainingPanel,
+  type LayerEdit,
   type TrainingPanelState,
   type TrainingPanelToHost,
+  type UnfreezingInfo,
 } from '../../protocol/webviewMessages';
 import { readRun } from '../../engine/runs/readRuns';
+import { describeAdviceAction, findAdviceAction } from '../training/adviceActions';
+import {
+  adviceForRun,
+  loadRunInsights,
+  lrStepsFromDisk,
+  unfreezingFromEvent,
+  unfreezingFromMetrics,
+  type RunInsights,
+} from '../training/runInsights';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';
 
 export const TRAINING_VIEW_TYPE = 'fineTune.training';
@@ -25,6 +39,14 @@ export interface TrainingPanelContext {
   /** True while our trainer drives this run (then IPC events, not files, update the panel). */
   isLive(runDir: string): boolean;
   stop(runDir: string): void;
+  /** Edits experiment files (advice suggestions, undoable); absent: suggestions cannot be applied. */
+  readonly experiments?: {
+    text(uri: vscode.Uri): Promise<string>;
+    setValue(uri: vscode.Uri, path: (string | number)[], value: unknown): Promise<boolean>;
+    applyLayerEdit(uri: vscode.Uri, edit: LayerEdit): Promise<boolean>;
+  };
+  /** The layer tree of a base model (the unfreezing plan and the advice use it); absent: estimated without. */
+  describeLayers?(modelJsonPath: string): Promise<LayerNode[]>;
 }
 
 function readSummary(runDir: string): RunSummary | undefined {
@@ -64,7 +86,22 @@ export function stateFromDisk(runDir: string): TrainingPanelState {
       ? { error: record?.error ?? `run folder unreadable: ${listing.unreadable}` }
       : {}),
     ...(readSummary(runDir) ? { summary: readSummary(runDir) } : {}),
+    ...(record ? diskExtras(record, metrics) : {}),
   };
+}
+
+/** Per-batch learning rates and the unfreezing phase that metrics.jsonl alone cannot hold. */
+function diskExtras(
+  record: NonNullable<ReturnType<typeof readRun>['record']>,
+  metrics: ReturnType<typeof readRun>['metrics'],
+): Pick<TrainingPanelState, 'lrSteps' | 'unfreezing'> {
+  try {
+    const lrSteps = lrStepsFromDisk(record, metrics);
+    const unfreezing = unfreezingFromMetrics(record, metrics);
+    return { ...(lrSteps.length > 0 ? { lrSteps } : {}), ...(unfreezing ? { unfreezing } : {}) };
+  } catch {
+    return {}; // a run.json from an older writer without these settings
+  }
 }
 
 export class TrainingPanel implements vscode.Disposable {
@@ -72,6 +109,15 @@ export class TrainingPanel implements vscode.Disposable {
   private readonly host: WebviewPanelHost<TrainingPanelToHost, HostToTrainingPanel>;
   private readonly disposables: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Read once per panel: the dataset's class counts and the model's layers do not change during a run. */
+  private insights: Promise<RunInsights | undefined> | undefined;
+  private timeline: RunInsights['timeline'];
+  /** The advice last posted: the only suggestions a click may apply. */
+  private advice: Advice[] = [];
+  /** The trainer's latest phase announcement (live runs). */
+  private livePhase: PhaseEvent | undefined;
+  private adviceTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
 
   /** Shows (or reveals) the panel of a run. */
   static show(runDir: string, context: TrainingPanelContext, preserveFocus = false): TrainingPanel {
@@ -112,7 +158,7 @@ export class TrainingPanel implements vscode.Disposable {
       title: panel.title,
       isMessage: isTrainingPanelToHost,
       log: context.log,
-      onReady: () => this.host.post({ type: 'init', state: stateFromDisk(runDir) }),
+      onReady: () => this.postInit(),
       onMessage: (message) => this.onMessage(message),
     });
     const watcher = vscode.workspace.createFileSystemWatcher(
@@ -121,10 +167,7 @@ export class TrainingPanel implements vscode.Disposable {
     const onFile = (): void => {
       if (this.context.isLive(runDir)) return;
       clearTimeout(this.refreshTimer);
-      this.refreshTimer = setTimeout(
-        () => this.host.post({ type: 'init', state: stateFromDisk(runDir) }),
-        250,
-      );
+      this.refreshTimer = setTimeout(() => this.postInit(), 250);
     };
     this.disposables.push(
       this.host,
@@ -133,6 +176,65 @@ export class TrainingPanel implements vscode.Disposable {
       watcher.onDidCreate(onFile),
       panel.onDidDispose(() => this.dispose()),
     );
+  }
+
+  /** The run as its folder describes it, with what this panel knows beyond the folder. */
+  private postInit(): void {
+    const state = stateFromDisk(this.runDir);
+    const unfreezing = this.unfreezingNow();
+    this.host.post({
+      type: 'init',
+      state: {
+        ...state,
+        ...(unfreezing ? { unfreezing } : {}),
+        ...(this.advice.length > 0 ? { advice: this.advice } : {}),
+      },
+    });
+    this.scheduleAdvice(0);
+  }
+
+  private loadInsights(): Promise<RunInsights | undefined> {
+    const record = readRun(this.runDir).record;
+    if (!record) return Promise.resolve(undefined);
+    this.insights ??= loadRunInsights(record, this.context.describeLayers?.bind(this.context))
+      .then((insights) => {
+        this.timeline = insights.timeline;
+        return insights;
+      })
+      .catch((error: unknown) => {
+        this.context.log.warn(`advice for ${this.runDir}: ${(error as Error).message}`);
+        this.insights = undefined;
+        return undefined;
+      });
+    return this.insights;
+  }
+
+  private unfreezingNow(): UnfreezingInfo | undefined {
+    const listing = readRun(this.runDir);
+    if (!listing.record) return undefined;
+    try {
+      return this.livePhase
+        ? unfreezingFromEvent(this.livePhase, listing.record, this.timeline)
+        : unfreezingFromMetrics(listing.record, listing.metrics, this.timeline);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Advice after each epoch (debounced: a burst of file events or epochs computes it once). */
+  private scheduleAdvice(delayMs = 100): void {
+    clearTimeout(this.adviceTimer);
+    this.adviceTimer = setTimeout(() => void this.refreshAdvice(), delayMs);
+  }
+
+  private async refreshAdvice(): Promise<void> {
+    const insights = await this.loadInsights();
+    const listing = readRun(this.runDir);
+    if (!insights || !listing.record || this.disposed) return;
+    this.advice = adviceForRun(listing.record, listing.metrics, insights);
+    this.host.post({ type: 'advice', advice: this.advice });
+    const unfreezing = this.unfreezingNow();
+    if (unfreezing) this.host.post({ type: 'unfreezing', unfreezing });
   }
 
   /** Live events of the run from our trainer. */
@@ -146,8 +248,15 @@ export class TrainingPanel implements vscode.Disposable {
           batches: event.batches,
           loss: event.loss,
           accuracy: event.accuracy,
+          ...(event.lr !== undefined ? { lr: event.lr } : {}),
         });
         break;
+      case 'phase': {
+        this.livePhase = event;
+        const unfreezing = this.unfreezingNow();
+        if (unfreezing) this.host.post({ type: 'unfreezing', unfreezing });
+        break;
+      }
       case 'afterEpoch':
         this.host.post({
           type: 'epoch',
@@ -156,6 +265,7 @@ export class TrainingPanel implements vscode.Disposable {
           bestEpoch: event.bestEpoch,
           ...(event.overfittingReason ? { overfittingReason: event.overfittingReason } : {}),
         });
+        this.scheduleAdvice();
         break;
       case 'afterFit': {
         this.host.post({
@@ -166,6 +276,7 @@ export class TrainingPanel implements vscode.Disposable {
         });
         const summary = readSummary(this.runDir);
         if (summary) this.host.post({ type: 'summary', summary });
+        this.scheduleAdvice();
         break;
       }
       default:
@@ -175,12 +286,16 @@ export class TrainingPanel implements vscode.Disposable {
 
   /** The run ended without an afterFit (crash): show the status recorded on disk. */
   refreshFromDisk(): void {
-    this.host.post({ type: 'init', state: stateFromDisk(this.runDir) });
+    this.postInit();
   }
 
   private async onMessage(message: TrainingPanelToHost): Promise<void> {
     if (message.type === 'stopRun') {
       this.context.stop(this.runDir);
+      return;
+    }
+    if (message.type === 'applyAdvice') {
+      await this.applyAdvice(message.adviceId, message.index);
       return;
     }
     const summary = readSummary(this.runDir);
@@ -209,8 +324,48 @@ export class TrainingPanel implements vscode.Disposable {
     }
   }
 
+  /**
+   * A suggestion the panel shows, applied to the run's experiment file (an undoable edit, saved), then
+   * said in words. Only actions of the advice this host computed can be applied.
+   */
+  private async applyAdvice(adviceId: string, index: number): Promise<void> {
+    const found = findAdviceAction(this.advice, adviceId, index);
+    const experiments = this.context.experiments;
+    if (!found || !experiments) {
+      this.context.log.warn(`ignored applyAdvice ${adviceId}#${index}: no such suggestion for this run`);
+      return;
+    }
+    const experimentPath = readRun(this.runDir).record?.experimentPath;
+    if (!experimentPath || !fs.existsSync(experimentPath)) {
+      void vscode.window.showErrorMessage(
+        `Fine-Tune: the run's experiment file ${experimentPath ?? ''} no longer exists, so "${found.label}" cannot be applied.`,
+      );
+      return;
+    }
+    const uri = vscode.Uri.file(experimentPath);
+    const before = parse(await experiments.text(uri), [], { allowTrailingComma: true }) as unknown;
+    const change = describeAdviceAction(found.action, before);
+    const applied =
+      found.action.kind === 'setValue'
+        ? await experiments.setValue(uri, found.action.path, found.action.value)
+        : await experiments.applyLayerEdit(uri, found.action.edit);
+    if (!applied) {
+      void vscode.window.showErrorMessage(`Fine-Tune: could not edit ${path.basename(experimentPath)}.`);
+      return;
+    }
+    this.context.log.info(`advice "${found.advice.title}": ${change} in ${experimentPath}`);
+    const open = 'Open Experiment';
+    const choice = await vscode.window.showInformationMessage(
+      `Fine-Tune: ${path.basename(experimentPath)}: ${change}. The next run uses it (Undo in the file reverts it).`,
+      open,
+    );
+    if (choice === open) await vscode.commands.executeCommand('fineTune.openExperiment', uri);
+  }
+
   dispose(): void {
+    this.disposed = true;
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.adviceTimer);
     TrainingPanel.panels.delete(this.runDir);
     this.disposables.forEach((d) => d.dispose());
   }

@@ -6,7 +6,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../../protocol/experimentConfig';
+import type { LayerNode } from '../../protocol/layerTree';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
+import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
 import { readRun } from '../../engine/runs/readRuns';
 import { resumeProblem } from '../../engine/runs/resumable';
@@ -40,6 +42,13 @@ function describeEvent(event: TrainingEvent): string | undefined {
   }
 }
 
+/** Gradual unfreezing in the run in progress: the pre-trained layers that train from `epoch` on. */
+export interface LiveUnfreezing {
+  experiment: vscode.Uri;
+  epoch: number;
+  trainable: string[];
+}
+
 export class TrainingController implements vscode.Disposable, TrainingPanelContext {
   private active: ActiveRun | undefined;
   /** Runs waiting their turn: an experiment to start, or (with `resume`) a run folder to continue. */
@@ -48,12 +57,17 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
   private readonly ended = new vscode.EventEmitter<string | undefined>();
   /** Fires with the run folder when a run ends (any way). */
   readonly onDidEnd = this.ended.event;
+  private readonly unfreezingChanged = new vscode.EventEmitter<LiveUnfreezing | undefined>();
+  /** Fires when the running run's unfreezing phase changes, and with undefined when the run ends. */
+  readonly onDidChangeUnfreezing = this.unfreezingChanged.event;
 
   constructor(
     readonly extensionUri: vscode.Uri,
     readonly log: vscode.LogOutputChannel,
     /** The trainer process's environment (the host adds where the native backends are installed). */
     private readonly trainerEnv: () => NodeJS.ProcessEnv = () => process.env,
+    /** Lets the training panel apply advice to experiment files and read base models' layers. */
+    readonly experiments?: ExperimentService,
   ) {
     this.statusItem = vscode.window.createStatusBarItem(
       'fineTune.status',
@@ -61,6 +75,12 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
       50,
     );
     this.statusItem.name = 'Fine-Tune training';
+  }
+
+  describeLayers(modelJsonPath: string): Promise<LayerNode[]> {
+    return this.experiments
+      ? this.experiments.describeLayers(modelJsonPath)
+      : Promise.reject(new Error('no layer reader'));
   }
 
   get running(): boolean {
@@ -173,6 +193,7 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     );
     this.active = undefined;
     this.finish(run, exit);
+    this.unfreezingChanged.fire(undefined);
     this.ended.fire(run.runDir);
     const next = this.queue.shift();
     if (next) await this.run(next.experiment, next.resume);
@@ -207,6 +228,12 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
         `val_acc ${m.val_accuracy.toFixed(3)}, best epoch ${event.bestEpoch}${event.overfittingReason ? `\n${event.overfittingReason}` : ''}`,
       );
       if (event.overfittingReason) this.log.warn(event.overfittingReason);
+    } else if (event.type === 'phase') {
+      this.unfreezingChanged.fire({
+        experiment: run.experiment,
+        epoch: event.epoch,
+        trainable: event.trainable,
+      });
     }
     if (run.runDir) TrainingPanel.forRun(run.runDir)?.onEvent(event);
   }
@@ -252,5 +279,6 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     this.active?.trainer.kill();
     this.statusItem.dispose();
     this.ended.dispose();
+    this.unfreezingChanged.dispose();
   }
 }

@@ -8,8 +8,10 @@ import * as vscode from 'vscode';
 import type { LayerState } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { ExperimentPanelState } from '../../protocol/webviewMessages';
+import { planLeavesFromTree, unfreezeTimeline } from '../../engine/training/unfreezePlan';
 import type { ExperimentService } from '../experiments/experimentService';
 import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
+import type { LiveUnfreezing } from '../training/trainingController';
 
 export class LayerItem extends vscode.TreeItem {
   constructor(
@@ -17,6 +19,8 @@ export class LayerItem extends vscode.TreeItem {
     readonly state: LayerState | 'mixed',
     readonly isCut: boolean,
     readonly afterCut: boolean,
+    /** Gradual unfreezing during a run: "training now" or "waits for epoch N". */
+    readonly unfreezing?: string,
   ) {
     super(
       node.name,
@@ -32,6 +36,7 @@ export class LayerItem extends vscode.TreeItem {
       isCut ? '✂ head cut' : '',
       state === 'reinit' ? '↻ re-init' : '',
       afterCut ? 'replaced by head' : '',
+      unfreezing ?? '',
     ]
       .filter(Boolean)
       .join(' · ');
@@ -61,7 +66,7 @@ export class LayerItem extends vscode.TreeItem {
     tooltip.appendText(node.path);
     tooltip.appendMarkdown('**\n\n');
     tooltip.appendText(
-      `${node.className}, output ${shape || 'shape unknown (Restricted Mode)'}\n${node.trainableParams.toLocaleString('en-US')} trainable + ${node.nonTrainableParams.toLocaleString('en-US')} non-trainable params\nState: ${stateText}${isCut ? '\nThe new head starts after this layer.' : ''}${afterCut ? '\nAfter the head cut: replaced by the new head.' : ''}`,
+      `${node.className}, output ${shape || 'shape unknown (Restricted Mode)'}\n${node.trainableParams.toLocaleString('en-US')} trainable + ${node.nonTrainableParams.toLocaleString('en-US')} non-trainable params\nState: ${stateText}${isCut ? '\nThe new head starts after this layer.' : ''}${afterCut ? '\nAfter the head cut: replaced by the new head.' : ''}${unfreezing ? `\nGradual unfreezing in the run in progress: ${unfreezing}.` : ''}`,
     );
     this.tooltip = tooltip;
     this.accessibilityInformation = { label: `${node.path}, ${stateText}` };
@@ -76,8 +81,13 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
   private readonly disposables: vscode.Disposable[] = [];
   readonly view: vscode.TreeView<LayerItem>;
   private leafOrder: string[] = [];
+  /** The run in progress unfreezes layers gradually: which train now. */
+  private live: LiveUnfreezing | undefined;
 
-  constructor(private readonly experiments: ExperimentService) {
+  constructor(
+    private readonly experiments: ExperimentService,
+    training?: { onDidChangeUnfreezing: vscode.Event<LiveUnfreezing | undefined> },
+  ) {
     this.view = vscode.window.createTreeView('fineTune.layers', {
       treeDataProvider: this,
       manageCheckboxStateManually: true,
@@ -92,6 +102,14 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
         if (uri.toString() === this.uri?.toString()) void this.refresh();
       }),
     );
+    if (training) {
+      this.disposables.push(
+        training.onDidChangeUnfreezing((live) => {
+          this.live = live;
+          this.changeEmitter.fire();
+        }),
+      );
+    }
     void this.refresh();
   }
 
@@ -162,7 +180,28 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
       ? this.leafOrder.findIndex((p) => p.startsWith(`${node.path}/`))
       : this.leafOrder.indexOf(node.path);
     const afterCut = cutIndex >= 0 && myIndex > cutIndex;
-    return new LayerItem(node, state, node.path === cut, afterCut);
+    return new LayerItem(node, state, node.path === cut, afterCut, this.unfreezingMark(node));
+  }
+
+  /** During a run of this experiment with gradual unfreezing: does this layer train yet? */
+  private unfreezingMark(node: LayerNode): string | undefined {
+    const snapshot = this.snapshot;
+    const gu = snapshot?.config?.training.gradualUnfreezing;
+    if (!this.live || !gu || !snapshot?.layers || this.live.experiment.toString() !== this.uri?.toString())
+      return undefined;
+    const timeline = unfreezeTimeline(
+      planLeavesFromTree(snapshot.layers, snapshot.layerStates, snapshot.cutAt),
+      gu,
+      snapshot.config?.training.epochs ?? 0,
+    );
+    const paths = node.children ? this.leafOrder.filter((p) => p.startsWith(`${node.path}/`)) : [node.path];
+    const planned = paths.filter((p) => timeline.blocks.some((b) => b.includes(p)));
+    if (planned.length === 0) return undefined;
+    const training = planned.filter((p) => this.live!.trainable.includes(p));
+    if (training.length === planned.length) return 'training now';
+    if (training.length > 0) return 'partly training now';
+    const starts = planned.map((p) => timeline.startEpoch[p]).filter((e) => e !== undefined);
+    return starts.length > 0 ? `waits for epoch ${Math.min(...starts)}` : 'stays frozen in this run';
   }
 
   private async onCheckbox(e: vscode.TreeCheckboxChangeEvent<LayerItem>): Promise<void> {
