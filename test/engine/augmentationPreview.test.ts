@@ -3,6 +3,7 @@
  * augmentation — in-process (previewAugmentation) and through the trainer's one-shot mode
  * (`--preview-augmentation`, via the host's AugmentationPreviewer; needs `npm run build`).
  */
+import '../helpers/fakeVscode';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,10 +16,14 @@ import { previewAugmentation, spreadOverClasses } from '../../src/engine/data/au
 import type { ImageRef } from '../../src/engine/data/scanDataset';
 import { createRng } from '../../src/engine/rng';
 import { AugmentationPreviewer, PreviewSupersededError } from '../../src/host/augmentationPreviewer';
+import { ExperimentPanel } from '../../src/host/panels/experimentPanel';
+import type { ExperimentService } from '../../src/host/experiments/experimentService';
+import * as vscode from '../helpers/fakeVscodeApi';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveFlatSequential, tempDir } from '../helpers/fixtureModels';
 
-const trainerScript = path.resolve(__dirname, '../../../dist/trainer.js');
+const REPO = path.resolve(__dirname, '../../..');
+const trainerScript = path.join(REPO, 'dist/trainer.js');
 const SIZE = 16;
 let root: string;
 
@@ -146,5 +151,50 @@ describe('augmentation preview', () => {
     assert.equal((await second).length, 2);
     const untrusted = new AugmentationPreviewer(trainerScript, 60000, () => false);
     await assert.rejects(untrusted.preview(experiment('untrusted', {}), 1), /Restricted Mode/);
+  });
+
+  it('the experiment panel host answers previewAugmentation with the trainer’s images, or the error', async () => {
+    const file = experiment('panel', { rotation: 15 });
+    const experiments = {
+      onDidChange: () => new vscode.Disposable(),
+      setActive: () => {},
+      snapshot: async () => ({
+        experimentPath: file,
+        document: {},
+        errors: [],
+        warnings: [],
+        layerStates: {},
+      }),
+    } as unknown as ExperimentService;
+    const context = {
+      extensionUri: vscode.Uri.file(REPO) as never,
+      log: vscode.createLogChannel() as never,
+      experiments,
+      startTraining: async () => {},
+    };
+    const panel = ExperimentPanel.show(vscode.Uri.file(file) as never, context);
+    const fake = vscode.panels.at(-1)!;
+    try {
+      await fake.deliver({ type: 'ready' });
+      await fake.deliver({ type: 'previewAugmentation', seed: 4 });
+      const answer = fake.posted.at(-1) as { type: string; seed: number; images: AugmentationPreviewImage[] };
+      assert.equal(answer.type, 'augmentationPreview');
+      assert.equal(answer.seed, 4);
+      assert.equal(answer.images.length, 12);
+      const direct = await previewAugmentation({ experimentPath: file, seed: 4 });
+      assert.deepEqual(answer.images, direct, 'the trainer process answers what the engine computes');
+      // Malformed requests are dropped by the guard; a broken file is answered with its error, as text.
+      const before = fake.posted.length;
+      await fake.deliver({ type: 'previewAugmentation', seed: -1 });
+      await fake.deliver({ type: 'previewAugmentation', seed: '4' });
+      assert.equal(fake.posted.length, before);
+      fs.writeFileSync(file, '{ "name": ');
+      await fake.deliver({ type: 'previewAugmentation', seed: 5 });
+      const failed = fake.posted.at(-1) as { images: unknown[]; error?: string };
+      assert.deepEqual(failed.images, []);
+      assert.match(failed.error ?? '', /panel\.finetune\.json/);
+    } finally {
+      panel.dispose();
+    }
   });
 });

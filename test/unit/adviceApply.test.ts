@@ -13,7 +13,11 @@ import type { Advice, AdviceAction } from '../../src/protocol/advice';
 import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentConfig';
 import type { LayerNode } from '../../src/protocol/layerTree';
 import type { EpochMetrics, RunRecord } from '../../src/protocol/runRecord';
-import type { LayerEdit } from '../../src/protocol/webviewMessages';
+import {
+  isExperimentPanelToHost,
+  isTrainingPanelToHost,
+  type LayerEdit,
+} from '../../src/protocol/webviewMessages';
 import { describeAdviceAction, findAdviceAction } from '../../src/host/training/adviceActions';
 import {
   adviceForRun,
@@ -126,6 +130,21 @@ const TREE = [
 ];
 
 describe('advice actions (pure)', () => {
+  it('the guards accept applyAdvice and previewAugmentation only in their shapes', () => {
+    assert.ok(isTrainingPanelToHost({ type: 'applyAdvice', adviceId: 'overfitting', index: 2 }));
+    for (const bad of [
+      { type: 'applyAdvice', adviceId: 'overfitting' },
+      { type: 'applyAdvice', adviceId: 3, index: 0 },
+      { type: 'applyAdvice', adviceId: 'x'.repeat(65), index: 0 },
+      { type: 'applyAdvice', adviceId: 'overfitting', index: 1.5 },
+      { type: 'applyAdvice', adviceId: 'overfitting', index: -1 },
+    ])
+      assert.equal(isTrainingPanelToHost(bad), false, JSON.stringify(bad));
+    assert.ok(isExperimentPanelToHost({ type: 'previewAugmentation', seed: 0 }));
+    for (const seed of [-1, 0.5, '1', 2 ** 31, undefined])
+      assert.equal(isExperimentPanelToHost({ type: 'previewAugmentation', seed }), false, String(seed));
+  });
+
   it('only a suggestion with an action, of an advice the host computed, is found', () => {
     assert.equal(findAdviceAction(ADVICE, 'overfitting', 0)?.action.kind, 'setValue');
     assert.deepEqual(findAdviceAction(ADVICE, 'overfitting', 1)?.action, ADVICE[0].suggestions[1].action);
