@@ -63,16 +63,26 @@ export async function prepareModel(
   }
 }
 
-/** Reads the experiment, picks the backend, scans and splits the dataset, builds the model. */
+/** A resumed run trains its own config snapshot on the backend it really ran on (same metrics need both). */
+export interface RunSnapshot {
+  config: ExperimentConfig;
+  backend: BackendChoice;
+}
+
+/**
+ * Reads the experiment (or takes a resumed run's snapshot), picks the backend, scans and splits the
+ * dataset, builds the model.
+ */
 export async function prepareRun(
   file: string,
   overrides: RunOverrides | undefined,
   log: (level: 'info' | 'warn', message: string) => void,
+  snapshot?: RunSnapshot,
 ): Promise<PreparedRun> {
-  const loaded = await loadExperiment(file);
-  const config = applyOverrides(loaded.config, overrides);
+  const loaded = snapshot ? { config: snapshot.config, warnings: [] } : await loadExperiment(file);
+  const config = snapshot ? loaded.config : applyOverrides(loaded.config, overrides);
   const warnings = [...loaded.warnings];
-  const selection = await initBackend(config.training.backend);
+  const selection = await initBackend(snapshot ? snapshot.backend : config.training.backend);
   selection.notes.forEach((note) => log('info', `backend ${note}`));
 
   const scan = await scanDataset(config.dataset.path);

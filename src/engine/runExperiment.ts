@@ -7,15 +7,12 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { currentBackend, hasKernel, initBackend, switchToCpu } from './backend/selectBackend';
-import { loadExperiment } from './config/loadExperiment';
+import { currentBackend } from './backend/selectBackend';
 import { prepareInputs, type PipelineOptions, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
-import { datasetFingerprint } from './data/fingerprint';
-import { scanDataset } from './data/scanDataset';
-import { splitDataset } from './data/splitDataset';
-import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
-import { loadBaseModel } from './model/loadBaseModel';
+import type { DatasetScan } from './data/scanDataset';
+import type { TrainingModel } from './model/buildTrainingModel';
+import { prepareRun } from './prepareRun';
 import { seedMathRandom } from './rng';
 import { planResume, type ResumePlan } from './runs/resumeRun';
 import { RunWriter } from './runs/runWriter';
@@ -49,32 +46,6 @@ export interface RunOutcome {
   error?: string;
 }
 
-function applyOverrides(config: ExperimentConfig, overrides: RunOptions['overrides']): ExperimentConfig {
-  return {
-    ...config,
-    training: {
-      ...config.training,
-      ...(overrides?.epochs !== undefined ? { epochs: overrides.epochs } : {}),
-      ...(overrides?.backend !== undefined ? { backend: overrides.backend } : {}),
-    },
-  };
-}
-
-/** Loads the base model and performs the surgery, with Math.random seeded so fresh weights are reproducible. */
-async function prepareModel(
-  config: ExperimentConfig,
-  numClasses: number,
-  file: string,
-): Promise<TrainingModel> {
-  const { model, inputShape } = await loadBaseModel(config.baseModel);
-  const restore = seedMathRandom(`model:${config.training.seed}`);
-  try {
-    return buildTrainingModel(model, config, inputShape[2], numClasses, file);
-  } finally {
-    restore();
-  }
-}
-
 export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
   const emit = options.onEvent;
   const log = (level: 'info' | 'warn', message: string): void => emit({ type: 'log', level, message });
@@ -83,40 +54,15 @@ export async function runExperiment(options: RunOptions): Promise<RunOutcome> {
   const file = resume ? resume.record.experimentPath : options.experimentPath;
 
   // 1. Everything that can be wrong with the input is checked before a run folder is created.
-  const loaded = resume ? { config: resume.record.config, warnings: [] } : await loadExperiment(file);
-  const config = resume ? loaded.config : applyOverrides(loaded.config, options.overrides);
-  const warnings = [...loaded.warnings];
-  // Same metrics need the same backend: a resumed run continues on the one it really ran on.
-  const selection = await initBackend(resume ? resume.record.backend : config.training.backend);
-  selection.notes.forEach((note) => log('info', `backend ${note}`));
-
-  const scan = await scanDataset(config.dataset.path);
-  warnings.push(...scan.warnings);
-  const split = splitDataset(scan, config.dataset.validationSplit, config.dataset.seed);
-  warnings.push(...split.warnings);
-  if (split.val.length === 0) {
-    throw new UserError(
-      `No validation images in ${config.dataset.path}: set dataset.validationSplit above 0 (e.g. 0.2) in ${file}, or give the dataset train/ and val/ folders. Overfitting cannot be seen without a validation set.`,
-      file,
-    );
-  }
-
-  let model = await prepareModel(config, scan.classNames.length, file);
-  let backendNote: string | undefined;
-  const missingKernels = model.backwardKernels.filter((k) => !hasKernel(k));
-  if (missingKernels.length > 0) {
-    backendNote = `the ${currentBackend()} backend lacks ${missingKernels.join(', ')}, needed to train this run's trainable convolutions: falling back to the cpu backend`;
-    log('warn', backendNote);
-    warnings.push(backendNote);
-    model.dispose();
-    await switchToCpu();
-    model = await prepareModel(config, scan.classNames.length, file);
-  }
-  model.notes.forEach((note) => log('info', note));
-  warnings.push(...model.warnings);
-
-  const channels = model.model.inputs[0].shape[3] as 1 | 3;
-  const fingerprint = datasetFingerprint(scan);
+  const prepared = await prepareRun(
+    file,
+    options.overrides,
+    log,
+    resume ? { config: resume.record.config, backend: resume.record.backend } : undefined,
+  );
+  const { config, scan, split, channels, warnings, backendNote } = prepared;
+  const model = prepared.model;
+  const fingerprint = prepared.fingerprint;
   if (resume && fingerprint !== resume.record.datasetFingerprint) {
     model.dispose();
     throw new UserError(
@@ -163,7 +109,7 @@ async function trainOnInputs(
   inputs: TrainingInputs,
   context: {
     file: string;
-    scan: Awaited<ReturnType<typeof scanDataset>>;
+    scan: DatasetScan;
     fingerprint: string;
     warnings: string[];
     backendNote: string | undefined;
