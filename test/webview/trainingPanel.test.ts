@@ -739,6 +739,15 @@ describe('training panel: advice, unfreezing and LR per batch in Chromium', { ti
       await send(view, { type: 'advice', advice: JSON.parse(JSON.stringify(ADVICE)) as Advice[] });
       assert.equal(await buttons.nth(1).getAttribute('disabled'), '');
       assert.equal(await buttons.nth(0).getAttribute('disabled'), null);
+      // With overfitting flagged, the banner points at the advice instead of repeating it.
+      await send(view, {
+        type: 'epoch',
+        metrics: epoch(7, 0.3, 0.9, 0.75, 0.73, true),
+        isBest: false,
+        bestEpoch: 4,
+        overfittingReason: 'val_loss rose 3 epochs in a row while loss fell',
+      });
+      assert.match((await page.locator('#overfit-banner .banner-hint').textContent()) ?? '', /under Advice/);
       await page.screenshot({ path: '/tmp/training-panel-advice.png', fullPage: true });
       await assertClean(view);
     } finally {

@@ -34,7 +34,10 @@ export function createBanners(): BannersView {
         // Runs read back from disk may carry only the per-epoch flag, whose meaning is fixed.
         overfit.text.textContent =
           run.overfitting?.reason ?? 'val_loss kept rising while the training loss fell.';
-        overfit.hint.textContent = OVERFIT_HINT;
+        // The advice below says the same with the run's numbers, and applies it with a click.
+        overfit.hint.textContent = run.advice?.some((a) => a.id === 'overfitting')
+          ? 'One-click fixes are under Advice, below the charts.'
+          : OVERFIT_HINT;
       }
 
       const message = run ? endMessage(run) : undefined;
