@@ -4,7 +4,8 @@
  * (as ModelDescriber does for layer trees). The latest request wins: settings change while a preview is
  * being made, so a new request ends the one in flight rather than queueing behind it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { forkTrainer } from './forkTrainer';
 import {
   DEFAULT_PREVIEW_COUNT,
   TRAINER_PREVIEW_AUGMENTATION_ARG,
@@ -42,18 +43,14 @@ export class AugmentationPreviewer {
     this.cancel();
     if (!this.trusted()) return Promise.reject(new Error(RESTRICTED_PREVIEW_MESSAGE));
     return new Promise((resolve, reject) => {
-      const child = fork(
-        this.trainerScript,
-        [
-          TRAINER_PREVIEW_AUGMENTATION_ARG,
-          experimentPath,
-          TRAINER_PREVIEW_COUNT_ARG,
-          String(count),
-          TRAINER_PREVIEW_SEED_ARG,
-          String(seed),
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
-      );
+      const { child, stderrTail } = forkTrainer(this.trainerScript, [
+        TRAINER_PREVIEW_AUGMENTATION_ARG,
+        experimentPath,
+        TRAINER_PREVIEW_COUNT_ARG,
+        String(count),
+        TRAINER_PREVIEW_SEED_ARG,
+        String(seed),
+      ]);
       const mine = { child, reject };
       this.inFlight = mine;
       let settled = false;
@@ -65,9 +62,6 @@ export class AugmentationPreviewer {
         action();
       };
       mine.reject = (error) => settle(() => reject(error));
-      let stderr = '';
-      child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         settle(() =>
@@ -83,7 +77,9 @@ export class AugmentationPreviewer {
       child.on('close', (code) =>
         settle(() =>
           reject(
-            new Error(`The augmentation preview exited (code ${code}) without an answer. ${stderr.trim()}`),
+            new Error(
+              `The augmentation preview exited (code ${code}) without an answer. ${stderrTail().trim()}`,
+            ),
           ),
         ),
       );

@@ -4,7 +4,7 @@
  * the sweep runs in the child. The child writes nothing but the shared activation cache, so cancelling
  * is simple: ask it to stop, and kill it if it does not go within a few seconds.
  */
-import { fork } from 'node:child_process';
+import { forkTrainer } from './forkTrainer';
 import type { LrFinderResult } from '../protocol/lrFinder';
 import {
   TRAINER_CACHE_DIR_ARG,
@@ -42,8 +42,6 @@ export interface LrFinderRun {
   cancel(graceMs?: number): void;
 }
 
-const STDERR_TAIL_BYTES = 4096;
-
 /** A trainer that exited without an answer: how, and why when its output says (out of memory). */
 function describeDeath(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
   const how = signal ? `killed by ${signal}` : `exit code ${code}`;
@@ -55,24 +53,13 @@ function describeDeath(code: number | null, signal: NodeJS.Signals | null, stder
 }
 
 export function runLrFinder(options: LrFinderLaunch): LrFinderRun {
-  const memory = options.memoryLimitMB && options.memoryLimitMB > 0 ? Math.round(options.memoryLimitMB) : 0;
   const args = [TRAINER_FIND_LR_ARG, options.experimentPath];
   if (options.cacheDir) args.push(TRAINER_CACHE_DIR_ARG, options.cacheDir);
-  const child = fork(options.trainerScript, args, {
-    execArgv: memory
-      ? [
-          ...process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')),
-          `--max-old-space-size=${memory}`,
-        ]
-      : process.execArgv,
+  const { child, stderrTail } = forkTrainer(options.trainerScript, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'json',
+    env: options.env,
+    memoryLimitMB: options.memoryLimitMB,
   });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES)));
   let cancelled = false;
   let killTimer: NodeJS.Timeout | undefined;
 
@@ -106,7 +93,7 @@ export function runLrFinder(options: LrFinderLaunch): LrFinderRun {
       if (answer && 'result' in answer) resolve(answer.result);
       else if (cancelled) reject(new LrFinderCancelled());
       else if (answer) reject(new Error(answer.error));
-      else reject(new Error(describeDeath(code, signal, stderr)));
+      else reject(new Error(describeDeath(code, signal, stderrTail())));
     });
   });
 

@@ -3,7 +3,7 @@
  * with `--describe <model.json>` and answers with the tree. Results are cached per model.json path and
  * its modification time and size, so re-renders cost nothing until the model file changes.
  */
-import { fork } from 'node:child_process';
+import { forkTrainer } from './forkTrainer';
 import * as fs from 'node:fs';
 import type { LayerNode } from '../protocol/layerTree';
 import { TRAINER_DESCRIBE_ARG, isTrainerToHost } from '../protocol/trainerMessages';
@@ -58,12 +58,7 @@ export class ModelDescriber {
 
   private run(modelJsonPath: string): Promise<ModelDescription> {
     return new Promise((resolve, reject) => {
-      const child = fork(this.trainerScript, [TRAINER_DESCRIBE_ARG, modelJsonPath], {
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      });
-      let stderr = '';
-      child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
+      const { child, stderrTail } = forkTrainer(this.trainerScript, [TRAINER_DESCRIBE_ARG, modelJsonPath]);
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(
@@ -84,7 +79,9 @@ export class ModelDescriber {
       child.on('close', (code) => {
         clearTimeout(timer);
         if (!settled)
-          reject(new Error(`The model reader exited (code ${code}) without an answer. ${stderr.trim()}`));
+          reject(
+            new Error(`The model reader exited (code ${code}) without an answer. ${stderrTail().trim()}`),
+          );
       });
     });
   }

@@ -3,7 +3,7 @@
  * crash detection. It has no `vscode` import so it is tested in plain Node, and it never loads
  * TensorFlow.js — that only happens inside the child.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
 import {
@@ -15,6 +15,7 @@ import {
 } from '../protocol/trainerMessages';
 import type { TrainingEvent } from '../protocol/trainingEvents';
 import { listRuns, markRunCrashed } from '../engine/runs/readRuns';
+import { forkTrainer } from './forkTrainer';
 
 export type TrainerExit =
   | { kind: 'done'; result: DoneMessage }
@@ -82,11 +83,9 @@ export function describeTrainerDeath(
   return `The trainer process died (${how})${byKill}.${tail ? ` Its last output: ${tail.slice(-1000)}` : ''} ${kept}`;
 }
 
-const STDERR_TAIL_BYTES = 4096;
-
 export class TrainerProcess {
   private listeners: ((event: TrainingEvent) => void)[] = [];
-  private stderrTail = '';
+  private stderrTail: () => string = () => '';
   private runDir: string | undefined;
   private runsDir: string | undefined;
   private exitResolver!: (exit: TrainerExit) => void;
@@ -109,30 +108,22 @@ export class TrainerProcess {
 
   /** Forks the trainer and resolves once it is `ready`; rejects with the reason when it cannot start. */
   static launch(options: LaunchOptions): Promise<TrainerProcess> {
-    const memory = options.memoryLimitMB && options.memoryLimitMB > 0 ? Math.round(options.memoryLimitMB) : 0;
-    const child = fork(options.trainerScript, [TRAINER_BACKEND_ARG, options.backend ?? 'auto'], {
-      // The parent's own flags are kept (as fork does by default); the heap limit is added to them.
-      execArgv: memory
-        ? [
-            ...process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')),
-            `--max-old-space-size=${memory}`,
-          ]
-        : process.execArgv,
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
-    let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES)));
-    child.stdout?.resume();
+    const { child, stderrTail } = forkTrainer(
+      options.trainerScript,
+      [TRAINER_BACKEND_ARG, options.backend ?? 'auto'],
+      {
+        cwd: options.cwd,
+        env: options.env,
+        memoryLimitMB: options.memoryLimitMB,
+        pipeStdout: true,
+      },
+    );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(
           new Error(
-            `The trainer did not start within ${(options.readyTimeoutMs ?? 60000) / 1000} s.${stderr ? ` Its output: ${stderr.trim()}` : ''}`,
+            `The trainer did not start within ${(options.readyTimeoutMs ?? 60000) / 1000} s.${stderrTail() ? ` Its output: ${stderrTail().trim()}` : ''}`,
           ),
         );
       }, options.readyTimeoutMs ?? 60000);
@@ -140,7 +131,7 @@ export class TrainerProcess {
         clearTimeout(timer);
         reject(
           new Error(
-            `The trainer exited before it was ready (code ${code}, signal ${signal}).${stderr ? ` ${stderr.trim()}` : ''}`,
+            `The trainer exited before it was ready (code ${code}, signal ${signal}).${stderrTail() ? ` ${stderrTail().trim()}` : ''}`,
           ),
         );
       };
@@ -160,8 +151,15 @@ export class TrainerProcess {
           clearTimeout(timer);
           child.off('exit', onEarlyExit);
           child.off('message', onFirst);
-          const trainer = new TrainerProcess(child, message.backend, message.available, memory || undefined);
-          trainer.stderrTail = stderr;
+          const trainer = new TrainerProcess(
+            child,
+            message.backend,
+            message.available,
+            options.memoryLimitMB && options.memoryLimitMB > 0
+              ? Math.round(options.memoryLimitMB)
+              : undefined,
+          );
+          trainer.stderrTail = stderrTail;
           trainer.attach();
           resolve(trainer);
         }
@@ -199,11 +197,6 @@ export class TrainerProcess {
   }
 
   private attach(): void {
-    this.child.stderr?.removeAllListeners('data');
-    this.child.stderr?.on(
-      'data',
-      (chunk: string) => (this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES)),
-    );
     this.child.on('message', (message: unknown) => {
       if (!isTrainerToHost(message)) return;
       if (message.type === 'event') {
@@ -218,7 +211,7 @@ export class TrainerProcess {
     // 'close' (not 'exit'): it fires after the IPC channel has delivered the child's last messages.
     this.child.once('close', (code, signal) => {
       if (this.reported) return this.exitResolver(this.reported);
-      const stderrTail = this.stderrTail.trim();
+      const stderrTail = this.stderrTail().trim();
       const message = describeTrainerDeath(code, signal, stderrTail, this.memoryLimitMB);
       // The run folder must not say `running` forever: record the death with what the trainer last said.
       // A trainer killed between creating its run folder and telling us about it is found by its pid.

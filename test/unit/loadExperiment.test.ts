@@ -107,7 +107,9 @@ test('a minimal file gets every default, absolute paths and the model input size
 });
 
 test('a partial gradualUnfreezing object gets its defaults; a schedule merges with the default', () => {
-  const { config } = parse(doc('"training": { "gradualUnfreezing": { "everyEpochs": 3 }, "schedule": { "type": "cosine" } }'));
+  const { config } = parse(
+    doc('"training": { "gradualUnfreezing": { "everyEpochs": 3 }, "schedule": { "type": "cosine" } }'),
+  );
   assert.deepEqual(config.training.gradualUnfreezing, { headEpochs: 2, everyEpochs: 3, blocks: 'auto' });
   assert.equal(config.training.schedule.type, 'cosine');
   assert.equal(config.training.schedule.pctStart, 0.3);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, writeFileDurably } from '../atomicFile';
 import { UserError } from '../userError';
+import { BYTES_PER_DTYPE } from './weightBytes';
 
 interface WeightsGroup {
   paths: string[];
@@ -23,15 +24,6 @@ interface ModelJson {
   trainingConfig?: unknown;
   userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata'];
 }
-
-const BYTES_PER_DTYPE: Record<string, number> = {
-  float32: 4,
-  int32: 4,
-  uint8: 1,
-  uint16: 2,
-  bool: 1,
-  float16: 2,
-};
 
 function expectedBytes(spec: tf.io.WeightsManifestEntry): number {
   const count = spec.shape.reduce((a, b) => a * b, 1);

@@ -11,20 +11,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CatalogueEntry } from './catalogue';
 import { fetchBuffer, fetchStream, type FetchOptions } from './httpFetch';
+import { BYTES_PER_DTYPE } from '../../engine/model/weightBytes';
 
 /** Written last into a verified model's folder; its presence marks the folder complete. */
 export const VERIFIED_FILE = 'fine-tune-download.json';
 
 const MAX_MODEL_JSON_BYTES = 20 * 1024 * 1024;
-
-const BYTES_PER_DTYPE: Record<string, number> = {
-  float32: 4,
-  int32: 4,
-  uint8: 1,
-  uint16: 2,
-  bool: 1,
-  float16: 2,
-};
 
 export interface DownloadProgress {
   /** File being fetched (a path relative to the model folder). */
