@@ -350,10 +350,23 @@ step('g. two runs selected in Runs open the Compare Runs panel, which shows both
   );
   await b.click({ button: 'right' });
   // The context menu of a multi-selection offers Compare Selected Runs (`listMultiSelection`).
-  await vscode.page
+  // Hover (which focuses the item) then Enter: a plain click sometimes lands while the menu is still being
+  // laid out and is lost; the menu then stays open, so retry until it closes.
+  const compareItem = vscode.page
     .locator('.context-view .action-label', { hasText: 'Compare Selected Runs' })
-    .first()
-    .click();
+    .first();
+  await compareItem.waitFor({ state: 'visible', timeout: 10_000 });
+  await compareItem.hover();
+  await vscode.page.keyboard.press('Enter');
+  await waitFor(
+    'the context menu to close',
+    async () => {
+      if (!(await compareItem.isVisible())) return true;
+      await compareItem.click({ timeout: 2_000 }).catch(() => undefined);
+      return undefined;
+    },
+    15_000,
+  );
 
   const panel = await vscode.webviewFrame('#runs-table', { hasText: 'e2e-compare-b', timeoutMs: 30_000 });
   const names = await panel.locator('#runs-table .run-link').allTextContents();

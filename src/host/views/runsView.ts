@@ -23,6 +23,7 @@ const RUNS_SUBDIR = path.join('.finetune', 'runs');
 const WATCH_DEBOUNCE_MS = 300;
 /** How often running runs are re-read when no file changed (liveness, elapsed time). */
 const RUNNING_RECHECK_MS = 5000;
+const FOLDER_LIST_CHECK_MS = 3000;
 /** A second look at a run folder that had no run.json yet when its creation was reported. */
 const FOLLOW_UP_MS = 1500;
 /** A run folder this young without run.json is a run that is starting, not a broken one. */
@@ -253,7 +254,31 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
       this.changeEmitter,
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
     );
+    // Safety net for file events a watcher drops (seen with code-server when another process writes a
+    // whole run folder at once): while the view is visible, compare the run folder names every few seconds.
+    const listing = setInterval(() => {
+      if (this.view.visible && this.folderNamesChanged()) this.refresh();
+    }, FOLDER_LIST_CHECK_MS);
+    this.disposables.push({ dispose: () => clearInterval(listing) });
     this.refresh();
+  }
+
+  private knownFolderNames = '';
+
+  /** True when the set of folders in the runs folders differs from the last look (cheap: one readdir each). */
+  private folderNamesChanged(): boolean {
+    const names: string[] = [];
+    for (const dir of this.runsDirs) {
+      try {
+        names.push(...fs.readdirSync(dir).map((n) => path.join(dir, n)));
+      } catch {
+        // not there (yet)
+      }
+    }
+    const key = names.sort().join('\n');
+    const changed = key !== this.knownFolderNames;
+    this.knownFolderNames = key;
+    return changed;
   }
 
   /** Reads every runs folder again (and looks for nested ones, e.g. `samples/x/.finetune/runs`). */
