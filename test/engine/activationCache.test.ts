@@ -22,6 +22,7 @@ import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
 import { runExperiment } from '../../src/engine/runExperiment';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
+import { experimentConfig } from '../helpers/fixtureConfig';
 
 let root: string;
 let nestedPath: string;
@@ -29,17 +30,8 @@ let nestedPath: string;
 type ConfigOverrides = Omit<Partial<ExperimentConfig>, 'head'> & { head?: Partial<ExperimentConfig['head']> };
 
 function config(overrides: ConfigOverrides): ExperimentConfig {
-  return {
-    name: 'cache',
-    baseModel: nestedPath,
-    dataset: { ...DEFAULTS.dataset, path: '/nowhere', imageSize: [16, 16] },
-    layers: {},
-    regularization: { ...DEFAULTS.regularization },
-    augmentation: { ...DEFAULTS.augmentation },
-    training: { ...DEFAULTS.training },
-    ...overrides,
-    head: { ...DEFAULTS.head, ...overrides.head },
-  };
+  const base = experimentConfig({ name: 'cache', baseModel: nestedPath });
+  return { ...base, ...overrides, head: { ...base.head, ...overrides.head } };
 }
 
 async function nestedModel(overrides: ConfigOverrides): Promise<TrainingModel> {

@@ -8,22 +8,13 @@ import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { describeModel, allPaths } from '../../src/engine/model/layerTree';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
 import { UserError } from '../../src/engine/userError';
+import { experimentConfig } from '../helpers/fixtureConfig';
 import { saveFlatSequential, saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 
 let modelPath: string;
 
 function config(overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
-  return {
-    name: 'surgery',
-    baseModel: modelPath,
-    dataset: { path: '/nowhere', imageSize: [16, 16], ...DEFAULTS.dataset },
-    layers: {},
-    head: { ...DEFAULTS.head },
-    regularization: { ...DEFAULTS.regularization },
-    augmentation: { ...DEFAULTS.augmentation },
-    training: { ...DEFAULTS.training },
-    ...overrides,
-  };
+  return experimentConfig({ name: 'surgery', baseModel: modelPath, ...overrides });
 }
 
 describe('base model loading and surgery', () => {

@@ -15,21 +15,17 @@ import { LearningRateGroups } from '../../src/engine/training/learningRateGroups
 import { scheduledLearningRate } from '../../src/engine/training/lrSchedule';
 import { LR_STEPS_PER_EPOCH, scheduledLrSteps } from '../../src/engine/training/lrSteps';
 import { planLeavesFromTree, unfreezeTimeline } from '../../src/engine/training/unfreezePlan';
+import { experimentConfig } from '../helpers/fixtureConfig';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 
 let modelPath: string;
 
 function config(overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
+  const base = experimentConfig({ name: 'plan', baseModel: modelPath });
   return {
-    name: 'plan',
-    baseModel: modelPath,
-    dataset: { path: '/nowhere', imageSize: [16, 16], ...DEFAULTS.dataset },
-    layers: {},
-    head: { ...DEFAULTS.head },
-    regularization: { ...DEFAULTS.regularization },
-    augmentation: { ...DEFAULTS.augmentation },
+    ...base,
     training: {
-      ...DEFAULTS.training,
+      ...base.training,
       epochs: 12,
       gradualUnfreezing: { headEpochs: 1, everyEpochs: 2, blocks: 'auto' },
     },

@@ -15,19 +15,11 @@ import {
   runDurationS,
   type MetricsLine,
 } from '../../src/engine/runs/compareRuns';
+import { experimentConfig } from '../helpers/fixtureConfig';
 
 function config(overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
-  return {
-    name: 'digits',
-    baseModel: '/w/models/base/model.json',
-    dataset: { path: '/w/data', imageSize: [32, 32], ...DEFAULTS.dataset },
-    layers: {},
-    head: { ...DEFAULTS.head },
-    regularization: { ...DEFAULTS.regularization },
-    augmentation: { ...DEFAULTS.augmentation },
-    training: { ...DEFAULTS.training, earlyStopping: { ...DEFAULTS.training.earlyStopping } },
-    ...overrides,
-  };
+  const base = experimentConfig({ name: 'digits', baseModel: '/w/models/base/model.json' });
+  return { ...base, dataset: { ...base.dataset, path: '/w/data', imageSize: [32, 32] }, ...overrides };
 }
 
 function epoch(n: number, loss: number, valLoss: number, valAcc: number): EpochMetrics {

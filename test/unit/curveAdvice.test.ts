@@ -1,17 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentConfig';
+import type { ExperimentConfig } from '../../src/protocol/experimentConfig';
 import { adviseFromCurves, type AdviceInput } from '../../src/engine/advice/curveAdvice';
+import { experimentConfig } from '../helpers/fixtureConfig';
 
+const base = experimentConfig({ name: 'x', baseModel: '/m/model.json' });
 const config: ExperimentConfig = {
-  name: 'x',
-  baseModel: '/m/model.json',
-  dataset: { path: '/d', imageSize: [32, 32], ...DEFAULTS.dataset },
-  layers: {},
-  head: { ...DEFAULTS.head, dropout: 0.2 },
-  regularization: { ...DEFAULTS.regularization },
-  augmentation: { ...DEFAULTS.augmentation },
-  training: { ...DEFAULTS.training, earlyStopping: false },
+  ...base,
+  head: { ...base.head, dropout: 0.2 },
+  training: { ...base.training, earlyStopping: false },
 };
 const curve = (rows: [number, number, number, number][]): AdviceInput['metrics'] =>
   rows.map(([loss, accuracy, val_loss, val_accuracy], i) => ({
