@@ -112,11 +112,18 @@ export async function openWebview(
   return {
     page,
     posted: () => page.evaluate(() => (globalThis as unknown as { __posted: unknown[] }).__posted),
+    // window.postMessage would deliver the message in a later task, after `send` has resolved, so a
+    // test reading the DOM right after could race the handler (seen once in CI). Dispatching the event
+    // runs the handler synchronously; the zero timeout lets any microtasks it queued settle too.
     send: (message) =>
-      page.evaluate(
-        (m) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*'),
-        message,
-      ),
+      page.evaluate(async (m) => {
+        const w = globalThis as unknown as {
+          dispatchEvent(e: unknown): void;
+          MessageEvent: new (t: string, i: object) => unknown;
+        };
+        w.dispatchEvent(new w.MessageEvent('message', { data: m }));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }, message),
     problems,
     dialogs,
     close: async () => {
