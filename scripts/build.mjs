@@ -4,11 +4,13 @@
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
+//   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { assembleWat } from './assembleWat.mjs';
 
 const require = createRequire(import.meta.url);
 const root = dirname(dirname(new URL(import.meta.url).pathname));
@@ -35,6 +37,9 @@ const entries = {
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
 };
+
+// Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
+await assembleWat();
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 for (const [name, entry] of Object.entries(entries)) {

@@ -1,14 +1,16 @@
 // `npm run bench` (after `node scripts/build.mjs`, which builds dist/decodeWorker.js and dist/wasm/):
 // bundles scripts/bench/bench.ts to dist/bench.js — beside the worker and the wasm binaries it loads
-// from __dirname — and runs it.
+// from __dirname — and runs it. `npm run bench -- --profile [--backend wasm] [--steps 5] [--unfused]`
+// instead times every kernel of a MobileNet-like training step (profileKernels.ts).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(dirname(new URL(import.meta.url).pathname)));
+const name = process.argv.includes('--profile') ? 'profileKernels' : 'bench';
 await esbuild.build({
-  entryPoints: [join(root, 'scripts', 'bench', 'bench.ts')],
-  outfile: join(root, 'dist', 'bench.js'),
+  entryPoints: [join(root, 'scripts', 'bench', `${name}.ts`)],
+  outfile: join(root, 'dist', `${name}.js`),
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -20,7 +22,7 @@ await esbuild.build({
 });
 const result = spawnSync(
   process.execPath,
-  ['--enable-source-maps', join(root, 'dist', 'bench.js'), ...process.argv.slice(2)],
+  ['--enable-source-maps', join(root, 'dist', `${name}.js`), ...process.argv.slice(2)],
   {
     stdio: 'inherit',
   },

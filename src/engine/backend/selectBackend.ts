@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../../protocol/experimentConfig';
 import { UserError, errorMessage } from '../userError';
 import { registerWasmTrainingKernels } from './wasmKernels/registerWasmKernels';
+import { registerFusedOps } from './fusedOps/fusedLayerCall';
 import { resolveNative } from './nativePath';
 
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -105,6 +106,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     await tf.ready();
     // tfjs-backend-wasm lacks the weight/input gradients of convolutions; ours make them trainable there.
     if (name === 'wasm') registerWasmTrainingKernels();
+    registerFusedOps();
     return undefined;
   } catch (error) {
     return `${name}: failed to initialise (${errorMessage(error)})`;

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { applyLeafLayer } from '../backend/fusedOps/fusedLayerCall';
 import type { TrainingModel } from '../model/buildTrainingModel';
 
 type Layer = tfl.layers.Layer;
@@ -83,10 +84,10 @@ function runNodes(
   for (const node of nodes) {
     const args = node.inputTensors.map((t) => values.get(t.id)!);
     const layer = node.outboundLayer;
-    const result = layer.apply(args.length === 1 ? args[0] : args, {
+    const result = applyLeafLayer(layer, args.length === 1 ? args[0] : args, {
       ...(node.callArgs ?? {}),
       ...kwargsFor(layer),
-    }) as tf.Tensor | tf.Tensor[];
+    });
     const outputs = Array.isArray(result) ? result : [result];
     node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
   }

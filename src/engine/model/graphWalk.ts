@@ -69,6 +69,11 @@ export function childLayers(container: tfl.LayersModel): Layer[] {
 export interface WalkHooks {
   /** Call arguments for a leaf layer (merged over the node's own). */
   kwargsFor?: (layer: Layer, path: string) => Kwargs;
+  /**
+   * Computes a leaf layer another way (a fused kernel) instead of `layer.apply`; undefined to apply it.
+   * Gets the merged call arguments.
+   */
+  applyLayer?: (layer: Layer, input: AnyTensor | AnyTensor[], kwargs: Kwargs) => AnyTensor | undefined;
   /** Observes every leaf or container output, by path. */
   onOutput?: (path: string, layer: Layer, outputs: AnyTensor[]) => void;
 }
@@ -105,7 +110,9 @@ export function walkContainer(
         const input = args.length === 1 ? args[0] : args;
         let result: AnyTensor | AnyTensor[];
         try {
-          result = layer.apply(input as tf.Tensor | tf.Tensor[], kwargs) as AnyTensor | AnyTensor[];
+          result =
+            hooks.applyLayer?.(layer, input as AnyTensor | AnyTensor[], kwargs) ??
+            (layer.apply(input as tf.Tensor | tf.Tensor[], kwargs) as AnyTensor | AnyTensor[]);
         } catch (error) {
           throw error instanceof LayerApplyError ? error : new LayerApplyError(path, layer, error);
         }

@@ -16,7 +16,20 @@ interface Replacement {
   fast: (args: KernelArgs) => tf.TensorInfo | undefined;
 }
 
+/**
+ * tfjs clones every tensor it saves for the backward pass (hundreds per step), and the wasm backend's
+ * Identity copies the data. Tensors are immutable and the backend counts references to shared data (its
+ * Reshape shares it the same way), so sharing is enough — as the cpu backend's Identity does.
+ */
+function shareData({ inputs, backend }: KernelArgs): tf.TensorInfo | undefined {
+  const { x } = inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return undefined;
+  (backend as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 export const WASM_FASTER_KERNELS: readonly Replacement[] = [
+  { kernelName: tf.Identity, fast: shareData },
   { kernelName: tf.Tile, fast: tileByCopies },
   { kernelName: tf.Conv2DBackpropInput, fast: pointwiseBackpropInput },
 ];

@@ -1,0 +1,92 @@
+/**
+ * Runs a layer through one of the fused kernels of this folder instead of its own `call`, when the current
+ * backend has them (wasm, cpu) and the layer is one they compute exactly: a BatchNormalization in training
+ * mode over the last axis with both γ and β, and a ReLU layer with a ceiling. Returns undefined for every
+ * other case, and the caller applies the layer as usual (native backends keep TensorFlow's own kernels).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { BATCH_NORM_TRAINING, batchNormTraining, registerBatchNormTraining } from './batchNormTraining';
+import { CLIPPED_RELU, clippedRelu, registerClippedRelu } from './clippedRelu';
+import { currentBackendHas } from './floatKernel';
+
+/** The fields of tfjs-layers' BatchNormalization that its `call` uses (private in the typings). */
+interface BatchNormFields {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma?: tfl.LayerVariable | null;
+  beta?: tfl.LayerVariable | null;
+  movingMean: tfl.LayerVariable;
+  movingVariance: tfl.LayerVariable;
+}
+
+/** Makes the fused kernels available on wasm and cpu (safe to call more than once). */
+export function registerFusedOps(): void {
+  registerBatchNormTraining();
+  registerClippedRelu();
+}
+
+/** The moving-average update of tfjs-layers' BatchNormalization: v ← v − (v − value)·(1 − momentum). */
+function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const current = variable.read();
+    variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));
+  });
+}
+
+function batchNormInTraining(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor | undefined {
+  const bn = layer as unknown as BatchNormFields;
+  const axis = bn.axis >= 0 ? bn.axis : bn.axis + x.rank;
+  if (axis !== x.rank - 1 || !bn.center || !bn.scale || !bn.gamma || !bn.beta) return undefined;
+  if (x.dtype !== 'float32' || !currentBackendHas(BATCH_NORM_TRAINING)) return undefined;
+  const { gamma, beta } = bn;
+  return tf.tidy(() => {
+    const [y, mean, variance] = batchNormTraining(x, gamma.read(), beta.read(), bn.epsilon);
+    updateMovingAverage(bn.movingMean, mean, bn.momentum);
+    updateMovingAverage(bn.movingVariance, variance, bn.momentum);
+    return y;
+  });
+}
+
+function reluWithCeiling(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor | undefined {
+  const maxValue = (layer as unknown as { maxValue?: number | null }).maxValue;
+  if (maxValue == null || x.dtype !== 'float32' || !currentBackendHas(CLIPPED_RELU)) return undefined;
+  return clippedRelu(x, maxValue);
+}
+
+/**
+ * The layer's output through a fused kernel, or undefined to apply the layer itself. `training` is the
+ * mode the layer would be called in.
+ */
+export function fusedLayerCall(
+  layer: tfl.layers.Layer,
+  input: tf.Tensor,
+  training: boolean,
+): tf.Tensor | undefined {
+  switch (layer.getClassName()) {
+    case 'BatchNormalization':
+      return training ? batchNormInTraining(layer, input) : undefined;
+    case 'ReLU':
+      return reluWithCeiling(layer, input);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A leaf layer's output: through a fused kernel where one applies (single concrete tensor input), else
+ * the layer's own `apply`. Every executor of the engine calls layers through this, so a cached and an
+ * uncached run compute the same function the same way.
+ */
+export function applyLeafLayer(
+  layer: tfl.layers.Layer,
+  input: tf.Tensor | tf.Tensor[],
+  kwargs: Record<string, unknown>,
+): tf.Tensor | tf.Tensor[] {
+  const fused =
+    input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined;
+  return fused ?? (layer.apply(input, kwargs) as tf.Tensor | tf.Tensor[]);
+}

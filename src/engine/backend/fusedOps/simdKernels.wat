@@ -1,0 +1,159 @@
+;; The inner loops of the fused training kernels (batch norm in training mode, ReLU with a ceiling), in
+;; WebAssembly with 128-bit SIMD: four float32 lanes per instruction, where the same loops in JavaScript
+;; run one value at a time (and branch on every value). Assembled into simdKernelsWasm.ts by
+;; scripts/assembleWat.mjs at build time; simdKernels.ts loads it and moves the data in and out.
+;;
+;; Conventions: every pointer is a byte offset into this module's memory, 16-byte aligned; `n` counts
+;; float32 values; a "rows × c" array is row-major with c channels per row, and the functions taking
+;; one require c to be a multiple of 4 (the caller uses its scalar loops otherwise).
+(module
+  (memory (export "memory") 1)
+
+  ;; y = min(max(x, 0), hi); NaN stays NaN.
+  (func (export "clipped_relu") (param $x i32) (param $y i32) (param $n i32) (param $hi f32)
+    (local $o i32) (local $end i32) (local $vhi v128) (local $zero v128)
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (local.set $zero (v128.const f32x4 0 0 0 0))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $simd
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (v128.store (i32.add (local.get $y) (local.get $o))
+          (f32x4.min
+            (f32x4.max (v128.load (i32.add (local.get $x) (local.get $o))) (local.get $zero))
+            (local.get $vhi)))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $simd)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $scalar
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (f32.store (i32.add (local.get $y) (local.get $o))
+          (f32.min
+            (f32.max (f32.load (i32.add (local.get $x) (local.get $o))) (f32.const 0))
+            (local.get $hi)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $scalar))))
+
+  ;; dx = dy where 0 < x <= hi, else 0.
+  (func (export "clipped_relu_grad") (param $dy i32) (param $x i32) (param $dx i32) (param $n i32) (param $hi f32)
+    (local $o i32) (local $end i32) (local $vhi v128) (local $zero v128) (local $v v128) (local $s f32)
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (local.set $zero (v128.const f32x4 0 0 0 0))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $simd
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $o))))
+        (v128.store (i32.add (local.get $dx) (local.get $o))
+          (v128.and
+            (v128.load (i32.add (local.get $dy) (local.get $o)))
+            (v128.and (f32x4.gt (local.get $v) (local.get $zero)) (f32x4.le (local.get $v) (local.get $vhi)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $simd)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $scalar
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $s (f32.load (i32.add (local.get $x) (local.get $o))))
+        (f32.store (i32.add (local.get $dx) (local.get $o))
+          (select
+            (f32.load (i32.add (local.get $dy) (local.get $o)))
+            (f32.const 0)
+            (i32.and (f32.gt (local.get $s) (f32.const 0)) (f32.le (local.get $s) (local.get $hi)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $scalar))))
+
+  ;; Per channel over all rows: sumU += Σ u and sumUV += Σ u·v, where u = a − ca and v = b − cb
+  ;; (ca, cb: one value per channel). sumU and sumUV are float64 (c values each, added to, not
+  ;; overwritten); the sums run in float32 over blocks of 32 rows in `scratch` (2·c floats) and are then
+  ;; added into the float64 totals, so long columns keep float64 accuracy.
+  (func (export "channel_sums")
+    (param $a i32) (param $ca i32) (param $b i32) (param $cb i32) (param $rows i32) (param $c i32)
+    (param $scratch i32) (param $sumU i32) (param $sumUV i32)
+    (local $rowBytes i32) (local $row i32) (local $blockEnd i32) (local $k i32) (local $u v128)
+    (local $accUV i32) (local $j i32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $accUV (i32.add (local.get $scratch) (local.get $rowBytes)))
+    (block $allDone
+      (loop $blocks
+        (br_if $allDone (i32.ge_u (local.get $row) (local.get $rows)))
+        ;; zero the float32 block sums
+        (local.set $k (i32.const 0))
+        (block $zeroed
+          (loop $zero
+            (br_if $zeroed (i32.ge_u (local.get $k) (i32.shl (local.get $rowBytes) (i32.const 1))))
+            (v128.store (i32.add (local.get $scratch) (local.get $k)) (v128.const i32x4 0 0 0 0))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $zero)))
+        (local.set $blockEnd (i32.add (local.get $row) (i32.const 32)))
+        (if (i32.gt_u (local.get $blockEnd) (local.get $rows)) (then (local.set $blockEnd (local.get $rows))))
+        (block $blockDone
+          (loop $rowLoop
+            (br_if $blockDone (i32.ge_u (local.get $row) (local.get $blockEnd)))
+            (local.set $k (i32.const 0))
+            (block $rowDone
+              (loop $lanes
+                (br_if $rowDone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+                (local.set $u
+                  (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $k)))
+                             (v128.load (i32.add (local.get $ca) (local.get $k)))))
+                (v128.store (i32.add (local.get $scratch) (local.get $k))
+                  (f32x4.add (v128.load (i32.add (local.get $scratch) (local.get $k))) (local.get $u)))
+                (v128.store (i32.add (local.get $accUV) (local.get $k))
+                  (f32x4.add (v128.load (i32.add (local.get $accUV) (local.get $k)))
+                    (f32x4.mul (local.get $u)
+                      (f32x4.sub (v128.load (i32.add (local.get $b) (local.get $k)))
+                                 (v128.load (i32.add (local.get $cb) (local.get $k)))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                (br $lanes)))
+            (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+            (local.set $b (i32.add (local.get $b) (local.get $rowBytes)))
+            (local.set $row (i32.add (local.get $row) (i32.const 1)))
+            (br $rowLoop)))
+        ;; add the block sums into the float64 totals
+        (local.set $j (i32.const 0))
+        (block $flushed
+          (loop $flush
+            (br_if $flushed (i32.ge_u (local.get $j) (local.get $c)))
+            (f64.store (i32.add (local.get $sumU) (i32.shl (local.get $j) (i32.const 3)))
+              (f64.add (f64.load (i32.add (local.get $sumU) (i32.shl (local.get $j) (i32.const 3))))
+                (f64.promote_f32 (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 2)))))))
+            (f64.store (i32.add (local.get $sumUV) (i32.shl (local.get $j) (i32.const 3)))
+              (f64.add (f64.load (i32.add (local.get $sumUV) (i32.shl (local.get $j) (i32.const 3))))
+                (f64.promote_f32 (f32.load (i32.add (local.get $accUV) (i32.shl (local.get $j) (i32.const 2)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $flush)))
+        (br $blocks))))
+
+  ;; out = p·(a − ca) + q·b + r, per channel p, q, r (each c values); covers y = scale·(x − μ) + β (q = 0)
+  ;; and dx = k2·(x − μ) + k1·dy + k3.
+  (func (export "channel_affine")
+    (param $a i32) (param $ca i32) (param $b i32) (param $out i32) (param $rows i32) (param $c i32)
+    (param $p i32) (param $q i32) (param $r i32)
+    (local $rowBytes i32) (local $row i32) (local $k i32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
+        (local.set $k (i32.const 0))
+        (block $rowDone
+          (loop $lanes
+            (br_if $rowDone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+            (v128.store (i32.add (local.get $out) (local.get $k))
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $k)))
+                    (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $k)))
+                               (v128.load (i32.add (local.get $ca) (local.get $k)))))
+                  (f32x4.mul (v128.load (i32.add (local.get $q) (local.get $k)))
+                             (v128.load (i32.add (local.get $b) (local.get $k)))))
+                (v128.load (i32.add (local.get $r) (local.get $k)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $lanes)))
+        (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+        (local.set $b (i32.add (local.get $b) (local.get $rowBytes)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rowLoop))))
+)

@@ -1,0 +1,183 @@
+/**
+ * The fused training kernels (batch norm in training mode, ReLU with a ceiling) against the composed
+ * tfjs ops they replace, on cpu and wasm: outputs, batch statistics and every gradient within 1e-4
+ * relative on random cases (SIMD channel counts and odd ones, a large mean, values exactly at the clip
+ * edges), the moving statistics a layer call leaves, no leaked tensors, and the wasm Identity that shares
+ * data instead of copying it.
+ */
+import { strict as assert } from 'node:assert';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend } from '../../src/engine/backend/selectBackend';
+import { batchNormTraining } from '../../src/engine/backend/fusedOps/batchNormTraining';
+import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
+import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
+import { createRng, type Rng } from '../../src/engine/rng';
+
+type Backend = 'cpu' | 'wasm';
+const BACKENDS: Backend[] = ['cpu', 'wasm'];
+
+function random(shape: number[], rng: Rng, low = -1, high = 1): Float32Array {
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(low, high));
+}
+
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length, 'same number of values');
+  let maxDiff = 0;
+  let maxExpected = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    maxExpected = Math.max(maxExpected, Math.abs(expected[i]));
+  }
+  return maxDiff / Math.max(1e-6, maxExpected);
+}
+
+function assertClose(actual: number[][], expected: number[][], what: string, tolerance = 1e-4): void {
+  assert.equal(actual.length, expected.length);
+  actual.forEach((values, i) => {
+    const error = relativeError(values, expected[i]);
+    assert.ok(error <= tolerance, `${what}, output ${i}: relative error ${error.toExponential(2)}`);
+  });
+}
+
+/** Runs `compute` (tensors in, tensors out) on a backend and returns plain values, leaking nothing. */
+async function on(backend: Backend, compute: () => tf.Tensor[]): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const outputs = tf.tidy(compute);
+  const values = outputs.map((t) => Array.from(t.dataSync()));
+  tf.dispose(outputs);
+  assert.equal(tf.memory().numTensors, before, `no tensor left behind on ${backend}`);
+  return values;
+}
+
+/** Output, batch mean/variance and the gradients of Σ y·w with respect to x, γ and β. */
+function batchNormCase(
+  x: Float32Array,
+  shape: number[],
+  gamma: Float32Array,
+  beta: Float32Array,
+  weights: Float32Array,
+  fused: boolean,
+): () => tf.Tensor[] {
+  return () => {
+    const c = shape[shape.length - 1];
+    const [xt, gt, bt] = [tf.tensor(x, shape), tf.tensor(gamma, [c]), tf.tensor(beta, [c])];
+    const w = tf.tensor(weights, shape);
+    const forward = (xv: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor[] => {
+      if (fused) return batchNormTraining(xv, g, b, 1e-3);
+      // What tfjs-layers' BatchNormalization computes in training mode.
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const { mean, variance } = tf.moments(xv, axes);
+      return [tf.batchNorm(xv, mean, variance, b, g, 1e-3), mean, variance];
+    };
+    const outputs = forward(xt, gt, bt);
+    const grads = tf.grads((xv, g, b) => tf.sum(tf.mul(forward(xv, g, b)[0], w)))([xt, gt, bt]);
+    return [...outputs, ...grads];
+  };
+}
+
+describe('fused training kernels', () => {
+  before(async () => {
+    await initBackend('wasm'); // registers them (and the faster wasm kernels), as a real run does
+    await initBackend('cpu');
+  });
+
+  it('batch norm in training mode: output, statistics and gradients equal the composed ops', async () => {
+    const rng = createRng('fused-bn');
+    const cases: { shape: number[]; low?: number; high?: number }[] = [
+      { shape: [4, 6, 5, 8] }, // SIMD channels
+      { shape: [3, 7, 7, 16] },
+      { shape: [2, 3, 3, 5] }, // odd channel count: plain loops
+      { shape: [37, 12] }, // rank 2 (a dense layer's batch norm), more than one 32-row block
+      { shape: [2, 5, 5, 4], low: 99.9, high: 100.1 }, // large mean, small spread
+    ];
+    for (const { shape, low, high } of cases) {
+      const c = shape[shape.length - 1];
+      const x = random(shape, rng, low, high);
+      const gamma = random([c], rng, 0.5, 1.5);
+      const beta = random([c], rng);
+      const weights = random(shape, rng);
+      const expected = await on('cpu', batchNormCase(x, shape, gamma, beta, weights, false));
+      for (const backend of BACKENDS) {
+        const actual = await on(backend, batchNormCase(x, shape, gamma, beta, weights, true));
+        assertClose(actual, expected, `[${shape}] on ${backend}`);
+      }
+    }
+  });
+
+  it('ReLU with a ceiling: values and gradient equal relu + clipByValue, edges included', async () => {
+    const rng = createRng('fused-relu6');
+    for (const shape of [[4, 9, 9, 8], [3, 5], [7]]) {
+      const x = random(shape, rng, -3, 9);
+      // Exactly 0, exactly the ceiling, and both sides of each.
+      [0, 6, -1e-7, 6 + 1e-6, 1e-7].forEach((v, i) => (x[i % x.length] = v));
+      const weights = random(shape, rng);
+      const run = (fused: boolean) => (): tf.Tensor[] => {
+        const xt = tf.tensor(x, shape);
+        const w = tf.tensor(weights, shape);
+        const f = (v: tf.Tensor): tf.Tensor => (fused ? clippedRelu(v, 6) : tf.clipByValue(tf.relu(v), 0, 6));
+        return [f(xt), ...tf.grads((v) => tf.sum(tf.mul(f(v), w)))([xt])];
+      };
+      const expected = await on('cpu', run(false));
+      for (const backend of BACKENDS) {
+        const actual = await on(backend, run(true));
+        // +0 for −0: the composed gradient multiplies a negative dy by 0, the fused one writes 0.
+        const plain = (v: number[][]): number[][] => v.map((a) => a.map((n) => n + 0));
+        assert.deepEqual(plain(actual), plain(expected), `[${shape}] on ${backend}: identical values`);
+      }
+    }
+  });
+
+  it('a BatchNormalization layer call leaves the same moving statistics as the layer’s own call', async () => {
+    const rng = createRng('fused-bn-layer');
+    const shape = [6, 4, 4, 8];
+    const x = random(shape, rng, -2, 3);
+    for (const backend of BACKENDS) {
+      await tf.setBackend(backend);
+      const statistics = (fused: boolean): number[][] => {
+        const layer = tfl.layers.batchNormalization({ momentum: 0.9 });
+        layer.build(shape);
+        const input = tf.tensor(x, shape);
+        for (let step = 0; step < 3; step++) {
+          const y = fused
+            ? fusedLayerCall(layer, input, true)
+            : (layer.apply(input, { training: true }) as tf.Tensor);
+          assert.ok(y, 'the fused path takes a training-mode batch norm');
+          y.dispose();
+        }
+        input.dispose();
+        return layer.getWeights().map((w) => Array.from(w.dataSync()));
+      };
+      assertClose(statistics(true), statistics(false), `moving statistics on ${backend}`);
+    }
+  });
+
+  it('leaves the layers it does not compute exactly to their own call', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.ones([2, 3, 3, 4]);
+    const inference = tfl.layers.batchNormalization({});
+    inference.build(x.shape);
+    const channelsFirst = tfl.layers.batchNormalization({ axis: 1 });
+    channelsFirst.build(x.shape);
+    const plainRelu = tfl.layers.reLU({});
+    assert.equal(fusedLayerCall(inference, x, false), undefined, 'inference mode');
+    assert.equal(fusedLayerCall(channelsFirst, x, true), undefined, 'axis other than the last');
+    assert.equal(fusedLayerCall(plainRelu, x, true), undefined, 'relu without a ceiling');
+    tf.dispose(x);
+  });
+
+  it('wasm Identity shares the data: a clone outlives its source, and nothing leaks', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.findBackend('wasm')!;
+    const buffers = backend.numDataIds();
+    const source = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const copy = tf.clone(source);
+    assert.equal(backend.numDataIds(), buffers + 1, 'one buffer for both');
+    source.dispose();
+    assert.deepEqual(Array.from(copy.dataSync()), [1, 2, 3, 4]);
+    copy.dispose();
+    assert.equal(backend.numDataIds(), buffers, 'freed with the last tensor');
+  });
+});
