@@ -170,6 +170,7 @@ const DEPTHWISE_CASES: ConvCase[] = [
   { x: [4, 12, 12, 16], filter: [3, 3, 16, 1], strides: 1, pad: 'same' },
   { x: [2, 9, 11, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'same', dilations: 2 },
   { x: [2, 10, 9, 4], filter: [3, 2, 4, 1], strides: 1, pad: 'valid', dilations: 2 },
+  { x: [3, 11, 10, 8], filter: [3, 3, 8, 1], strides: 2, pad: 'same' }, // MobileNet's strided layer: SIMD path
 ];
 
 describe('wasm training kernels', () => {

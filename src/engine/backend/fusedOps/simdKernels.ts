@@ -41,6 +41,26 @@ interface Exports {
     q: number,
     r: number,
   ): void;
+  depthwise_tap(
+    x: number,
+    dy: number,
+    totals: number,
+    scratch: number,
+    batch: number,
+    iMin: number,
+    iEnd: number,
+    jMin: number,
+    n: number,
+    rowOffset: number,
+    colOffset: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    c: number,
+    sH: number,
+    sW: number,
+  ): void;
 }
 
 const PAGE = 65536;
@@ -183,5 +203,74 @@ export function channelAffineSimd(
     const [pca, pp, pq, pr] = [ca, p, q, r].map((v) => arena.put(v));
     wasm.channel_affine(pa, pca, pb, pout, rows, channels, pp, pq, pr);
     out.set(arena.f32(pout, a.length));
+  });
+}
+
+/** The geometry of a 2-D convolution, as tfjs' computeConv2DInfo describes it (the fields used here). */
+export interface ConvGeometry {
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padInfo: { top: number; left: number };
+}
+
+/**
+ * The weight gradient of a depthwise convolution with channel multiplier 1 (MobileNet's), [fH, fW, C, 1]
+ * flattened: per filter tap, the SIMD dot products of x's and dy's channels over every output pixel whose
+ * tap lands inside x (float32 per output row, float64 across rows).
+ */
+export function depthwiseFilterGradSimd(x: Float32Array, dy: Float32Array, info: ConvGeometry): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const taps = filterHeight * filterWidth;
+  const bytes = 4 * (x.length + dy.length) + 8 * taps * c + 4 * c;
+  return withArena(bytes, (arena, wasm) => {
+    const px = arena.put(x);
+    const pdy = arena.put(dy);
+    const totals = arena.zeroedDoubles(taps * c);
+    const scratch = arena.floats(c);
+    for (let r = 0; r < filterHeight; r++) {
+      // Output rows and columns whose tap (r, s) lands inside the input (not on padding).
+      const rowOffset = r * dilationHeight - info.padInfo.top;
+      const iMin = Math.max(0, Math.ceil(-rowOffset / strideHeight));
+      const iEnd = Math.min(outHeight, Math.floor((inHeight - 1 - rowOffset) / strideHeight) + 1);
+      for (let s = 0; s < filterWidth; s++) {
+        const colOffset = s * dilationWidth - info.padInfo.left;
+        const jMin = Math.max(0, Math.ceil(-colOffset / strideWidth));
+        const jEnd = Math.min(outWidth, Math.floor((inWidth - 1 - colOffset) / strideWidth) + 1);
+        if (iEnd <= iMin || jEnd <= jMin) continue;
+        wasm.depthwise_tap(
+          px,
+          pdy,
+          totals + (r * filterWidth + s) * c * 8,
+          scratch,
+          batchSize,
+          iMin,
+          iEnd,
+          jMin,
+          jEnd - jMin,
+          rowOffset,
+          colOffset,
+          inHeight,
+          inWidth,
+          outHeight,
+          outWidth,
+          c,
+          strideHeight,
+          strideWidth,
+        );
+      }
+    }
+    return Float32Array.from(arena.f64(totals, taps * c));
   });
 }

@@ -1,4 +1,5 @@
-;; The inner loops of the fused training kernels (batch norm in training mode, ReLU with a ceiling), in
+;; The inner loops of the fused training kernels (batch norm in training mode, ReLU with a ceiling) and of
+;; the depthwise convolution's weight gradient, in
 ;; WebAssembly with 128-bit SIMD: four float32 lanes per instruction, where the same loops in JavaScript
 ;; run one value at a time (and branch on every value). Assembled into simdKernelsWasm.ts by
 ;; scripts/assembleWat.mjs at build time; simdKernels.ts loads it and moves the data in and out.
@@ -156,4 +157,76 @@
         (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rowLoop))))
+
+  ;; One filter tap of a depthwise convolution's weight gradient (channel multiplier 1):
+  ;; totals[ch] += Σ over images b, output rows i in [iMin, iEnd), n output columns from jMin, of
+  ;; x[b][i·sH + rowOffset][j·sW + colOffset][ch] · dy[b][i][j][ch]. The caller has clipped the rows and
+  ;; columns to those whose tap lands inside x. totals: c float64 values (added to); scratch: c floats.
+  (func (export "depthwise_tap")
+    (param $x i32) (param $dy i32) (param $totals i32) (param $scratch i32)
+    (param $batch i32) (param $iMin i32) (param $iEnd i32) (param $jMin i32) (param $n i32)
+    (param $rowOffset i32) (param $colOffset i32)
+    (param $inH i32) (param $inW i32) (param $outH i32) (param $outW i32) (param $c i32)
+    (param $sH i32) (param $sW i32)
+    (local $rowBytes i32) (local $xStep i32) (local $b i32) (local $i i32) (local $t i32) (local $k i32)
+    (local $xp i32) (local $dyp i32) (local $j i32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $xStep (i32.mul (local.get $sW) (local.get $rowBytes)))
+    (block $imagesDone
+      (loop $images
+        (br_if $imagesDone (i32.ge_s (local.get $b) (local.get $batch)))
+        (local.set $i (local.get $iMin))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_s (local.get $i) (local.get $iEnd)))
+            (local.set $k (i32.const 0))
+            (block $zeroed
+              (loop $zero
+                (br_if $zeroed (i32.ge_u (local.get $k) (local.get $rowBytes)))
+                (v128.store (i32.add (local.get $scratch) (local.get $k)) (v128.const i32x4 0 0 0 0))
+                (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                (br $zero)))
+            (local.set $dyp (i32.add (local.get $dy)
+              (i32.mul (local.get $rowBytes)
+                (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $i)) (local.get $outW))
+                         (local.get $jMin)))))
+            (local.set $xp (i32.add (local.get $x)
+              (i32.mul (local.get $rowBytes)
+                (i32.add
+                  (i32.mul
+                    (i32.add (i32.mul (local.get $b) (local.get $inH))
+                             (i32.add (i32.mul (local.get $i) (local.get $sH)) (local.get $rowOffset)))
+                    (local.get $inW))
+                  (i32.add (i32.mul (local.get $jMin) (local.get $sW)) (local.get $colOffset))))))
+            (local.set $t (i32.const 0))
+            (block $colsDone
+              (loop $cols
+                (br_if $colsDone (i32.ge_s (local.get $t) (local.get $n)))
+                (local.set $k (i32.const 0))
+                (block $lanesDone
+                  (loop $lanes
+                    (br_if $lanesDone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+                    (v128.store (i32.add (local.get $scratch) (local.get $k))
+                      (f32x4.add (v128.load (i32.add (local.get $scratch) (local.get $k)))
+                        (f32x4.mul (v128.load (i32.add (local.get $xp) (local.get $k)))
+                                   (v128.load (i32.add (local.get $dyp) (local.get $k))))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                    (br $lanes)))
+                (local.set $xp (i32.add (local.get $xp) (local.get $xStep)))
+                (local.set $dyp (i32.add (local.get $dyp) (local.get $rowBytes)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $cols)))
+            (local.set $j (i32.const 0))
+            (block $flushed
+              (loop $flush
+                (br_if $flushed (i32.ge_u (local.get $j) (local.get $c)))
+                (f64.store (i32.add (local.get $totals) (i32.shl (local.get $j) (i32.const 3)))
+                  (f64.add (f64.load (i32.add (local.get $totals) (i32.shl (local.get $j) (i32.const 3))))
+                    (f64.promote_f32 (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 2)))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $flush)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $rows)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $images))))
 )
