@@ -2,7 +2,7 @@
  * Where a full fine-tuning step of the MobileNet-like bench network spends its time on a backend: every
  * kernel of that backend is wrapped with a timer (wasm and cpu kernels are synchronous, so wall time per
  * call is the kernel's own), a few warm-up steps run, then N timed steps; prints a table per kernel.
- *   node dist/profileKernels.js [--backend wasm] [--steps 5] [--batch 32] [--unfused]
+ *   node dist/profileKernels.js [--backend wasm] [--steps 5] [--batch 32] [--unfused] [--inference]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
@@ -52,16 +52,22 @@ async function main(): Promise<void> {
   const optimizer = tf.train.adam(0.001);
   const x = tf.randomUniform([batch, 96, 96, 3], -1, 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10).cast('float32');
+  // --inference: time the forward pass alone (evaluation mode) instead of a training step.
+  const inference = process.argv.includes('--inference');
+  const forward = (training: boolean): tf.Tensor =>
+    walkContainer(model, [x], {
+      kwargsFor: () => ({ training }),
+      applyLayer: (layer, input, kwargs) =>
+        fused && input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined,
+    })[0] as tf.Tensor;
   const step = (): void => {
+    if (inference) {
+      tf.tidy(() => forward(false).dataSync());
+      return;
+    }
     tf.tidy(() => {
       const { grads } = tf.variableGrads(() => {
-        const p = walkContainer(model, [x], {
-          kwargsFor: () => ({ training: true }),
-          applyLayer: (layer, input, kwargs) =>
-            fused && input instanceof tf.Tensor
-              ? fusedLayerCall(layer, input, kwargs.training === true)
-              : undefined,
-        })[0] as tf.Tensor;
+        const p = forward(true);
         return tf.losses.softmaxCrossEntropy(y, p) as tf.Scalar;
       });
       optimizer.applyGradients(grads);

@@ -1,5 +1,5 @@
 /**
- * The fused training kernels (batch norm in training mode, ReLU with a ceiling) against the composed
+ * The fused kernels (batch norm in training and inference mode, ReLU with a ceiling) against the composed
  * tfjs ops they replace, on cpu and wasm: outputs, batch statistics and every gradient within 1e-4
  * relative on random cases (SIMD channel counts and odd ones, a large mean, values exactly at the clip
  * edges), the moving statistics a layer call leaves, no leaked tensors, and the wasm Identity that shares
@@ -10,6 +10,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend/selectBackend';
+import { batchNormInference } from '../../src/engine/backend/fusedOps/batchNormInference';
 import { batchNormTraining } from '../../src/engine/backend/fusedOps/batchNormTraining';
 import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
@@ -107,6 +108,39 @@ describe('fused training kernels', () => {
     }
   });
 
+  it('batch norm in inference mode: output and the gradients of x, μ, σ², γ, β equal tf.batchNorm', async () => {
+    const rng = createRng('fused-bn-inference');
+    for (const shape of [
+      [4, 6, 5, 8],
+      [2, 3, 3, 5],
+      [9, 12],
+    ]) {
+      const c = shape[shape.length - 1];
+      const x = random(shape, rng, -2, 3);
+      const stats = [
+        random([c], rng),
+        random([c], rng, 0.2, 2),
+        random([c], rng, 0.5, 1.5),
+        random([c], rng),
+      ];
+      const weights = random(shape, rng);
+      const run = (fused: boolean) => (): tf.Tensor[] => {
+        const w = tf.tensor(weights, shape);
+        const f = (xv: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+          fused
+            ? batchNormInference(xv, { mean, variance, gamma, beta }, 1e-3)
+            : tf.batchNorm(xv, mean, variance, beta, gamma, 1e-3);
+        const inputs = [tf.tensor(x, shape), ...stats.map((v) => tf.tensor(v, [c]))];
+        const [xv, mean, variance, gamma, beta] = inputs;
+        const grads = tf.grads((a, b, d, e, g) => tf.sum(tf.mul(f(a, b, d, e, g), w)))(inputs);
+        return [f(xv, mean, variance, gamma, beta), ...grads];
+      };
+      const expected = await on('cpu', run(false));
+      for (const backend of BACKENDS)
+        assertClose(await on(backend, run(true)), expected, `[${shape}] on ${backend}`);
+    }
+  });
+
   it('ReLU with a ceiling: values and gradient equal relu + clipByValue, edges included', async () => {
     const rng = createRng('fused-relu6');
     for (const shape of [[4, 9, 9, 8], [3, 5], [7]]) {
@@ -154,18 +188,27 @@ describe('fused training kernels', () => {
     }
   });
 
-  it('leaves the layers it does not compute exactly to their own call', async () => {
+  it('takes batch norm in both modes and ReLU6, and leaves the other layers to their own call', async () => {
     await tf.setBackend('wasm');
-    const x = tf.ones([2, 3, 3, 4]);
+    const x = tf.randomUniform([2, 3, 3, 4], -1, 1);
     const inference = tfl.layers.batchNormalization({});
     inference.build(x.shape);
+    const own = inference.apply(x, { training: false }) as tf.Tensor;
+    const fused = fusedLayerCall(inference, x, false);
+    assert.ok(fused, 'inference mode is fused');
+    assert.ok(relativeError(fused.dataSync(), own.dataSync()) < 1e-6, 'same output as the layer’s own call');
     const channelsFirst = tfl.layers.batchNormalization({ axis: 1 });
     channelsFirst.build(x.shape);
-    const plainRelu = tfl.layers.reLU({});
-    assert.equal(fusedLayerCall(inference, x, false), undefined, 'inference mode');
+    const noScale = tfl.layers.batchNormalization({ scale: false });
+    noScale.build(x.shape);
     assert.equal(fusedLayerCall(channelsFirst, x, true), undefined, 'axis other than the last');
-    assert.equal(fusedLayerCall(plainRelu, x, true), undefined, 'relu without a ceiling');
-    tf.dispose(x);
+    assert.equal(fusedLayerCall(noScale, x, false), undefined, 'no γ');
+    assert.equal(fusedLayerCall(tfl.layers.reLU({}), x, true), undefined, 'relu without a ceiling');
+    assert.ok(fusedLayerCall(tfl.layers.reLU({ maxValue: 6 }), x, false), 'ReLU6');
+    await tf.setBackend('cpu');
+    const onCpu = tf.tensor(x.dataSync(), x.shape);
+    assert.ok(fusedLayerCall(inference, onCpu, false), 'cpu runs them too');
+    tf.dispose([x, own, fused, onCpu]);
   });
 
   it('wasm Identity shares the data: a clone outlives its source, and nothing leaks', async () => {

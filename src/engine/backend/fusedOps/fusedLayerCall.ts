@@ -1,11 +1,13 @@
 /**
  * Runs a layer through one of the fused kernels of this folder instead of its own `call`, when the current
- * backend has them (wasm, cpu) and the layer is one they compute exactly: a BatchNormalization in training
- * mode over the last axis with both γ and β, and a ReLU layer with a ceiling. Returns undefined for every
- * other case, and the caller applies the layer as usual (native backends keep TensorFlow's own kernels).
+ * backend has them (wasm, cpu) and the layer is one they compute exactly: a BatchNormalization over the
+ * last axis with both γ and β (training or inference mode), and a ReLU layer with a ceiling. Returns
+ * undefined for every other case, and the caller applies the layer as usual (native backends keep
+ * TensorFlow's own kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { BATCH_NORM_INFERENCE, batchNormInference, registerBatchNormInference } from './batchNormInference';
 import { BATCH_NORM_TRAINING, batchNormTraining, registerBatchNormTraining } from './batchNormTraining';
 import { CLIPPED_RELU, clippedRelu, registerClippedRelu } from './clippedRelu';
 import { currentBackendHas } from './floatKernel';
@@ -26,6 +28,7 @@ interface BatchNormFields {
 /** Makes the fused kernels available on wasm and cpu (safe to call more than once). */
 export function registerFusedOps(): void {
   registerBatchNormTraining();
+  registerBatchNormInference();
   registerClippedRelu();
 }
 
@@ -37,12 +40,26 @@ function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, mome
   });
 }
 
-function batchNormInTraining(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor | undefined {
+/** The layer's output through a fused kernel, when it is one the kernels compute exactly. */
+function batchNorm(layer: tfl.layers.Layer, x: tf.Tensor, training: boolean): tf.Tensor | undefined {
   const bn = layer as unknown as BatchNormFields;
   const axis = bn.axis >= 0 ? bn.axis : bn.axis + x.rank;
   if (axis !== x.rank - 1 || !bn.center || !bn.scale || !bn.gamma || !bn.beta) return undefined;
-  if (x.dtype !== 'float32' || !currentBackendHas(BATCH_NORM_TRAINING)) return undefined;
+  const kernel = training ? BATCH_NORM_TRAINING : BATCH_NORM_INFERENCE;
+  if (x.dtype !== 'float32' || !currentBackendHas(kernel)) return undefined;
   const { gamma, beta } = bn;
+  if (!training) {
+    return batchNormInference(
+      x,
+      {
+        mean: bn.movingMean.read(),
+        variance: bn.movingVariance.read(),
+        gamma: gamma.read(),
+        beta: beta.read(),
+      },
+      bn.epsilon,
+    );
+  }
   return tf.tidy(() => {
     const [y, mean, variance] = batchNormTraining(x, gamma.read(), beta.read(), bn.epsilon);
     updateMovingAverage(bn.movingMean, mean, bn.momentum);
@@ -68,7 +85,7 @@ export function fusedLayerCall(
 ): tf.Tensor | undefined {
   switch (layer.getClassName()) {
     case 'BatchNormalization':
-      return training ? batchNormInTraining(layer, input) : undefined;
+      return batchNorm(layer, input, training);
     case 'ReLU':
       return reluWithCeiling(layer, input);
     default:

@@ -17,7 +17,6 @@ declare const WebAssembly: {
 
 interface Exports {
   memory: WasmMemory;
-  clipped_relu(x: number, y: number, n: number, hi: number): void;
   clipped_relu_grad(dy: number, x: number, dx: number, n: number, hi: number): void;
   channel_sums(
     a: number,
@@ -126,16 +125,6 @@ function withArena<T>(bytes: number, body: (arena: Arena, wasm: Exports) => T): 
   const arena = new Arena(wasm);
   arena.reserveBytes(bytes);
   return body(arena, wasm);
-}
-
-/** y = min(max(x, 0), hi). */
-export function clippedReluSimd(x: Float32Array, y: Float32Array, hi: number): void {
-  withArena(x.length * 8, (arena, wasm) => {
-    const px = arena.put(x);
-    const py = arena.floats(x.length);
-    wasm.clipped_relu(px, py, x.length, hi);
-    y.set(arena.f32(py, x.length));
-  });
 }
 
 /** dx = dy where 0 < x ≤ hi, else 0. */

@@ -10,32 +10,6 @@
 (module
   (memory (export "memory") 1)
 
-  ;; y = min(max(x, 0), hi); NaN stays NaN.
-  (func (export "clipped_relu") (param $x i32) (param $y i32) (param $n i32) (param $hi f32)
-    (local $o i32) (local $end i32) (local $vhi v128) (local $zero v128)
-    (local.set $vhi (f32x4.splat (local.get $hi)))
-    (local.set $zero (v128.const f32x4 0 0 0 0))
-    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
-    (block $done
-      (loop $simd
-        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
-        (v128.store (i32.add (local.get $y) (local.get $o))
-          (f32x4.min
-            (f32x4.max (v128.load (i32.add (local.get $x) (local.get $o))) (local.get $zero))
-            (local.get $vhi)))
-        (local.set $o (i32.add (local.get $o) (i32.const 16)))
-        (br $simd)))
-    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
-    (block $done
-      (loop $scalar
-        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
-        (f32.store (i32.add (local.get $y) (local.get $o))
-          (f32.min
-            (f32.max (f32.load (i32.add (local.get $x) (local.get $o))) (f32.const 0))
-            (local.get $hi)))
-        (local.set $o (i32.add (local.get $o) (i32.const 4)))
-        (br $scalar))))
-
   ;; dx = dy where 0 < x <= hi, else 0.
   (func (export "clipped_relu_grad") (param $dy i32) (param $x i32) (param $dx i32) (param $n i32) (param $hi f32)
     (local $o i32) (local $end i32) (local $vhi v128) (local $zero v128) (local $v v128) (local $s f32)
