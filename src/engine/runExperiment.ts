@@ -22,6 +22,9 @@ import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';
 import { UserError, errorMessage } from './userError';
 
+/** How long a stopped run may spend evaluating its best model for summary.json. */
+const STOPPED_EVALUATION_MS = 1000;
+
 export interface RunOptions {
   experimentPath: string;
   runsDir: string;
@@ -211,10 +214,13 @@ async function trainOnInputs(
       await writer.saveModel(model.model, scan.classNames);
     }
     if (result.status !== 'failed' || result.bestEpoch !== undefined) {
-      const evaluation = await evaluate(inputs.forward, inputs.val, numClasses, 64);
-      writer.writeSummary(
-        buildSummary(evaluation.predictions, scan.classNames, result.bestEpoch ?? 0, evaluation.loss),
-      );
+      // After Stop, the evaluation gets what is left of the 2 s the process has to end in.
+      const deadline = result.status === 'stopped' ? performance.now() + STOPPED_EVALUATION_MS : Infinity;
+      const evaluation = await evaluate(inputs.forward, inputs.val, numClasses, 64, deadline);
+      writer.writeSummary({
+        ...buildSummary(evaluation.predictions, scan.classNames, result.bestEpoch ?? 0, evaluation.loss),
+        validationCount: inputs.val.count,
+      });
     }
     writer.update({
       status: result.status,

@@ -90,6 +90,11 @@ export interface RunSummary {
   accuracy: number;
   val_loss: number;
   misclassified: MisclassifiedImage[];
-  /** Every validation image (so any confusion-matrix cell can list its images). */
+  /** Every validation image evaluated (so any confusion-matrix cell can list its images). */
   predictions: Prediction[];
+  /**
+   * Validation images of the run. More than predictions.length when Stop cut the evaluation short (a
+   * stopped trainer ends within 2 s): the figures above are then over the images evaluated.
+   */
+  validationCount?: number;
 }

@@ -162,6 +162,7 @@ describe('runExperiment on the cpu backend', () => {
       summary.confusion.flat().reduce((a, b) => a + b, 0),
       decoded.images.length,
     );
+    assert.equal(summary.validationCount, decoded.images.length, 'every validation image evaluated');
     assert.equal(
       summary.misclassified.length,
       decoded.images.length - summary.confusion.reduce((n, row, i) => n + row[i], 0),
@@ -220,6 +221,10 @@ describe('runExperiment on the cpu backend', () => {
     assert.equal(batches, 6, 'no batch ran after the stop');
     const model = await tfl.loadLayersModel(fileLoadHandler(path.join(dir, 'model', 'model.json')));
     assert.deepEqual(model.outputs[0].shape, [null, 3]);
+    // This validation set takes well under the stop's evaluation budget: the summary covers all of it.
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as RunSummary;
+    assert.equal(summary.predictions.length, summary.validationCount);
+    assert.ok(summary.validationCount! > 0);
   });
 
   it('a diverging run fails with a message that says so', async () => {

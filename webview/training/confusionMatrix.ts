@@ -5,7 +5,7 @@
  * images of the clicked cell. Class names and file names are file-derived: textContent only.
  */
 import type { RunSummary } from '../../src/protocol/runRecord';
-import { formatLoss, formatPercent } from './format';
+import { formatLoss, formatPercent, imagesEvaluated } from './format';
 import type { CellSelection } from './state';
 
 export interface EvaluationHandlers {
@@ -40,7 +40,7 @@ export function createEvaluation(handlers: EvaluationHandlers): EvaluationView {
       element.hidden = !summary;
       if (summary && summary !== shownSummary) {
         caption.textContent =
-          `Model saved at epoch ${summary.epoch}, on ${summary.predictions.length} validation images: ` +
+          `Model saved at epoch ${summary.epoch}, on ${imagesEvaluated(summary)}: ` +
           `accuracy ${formatPercent(summary.accuracy)}, val_loss ${formatLoss(summary.val_loss)}. ` +
           'Click a cell to list its images.';
         tableCard.replaceChildren(perClassTable(summary));

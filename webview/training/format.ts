@@ -1,4 +1,5 @@
 /** Number and duration formatting for the training panel. Pure (no DOM). */
+import type { RunSummary } from '../../src/protocol/runRecord';
 
 /** A loss: four significant digits are enough to see it move; NaN/Infinity (divergence) spelled out. */
 export function formatLoss(value: number | undefined): string {
@@ -30,4 +31,13 @@ export function formatDuration(seconds: number): string {
   const s = total % 60;
   const pad = (n: number): string => String(n).padStart(2, '0');
   return h > 0 ? `${h}h ${pad(m)}m` : `${m}m ${pad(s)}s`;
+}
+
+/** "240 validation images", or "500 of 5000 validation images (…)" when Stop cut the evaluation short. */
+export function imagesEvaluated(summary: RunSummary): string {
+  const evaluated = summary.predictions.length;
+  const total = summary.validationCount ?? evaluated;
+  return total > evaluated
+    ? `${evaluated} of ${total} validation images (the run was stopped: the evaluation was cut short)`
+    : `${evaluated} validation images`;
 }

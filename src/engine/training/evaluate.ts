@@ -17,17 +17,27 @@ export interface Evaluation {
   predictions: Prediction[];
 }
 
+/**
+ * `deadline` (a performance.now() time) ends the evaluation after the batch that passes it: Stop must end
+ * the trainer within 2 s, however large the validation set. Loss and accuracy are then over the images
+ * evaluated (predictions.length of them).
+ */
 export async function evaluate(
   forward: (x: tf.Tensor, training: boolean) => tf.Tensor,
   data: DataSplit,
   numClasses: number,
   batchSize: number,
+  deadline = Infinity,
 ): Promise<Evaluation> {
   let lossSum = 0;
   let correct = 0;
   const predictions: Prediction[] = [];
   const indices = Int32Array.from({ length: data.count }, (_, i) => i);
   for await (const batch of prefetchBatches(data, indices, batchSize, numClasses)) {
+    if (predictions.length > 0 && performance.now() > deadline) {
+      tf.dispose([batch.x, batch.y]);
+      break;
+    }
     const { start } = batch;
     const end = start + batch.labels.length;
     const [loss, probs] = tf.tidy(() => {
@@ -51,8 +61,8 @@ export async function evaluate(
     tf.dispose([loss, probs, batch.x, batch.y]);
   }
   return {
-    loss: lossSum / Math.max(1, data.count),
-    accuracy: correct / Math.max(1, data.count),
+    loss: lossSum / Math.max(1, predictions.length),
+    accuracy: correct / Math.max(1, predictions.length),
     predictions,
   };
 }
