@@ -11,6 +11,7 @@ import { diskProblem, writeFileAtomic } from '../atomicFile';
 import { atomicDirSaveHandler } from '../model/fileModelIO';
 import { writeCheckpoint, type FitCheckpoint } from '../training/checkpoint';
 import { UserError } from '../userError';
+import { removeLeftovers } from './leftovers';
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
 export function makeRunId(
@@ -47,6 +48,8 @@ export class RunWriter {
    */
   static create(runsDir: string, record: Omit<RunRecord, 'id'>): RunWriter {
     fs.mkdirSync(runsDir, { recursive: true });
+    // Staged pieces of writes that killed trainers interrupted (never part of a run) go first.
+    removeLeftovers(runsDir);
     for (;;) {
       const id = makeRunId(record.name, new Date(record.startedAt), (candidate) =>
         fs.existsSync(path.join(runsDir, candidate)),
