@@ -22,6 +22,14 @@ function positiveWhole(value: string): number {
   return n;
 }
 
+function positiveMiB(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`Give a size in MiB above 0, e.g. 512.`);
+  }
+  return n;
+}
+
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
@@ -55,11 +63,25 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       '--resume <run>',
       'continue a stopped or crashed run (id, unique id prefix or folder) from its last epoch checkpoint',
     )
+    .option(
+      '--memory-budget <MiB>',
+      'decoded images or cached activations up to this size stay in memory (default 1024)',
+      positiveMiB,
+    )
+    .option('--no-cache', 'train without the activation cache of the frozen layers')
     .option('--json', 'print each training event as one JSON line, nothing else')
     .action(
       async (
         file: string | undefined,
-        opts: { epochs?: number; backend?: BackendChoice; runsDir?: string; json?: boolean; resume?: string },
+        opts: {
+          epochs?: number;
+          backend?: BackendChoice;
+          runsDir?: string;
+          json?: boolean;
+          resume?: string;
+          memoryBudget?: number;
+          cache?: boolean;
+        },
       ) => {
         const { trainCommand } = await import('./commands/train');
         setExitCode(await trainCommand(file, opts, io));

@@ -20,6 +20,7 @@ import {
   TRAINER_PREVIEW_SEED_ARG,
 } from '../protocol/augmentationPreview';
 import { initBackend } from './backend/selectBackend';
+import { pipelineOptions } from './cache/prepareInputs';
 import { findLearningRate } from './lrFinder';
 import { previewAugmentation } from './data/augmentationPreview';
 import { describeModel } from './model/layerTree';
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
       runsDir: request.runsDir,
       overrides: request.overrides,
       ...(request.resume ? { resume: request.resume } : {}),
+      pipeline: pipelineOptions(request.pipeline),
       signal: abort.signal,
       onEvent: (event) => void send({ type: 'event', event }),
     });

@@ -18,6 +18,27 @@ export interface StartRequest {
   overrides?: { epochs?: number; backend?: BackendChoice };
   /** Resume: a stopped or crashed run folder to continue from its last epoch checkpoint, in place. */
   resume?: string;
+  pipeline?: PipelineSettings;
+}
+
+/** User settings of the data pipeline (VS Code settings, CLI flags); the engine's defaults otherwise. */
+export interface PipelineSettings {
+  /** Decoded images or cached activations up to this many MiB are held in memory (default 1024). */
+  memoryBudgetMiB?: number;
+  /** Train on cached activations of the frozen layers when the run allows it (default true). */
+  activationCache?: boolean;
+}
+
+export function isPipelineSettings(value: unknown): value is PipelineSettings {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { memoryBudgetMiB?: unknown; activationCache?: unknown };
+  return (
+    (v.memoryBudgetMiB === undefined ||
+      (typeof v.memoryBudgetMiB === 'number' &&
+        Number.isFinite(v.memoryBudgetMiB) &&
+        v.memoryBudgetMiB > 0)) &&
+    (v.activationCache === undefined || typeof v.activationCache === 'boolean')
+  );
 }
 
 export interface StopRequest {
@@ -116,15 +137,34 @@ export function isTrainerToHost(value: unknown): value is TrainerToHost {
   );
 }
 
+/** The data-pipeline settings of a run from VS Code's fineTune.memoryBudgetMiB and fineTune.activationCache. */
+export function pipelineSettings(settings: { get<T>(key: string): T | undefined }): PipelineSettings {
+  const budget = settings.get<number>('memoryBudgetMiB');
+  const cache = settings.get<boolean>('activationCache');
+  return {
+    ...(typeof budget === 'number' && Number.isFinite(budget) && budget > 0
+      ? { memoryBudgetMiB: budget }
+      : {}),
+    ...(typeof cache === 'boolean' ? { activationCache: cache } : {}),
+  };
+}
+
 export function isHostToTrainer(value: unknown): value is HostToTrainer {
   if (typeof value !== 'object' || value === null) return false;
-  const v = value as { type?: unknown; experimentPath?: unknown; runsDir?: unknown; resume?: unknown };
+  const v = value as {
+    type?: unknown;
+    experimentPath?: unknown;
+    runsDir?: unknown;
+    resume?: unknown;
+    pipeline?: unknown;
+  };
   if (v.type === 'stop') return true;
   return (
     v.type === 'start' &&
     typeof v.experimentPath === 'string' &&
     typeof v.runsDir === 'string' &&
-    (v.resume === undefined || typeof v.resume === 'string')
+    (v.resume === undefined || typeof v.resume === 'string') &&
+    (v.pipeline === undefined || isPipelineSettings(v.pipeline))
   );
 }
 

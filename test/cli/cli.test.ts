@@ -364,3 +364,41 @@ test('train without a terminal prints one plain line per epoch and the outcome, 
   assert.equal(path.dirname(folder), path.join(dir, '.finetune', 'runs'));
   assert.ok(fs.existsSync(path.join(folder, 'run.json')));
 });
+
+test('train --no-cache and --memory-budget: the log says the cache is off and images are streamed', async () => {
+  const { dir } = await trainableExperiment();
+  const file = writeExperiment(dir, 'frozen', {
+    baseModel: 'base/model.json',
+    dataset: { path: 'data', imageSize: [16, 16], validationSplit: 0.25, seed: 3 },
+    freezeUpTo: 'backbone/pool2',
+    head: { cutAt: 'flatten', hiddenUnits: [8] },
+    training: { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 5, backend: 'cpu' },
+  });
+  const logs = async (args: string[]): Promise<string[]> => {
+    const result = await run(['train', file, '--json', ...args], dir);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TrainingEvent)
+      .flatMap((e) => (e.type === 'log' ? [e.message] : []));
+  };
+  const cached = await logs([]);
+  assert.ok(
+    cached.some((m) => m.startsWith('Activation cache: activations of')),
+    cached.join('\n'),
+  );
+  // 24 images of 16×16×3 floats take 72 KiB: a 0.05 MiB budget cannot hold them.
+  const plain = await logs(['--no-cache', '--memory-budget', '0.05']);
+  assert.ok(
+    plain.some((m) => /Activation cache off: turned off by the settings/.test(m)),
+    plain.join('\n'),
+  );
+  assert.ok(
+    plain.some((m) => /decoded per batch on a worker thread/.test(m)),
+    plain.join('\n'),
+  );
+  const bad = await run(['train', file, '--memory-budget', 'lots'], dir);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Give a size in MiB above 0/);
+});

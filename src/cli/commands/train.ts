@@ -1,4 +1,5 @@
 /** `finetune train <file.finetune.json>`: runs an experiment in this process and reports it as it goes. */
+import { pipelineOptions } from '../../engine/cache/prepareInputs';
 import { runExperiment } from '../../engine/runExperiment';
 import { resolveRunRef } from '../../engine/runs/readRuns';
 import { UserError } from '../../engine/userError';
@@ -14,6 +15,10 @@ export interface TrainOptions {
   json?: boolean;
   /** A run to continue (id, unique prefix or folder) instead of starting one from an experiment file. */
   resume?: string;
+  /** MiB of decoded images / cached activations held in memory. */
+  memoryBudget?: number;
+  /** commander's `--no-cache`: false turns the activation cache off. */
+  cache?: boolean;
 }
 
 /** Exit status of a process ended by Ctrl-C, by shell convention (128 + SIGINT). */
@@ -74,6 +79,10 @@ export async function trainCommand(
         ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
         ...(options.backend !== undefined ? { backend: options.backend } : {}),
       },
+      pipeline: pipelineOptions({
+        ...(options.memoryBudget !== undefined ? { memoryBudgetMiB: options.memoryBudget } : {}),
+        ...(options.cache === false ? { activationCache: false } : {}),
+      }),
       onEvent: (event) => reporter.event(event),
       signal: controller.signal,
       ...(resume ? { resume } : {}),

@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
+import type { PipelineSettings } from '../../protocol/trainerMessages';
 import { isAugmentationActive } from '../data/augment';
 import { decodeImages, type DecodeOptions, type DecodedImages } from '../data/decodeImages';
 import { memoryRows, rowSize, subsetRows, type DataSplit, type RowStore } from '../data/rowStore';
@@ -34,6 +35,16 @@ export interface PipelineOptions {
 }
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 2 ** 30;
+
+/** The engine's pipeline options from the user's settings (VS Code settings, CLI flags). */
+export function pipelineOptions(settings: PipelineSettings | undefined): PipelineOptions {
+  return {
+    ...(settings?.memoryBudgetMiB !== undefined
+      ? { memoryBudgetBytes: Math.round(settings.memoryBudgetMiB * 2 ** 20) }
+      : {}),
+    ...(settings?.activationCache !== undefined ? { activationCache: settings.activationCache } : {}),
+  };
+}
 export const DEFAULT_MAX_CACHE_DISK_BYTES = 4 * 2 ** 30;
 
 export type InputMode = 'images in memory' | 'images streamed' | 'cached activations';
@@ -138,7 +149,11 @@ function cachePlan(
   budget: number,
   maxDisk: number,
 ): { prefix: FrozenPrefix } | { reason: string; warn: boolean } {
-  if (args.options?.activationCache === false) return { reason: 'turned off for this run', warn: false };
+  if (args.options?.activationCache === false)
+    return {
+      reason: 'turned off by the settings (fineTune.activationCache, or --no-cache)',
+      warn: false,
+    };
   const split = splitFrozenPrefix(args.model);
   if (split.prefix === undefined) return { reason: `nothing to cache: ${split.reason}`, warn: false };
   const prefix = split.prefix;

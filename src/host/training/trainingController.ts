@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
+import { pipelineSettings } from '../../protocol/trainerMessages';
 import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
 import { readRun } from '../../engine/runs/readRuns';
@@ -187,7 +188,12 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
             });
           }
         });
-        trainer.start({ experimentPath: experiment.fsPath, runsDir, ...(resume ? { resume } : {}) });
+        trainer.start({
+          experimentPath: experiment.fsPath,
+          runsDir,
+          ...(resume ? { resume } : {}),
+          pipeline: pipelineSettings(vscode.workspace.getConfiguration('fineTune')),
+        });
         return trainer.finished;
       },
     );
