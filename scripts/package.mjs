@@ -137,6 +137,7 @@ for (const entry of [
   'src',
   'webview',
   'scripts/build.mjs',
+  'scripts/assembleWat.mjs',
   'media',
   'bin',
 ]) {
