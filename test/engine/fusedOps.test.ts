@@ -14,6 +14,7 @@ import { batchNormInference } from '../../src/engine/backend/fusedOps/batchNormI
 import { batchNormTraining } from '../../src/engine/backend/fusedOps/batchNormTraining';
 import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
+import { walkContainer } from '../../src/engine/model/graphWalk';
 import { createRng, type Rng } from '../../src/engine/rng';
 
 type Backend = 'cpu' | 'wasm';
@@ -209,6 +210,62 @@ describe('fused training kernels', () => {
     const onCpu = tf.tensor(x.dataSync(), x.shape);
     assert.ok(fusedLayerCall(inference, onCpu, false), 'cpu runs them too');
     tf.dispose([x, own, fused, onCpu]);
+  });
+
+  it('a MobileNet-style block trains the same through the fused kernels as through the layers’ own calls', async () => {
+    const rng = createRng('fused-block');
+    const build = (): tfl.LayersModel =>
+      tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 8, kernelSize: 3, strides: 2, useBias: false }),
+          tfl.layers.batchNormalization({}),
+          tfl.layers.reLU({ maxValue: 6 }),
+          tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }),
+          tfl.layers.batchNormalization({}),
+          tfl.layers.reLU({ maxValue: 6 }),
+          tfl.layers.globalAveragePooling2d({}),
+          tfl.layers.dense({ units: 3, activation: 'softmax' }),
+        ],
+      });
+    await tf.setBackend('wasm');
+    const template = build();
+    const weights = template.getWeights().map((w) => ({ shape: w.shape, values: random(w.shape, rng) }));
+    weights.forEach((w, i) => {
+      // Positive moving variances, as a trained model has.
+      if (template.weights[i].name.includes('moving_variance'))
+        w.values = w.values.map((v) => 0.5 + Math.abs(v));
+    });
+    template.dispose();
+    const images = random([6, 9, 9, 3], rng, -1, 1);
+    const labels = tf.oneHot(tf.tensor1d([0, 2, 1, 1, 0, 2], 'int32'), 3);
+    const trainOneStep = (fused: boolean): number[][] => {
+      const model = build();
+      model.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
+      const x = tf.tensor(images, [6, 9, 9, 3]);
+      const forward = (training: boolean): tf.Tensor =>
+        walkContainer(model, [x], {
+          kwargsFor: () => ({ training }),
+          applyLayer: (layer, input, kwargs) =>
+            fused && input instanceof tf.Tensor
+              ? fusedLayerCall(layer, input, kwargs.training === true)
+              : undefined,
+        })[0] as tf.Tensor;
+      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(labels, forward(true)) as tf.Scalar,
+        variables,
+      );
+      const values = [
+        ...variables.map((v) => Array.from(grads[v.name].dataSync())),
+        // Moving statistics after the step, and the evaluation-mode output they give.
+        ...model.getWeights().map((w) => Array.from(w.dataSync())),
+        Array.from(tf.tidy(() => forward(false)).dataSync()),
+      ];
+      tf.dispose([x, ...Object.values(grads)]);
+      return values;
+    };
+    assertClose(trainOneStep(true), trainOneStep(false), 'gradients, moving statistics, evaluation output');
+    labels.dispose();
   });
 
   it('wasm Identity shares the data: a clone outlives its source, and nothing leaks', async () => {
