@@ -14,6 +14,7 @@ import { batchNormInference } from '../../src/engine/backend/fusedOps/batchNormI
 import { batchNormTraining } from '../../src/engine/backend/fusedOps/batchNormTraining';
 import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
+import { setSimdChunkValues } from '../../src/engine/backend/fusedOps/simdKernels';
 import { walkContainer } from '../../src/engine/model/graphWalk';
 import { createRng, type Rng } from '../../src/engine/rng';
 
@@ -266,6 +267,31 @@ describe('fused training kernels', () => {
     };
     assertClose(trainOneStep(true), trainOneStep(false), 'gradients, moving statistics, evaluation output');
     labels.dispose();
+  });
+
+  it('gives the same results when large arrays go through the SIMD module in many chunks', async () => {
+    const rng = createRng('fused-chunks');
+    const shape = [5, 7, 6, 8];
+    const x = random(shape, rng, -2, 7);
+    const gamma = random([8], rng, 0.5, 1.5);
+    const beta = random([8], rng);
+    const weights = random(shape, rng);
+    const filter = random([3, 3, 8, 1], rng);
+    const block = (): tf.Tensor[] => [
+      ...batchNormCase(x, shape, gamma, beta, weights, true)(),
+      ...tf.grads((v) => tf.sum(tf.mul(clippedRelu(v, 6), tf.tensor(weights, shape))))([tf.tensor(x, shape)]),
+      ...tf.grads((w) =>
+        tf.sum(tf.depthwiseConv2d(tf.tensor4d(x, [5, 7, 6, 8]), w as tf.Tensor4D, 2, 'same')),
+      )([tf.tensor(filter, [3, 3, 8, 1])]),
+    ];
+    const whole = await on('wasm', block);
+    // 40 values per chunk: 5 rows of 8 channels, less than one image, a seam inside every array.
+    const previous = setSimdChunkValues(40);
+    try {
+      assertClose(await on('wasm', block), whole, 'chunked');
+    } finally {
+      setSimdChunkValues(previous);
+    }
   });
 
   it('wasm Identity shares the data: a clone outlives its source, and nothing leaks', async () => {

@@ -1,7 +1,9 @@
 /**
  * The SIMD loops of simdKernels.wat, callable on Float32Arrays. The module has its own memory: each call
  * copies its inputs in and its outputs out (a memcpy, ~0.1 ns per value, against several ns per value for
- * the same loop in JavaScript), which keeps it independent of where a backend keeps its tensors.
+ * the same loop in JavaScript), which keeps it independent of where a backend keeps its tensors. Large
+ * arrays go through in chunks of CHUNK_VALUES, so the module's memory (which never shrinks) stays at a few
+ * tens of MiB whatever the model.
  */
 import { SIMD_KERNELS_WASM_BASE64 } from './simdKernelsWasm';
 
@@ -63,6 +65,15 @@ interface Exports {
 }
 
 const PAGE = 65536;
+/** Values per array and chunk: 4 MiB of float32. */
+let CHUNK_VALUES = 1 << 20;
+
+/** Changes the chunk size (tests use tiny chunks to cover the chunk seams); returns the previous one. */
+export function setSimdChunkValues(values: number): number {
+  const previous = CHUNK_VALUES;
+  CHUNK_VALUES = Math.max(4, Math.floor(values));
+  return previous;
+}
 let instance: Exports | undefined;
 
 function kernels(): Exports {
@@ -83,6 +94,15 @@ class Arena {
     const needed = bytes + 64 * 16;
     const have = this.wasm.memory.buffer.byteLength;
     if (needed > have) this.wasm.memory.grow(Math.ceil((needed - have) / PAGE));
+  }
+
+  /** The allocation point, to return to with `reset` (memory reused chunk after chunk). */
+  mark(): number {
+    return this.top;
+  }
+
+  reset(mark: number): void {
+    this.top = mark;
   }
 
   private take(bytes: number): number {
@@ -129,13 +149,24 @@ function withArena<T>(bytes: number, body: (arena: Arena, wasm: Exports) => T): 
 
 /** dx = dy where 0 < x ≤ hi, else 0. */
 export function clippedReluGradSimd(dy: Float32Array, x: Float32Array, dx: Float32Array, hi: number): void {
-  withArena(x.length * 12, (arena, wasm) => {
-    const pdy = arena.put(dy);
-    const px = arena.put(x);
-    const pdx = arena.floats(x.length);
-    wasm.clipped_relu_grad(pdy, px, pdx, x.length, hi);
-    dx.set(arena.f32(pdx, x.length));
+  const chunk = Math.min(x.length, CHUNK_VALUES);
+  withArena(chunk * 12, (arena, wasm) => {
+    const mark = arena.mark();
+    for (let start = 0; start < x.length; start += chunk) {
+      const end = Math.min(x.length, start + chunk);
+      arena.reset(mark);
+      const pdy = arena.put(dy.subarray(start, end));
+      const px = arena.put(x.subarray(start, end));
+      const pdx = arena.floats(end - start);
+      wasm.clipped_relu_grad(pdy, px, pdx, end - start, hi);
+      dx.set(arena.f32(pdx, end - start), start);
+    }
   });
+}
+
+/** Rows per chunk for rows × c arrays. */
+function rowsPerChunk(rows: number, channels: number): number {
+  return Math.max(1, Math.min(rows, Math.floor(CHUNK_VALUES / channels)));
 }
 
 /** Whether the channel loops below take arrays with this many channels (SIMD lanes of 4). */
@@ -156,16 +187,23 @@ export function channelSumsSimd(
 ): { sumU: Float64Array; sumUV: Float64Array } {
   const rows = a.length / channels;
   const same = a === b;
-  const bytes = (same ? 4 : 8) * a.length + 4 * 4 * channels + 2 * 8 * channels;
+  const chunkRows = rowsPerChunk(rows, channels);
+  const bytes = (same ? 4 : 8) * chunkRows * channels + 4 * 4 * channels + 2 * 8 * channels;
   return withArena(bytes, (arena, wasm) => {
-    const pa = arena.put(a);
-    const pb = same ? pa : arena.put(b);
     const pca = arena.put(ca);
     const pcb = ca === cb ? pca : arena.put(cb);
     const scratch = arena.floats(2 * channels);
+    // The float64 totals are added to chunk after chunk.
     const sumU = arena.zeroedDoubles(channels);
     const sumUV = arena.zeroedDoubles(channels);
-    wasm.channel_sums(pa, pca, pb, pcb, rows, channels, scratch, sumU, sumUV);
+    const mark = arena.mark();
+    for (let row = 0; row < rows; row += chunkRows) {
+      const n = Math.min(chunkRows, rows - row);
+      arena.reset(mark);
+      const pa = arena.put(a.subarray(row * channels, (row + n) * channels));
+      const pb = same ? pa : arena.put(b.subarray(row * channels, (row + n) * channels));
+      wasm.channel_sums(pa, pca, pb, pcb, n, channels, scratch, sumU, sumUV);
+    }
     return { sumU: arena.f64(sumU, channels).slice(), sumUV: arena.f64(sumUV, channels).slice() };
   });
 }
@@ -184,14 +222,21 @@ export function channelAffineSimd(
 ): void {
   const rows = a.length / channels;
   const same = a === b;
-  const bytes = (same ? 8 : 12) * a.length + 4 * 4 * channels;
+  const chunkRows = rowsPerChunk(rows, channels);
+  const bytes = (same ? 8 : 12) * chunkRows * channels + 4 * 4 * channels;
   withArena(bytes, (arena, wasm) => {
-    const pa = arena.put(a);
-    const pb = same ? pa : arena.put(b);
-    const pout = arena.floats(a.length);
     const [pca, pp, pq, pr] = [ca, p, q, r].map((v) => arena.put(v));
-    wasm.channel_affine(pa, pca, pb, pout, rows, channels, pp, pq, pr);
-    out.set(arena.f32(pout, a.length));
+    const mark = arena.mark();
+    for (let row = 0; row < rows; row += chunkRows) {
+      const n = Math.min(chunkRows, rows - row);
+      const [from, to] = [row * channels, (row + n) * channels];
+      arena.reset(mark);
+      const pa = arena.put(a.subarray(from, to));
+      const pb = same ? pa : arena.put(b.subarray(from, to));
+      const pout = arena.floats(to - from);
+      wasm.channel_affine(pa, pca, pb, pout, n, channels, pp, pq, pr);
+      out.set(arena.f32(pout, to - from), from);
+    }
   });
 }
 
@@ -222,42 +267,54 @@ export function depthwiseFilterGradSimd(x: Float32Array, dy: Float32Array, info:
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const taps = filterHeight * filterWidth;
-  const bytes = 4 * (x.length + dy.length) + 8 * taps * c + 4 * c;
+  const xImage = inHeight * inWidth * c;
+  const dyImage = outHeight * outWidth * c;
+  // Images in chunks (at least one), the float64 totals added to chunk after chunk.
+  const imagesPerChunk = Math.max(
+    1,
+    Math.min(batchSize, Math.floor(CHUNK_VALUES / Math.max(xImage, dyImage))),
+  );
+  const bytes = 4 * imagesPerChunk * (xImage + dyImage) + 8 * taps * c + 4 * c;
   return withArena(bytes, (arena, wasm) => {
-    const px = arena.put(x);
-    const pdy = arena.put(dy);
     const totals = arena.zeroedDoubles(taps * c);
     const scratch = arena.floats(c);
-    for (let r = 0; r < filterHeight; r++) {
-      // Output rows and columns whose tap (r, s) lands inside the input (not on padding).
-      const rowOffset = r * dilationHeight - info.padInfo.top;
-      const iMin = Math.max(0, Math.ceil(-rowOffset / strideHeight));
-      const iEnd = Math.min(outHeight, Math.floor((inHeight - 1 - rowOffset) / strideHeight) + 1);
-      for (let s = 0; s < filterWidth; s++) {
-        const colOffset = s * dilationWidth - info.padInfo.left;
-        const jMin = Math.max(0, Math.ceil(-colOffset / strideWidth));
-        const jEnd = Math.min(outWidth, Math.floor((inWidth - 1 - colOffset) / strideWidth) + 1);
-        if (iEnd <= iMin || jEnd <= jMin) continue;
-        wasm.depthwise_tap(
-          px,
-          pdy,
-          totals + (r * filterWidth + s) * c * 8,
-          scratch,
-          batchSize,
-          iMin,
-          iEnd,
-          jMin,
-          jEnd - jMin,
-          rowOffset,
-          colOffset,
-          inHeight,
-          inWidth,
-          outHeight,
-          outWidth,
-          c,
-          strideHeight,
-          strideWidth,
-        );
+    const mark = arena.mark();
+    for (let first = 0; first < batchSize; first += imagesPerChunk) {
+      const images = Math.min(imagesPerChunk, batchSize - first);
+      arena.reset(mark);
+      const px = arena.put(x.subarray(first * xImage, (first + images) * xImage));
+      const pdy = arena.put(dy.subarray(first * dyImage, (first + images) * dyImage));
+      for (let r = 0; r < filterHeight; r++) {
+        // Output rows and columns whose tap (r, s) lands inside the input (not on padding).
+        const rowOffset = r * dilationHeight - info.padInfo.top;
+        const iMin = Math.max(0, Math.ceil(-rowOffset / strideHeight));
+        const iEnd = Math.min(outHeight, Math.floor((inHeight - 1 - rowOffset) / strideHeight) + 1);
+        for (let s = 0; s < filterWidth; s++) {
+          const colOffset = s * dilationWidth - info.padInfo.left;
+          const jMin = Math.max(0, Math.ceil(-colOffset / strideWidth));
+          const jEnd = Math.min(outWidth, Math.floor((inWidth - 1 - colOffset) / strideWidth) + 1);
+          if (iEnd <= iMin || jEnd <= jMin) continue;
+          wasm.depthwise_tap(
+            px,
+            pdy,
+            totals + (r * filterWidth + s) * c * 8,
+            scratch,
+            images,
+            iMin,
+            iEnd,
+            jMin,
+            jEnd - jMin,
+            rowOffset,
+            colOffset,
+            inHeight,
+            inWidth,
+            outHeight,
+            outWidth,
+            c,
+            strideHeight,
+            strideWidth,
+          );
+        }
       }
     }
     return Float32Array.from(arena.f64(totals, taps * c));
