@@ -24,7 +24,7 @@ import { stateFromDisk, TrainingPanel } from '../../src/host/panels/trainingPane
 import { renderWebviewHtml } from '../../src/host/panels/webviewHtml';
 import { WebviewPanelHost } from '../../src/host/panels/webviewPanelHost';
 import { LayerItem } from '../../src/host/views/layersView';
-import { RunItem } from '../../src/host/views/runsView';
+import { RunItem } from '../../src/host/views/runItem';
 import type { RunRecord, RunSummary } from '../../src/protocol/runRecord';
 import { isHostToTrainer, isTrainerToHost } from '../../src/protocol/trainerMessages';
 import * as webviewMessages from '../../src/protocol/webviewMessages';

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { listRuns } from '../../engine/runs/readRuns';
 import { resumeProblem } from '../../engine/runs/resumable';
 import type { TrainingController } from '../training/trainingController';
-import { RunItem, type RunsViewProvider } from '../views/runsView';
+import { RunItem } from '../views/runItem';
+import type { RunsViewProvider } from '../views/runsView';
 
 /** Run folders of the workspace that can be resumed now, newest first. */
 function resumableRuns(): { dir: string; id: string; name: string; status: string }[] {

@@ -26,7 +26,8 @@ import {
 } from '../../engine/runs/runNotes';
 import { errorMessage } from '../../engine/userError';
 import { isRunFolder } from '../panels/comparePanel';
-import { RunItem, type RunsViewProvider } from '../views/runsView';
+import { RunItem } from '../views/runItem';
+import type { RunsViewProvider } from '../views/runsView';
 
 export interface RunCommandsContext {
   runs: RunsViewProvider;

@@ -7,81 +7,29 @@
  *
  * Only file listings are read (no image is decoded) and the tree stays current by watching the workspace
  * for images and folders, debounced: a copy of thousands of images costs one rescan, not thousands.
+ *
+ * This file finds, watches and rescans the datasets; how a scan is shown (tree items, child nodes) is in
+ * datasetTreeItems.ts, and the model both share in datasetEntry.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import {
-  IMAGE_EXTENSIONS,
-  isImageFileName,
-  scanDataset,
-  type ClassCounts,
-} from '../../engine/data/scanDataset';
+import { isImageFileName, scanDataset } from '../../engine/data/scanDataset';
 import { errorMessage } from '../../engine/userError';
 import { DEFAULT_SKIPPED_FOLDERS as SKIPPED_FOLDERS, findDatasets } from '../datasets/findDatasets';
 import { EXPERIMENT_GLOB, type ExperimentService } from '../experiments/experimentService';
 import { relativeToExperiment } from '../experiments/experimentTemplate';
+import { summarize, type DatasetEntry, type DatasetNode, type ScanState } from './datasetEntry';
+import { datasetChildNodes, datasetItem, datasetTreeItem } from './datasetTreeItems';
 
 const REFRESH_DEBOUNCE_MS = 500;
 const SEARCH_DEPTH = 4;
 const SEARCH_MAX_FOLDERS = 3000;
-/** Non-image files named in a tooltip; the rest are counted. */
-const IGNORED_FILES_SHOWN = 15;
-
-/** What the view keeps of a scan: counts and problems, not the list of every image. */
-interface ScanSummary {
-  layout: 'flat' | 'split';
-  classNames: string[];
-  emptyClasses: string[];
-  countsByClass: Record<string, ClassCounts>;
-  imageCount: number;
-  ignoredFiles: string[];
-  warnings: string[];
-}
-
-type ScanState = { kind: 'scanning' } | { kind: 'ok'; scan: ScanSummary } | { kind: 'failed'; error: string };
-
-interface DatasetEntry {
-  root: string;
-  label: string;
-  /** Found by searching the workspace (as opposed to only referenced by an experiment file). */
-  found: boolean;
-  /** Experiment files whose dataset.path is this folder. */
-  usedBy: vscode.Uri[];
-  state: ScanState;
-}
-
-export type DatasetNode =
-  | { kind: 'dataset'; entry: DatasetEntry }
-  | { kind: 'class'; entry: DatasetEntry; className: string }
-  | {
-      kind: 'note';
-      entry: DatasetEntry;
-      id: string;
-      text: string;
-      detail?: string;
-      severity: 'warning' | 'error';
-    };
-
-const count = (n: number, one: string, many = `${one}s`): string =>
-  `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-function summarize(scan: Awaited<ReturnType<typeof scanDataset>>): ScanSummary {
-  return {
-    layout: scan.layout,
-    classNames: scan.classNames,
-    emptyClasses: scan.emptyClasses,
-    countsByClass: scan.countsByClass,
-    imageCount: scan.images.length,
-    ignoredFiles: scan.ignoredFiles,
-    warnings: scan.warnings,
-  };
 }
 
 export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode>, vscode.Disposable {
@@ -310,154 +258,17 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
   }
 
   getTreeItem(node: DatasetNode): vscode.TreeItem {
-    switch (node.kind) {
-      case 'dataset':
-        return this.datasetItem(node.entry);
-      case 'class':
-        return this.classItem(node.entry, node.className);
-      case 'note': {
-        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-        item.id = `${node.entry.root}\0note\0${node.id}`;
-        item.iconPath =
-          node.severity === 'error'
-            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
-            : new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
-        item.tooltip = node.detail ? `${node.text}\n\n${node.detail}` : node.text;
-        item.contextValue = 'fineTune.datasetNote';
-        return item;
-      }
-    }
+    return datasetTreeItem(node, this.experiments.active);
   }
 
   getChildren(node?: DatasetNode): DatasetNode[] {
     if (!node) return this.entries.map((entry) => ({ kind: 'dataset', entry }));
     if (node.kind !== 'dataset') return [];
-    const entry = node.entry;
-    const state = entry.state;
-    if (state.kind === 'scanning') return [];
-    if (state.kind === 'failed')
-      return [{ kind: 'note', entry, id: 'error', text: state.error, severity: 'error' }];
-    const scan = state.scan;
-    const classes = [...scan.classNames, ...scan.emptyClasses].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const nodes: DatasetNode[] = classes.map((className) => ({ kind: 'class', entry, className }));
-    scan.warnings.forEach((text, i) =>
-      nodes.push({ kind: 'note', entry, id: `w${i}`, text, severity: 'warning' }),
-    );
-    if (scan.ignoredFiles.length > 0) {
-      const shown = scan.ignoredFiles.slice(0, IGNORED_FILES_SHOWN).join('\n');
-      const more = scan.ignoredFiles.length - IGNORED_FILES_SHOWN;
-      nodes.push({
-        kind: 'note',
-        entry,
-        id: 'ignored',
-        text: `${count(scan.ignoredFiles.length, 'file')} ignored: not ${IMAGE_EXTENSIONS.join(' ')} images`,
-        detail: more > 0 ? `${shown}\n… and ${more} more` : shown,
-        severity: 'warning',
-      });
-    }
-    return nodes;
+    return datasetChildNodes(node.entry);
   }
 
   getParent(node: DatasetNode): DatasetNode | undefined {
     return node.kind === 'dataset' ? undefined : { kind: 'dataset', entry: node.entry };
-  }
-
-  private datasetItem(entry: DatasetEntry): vscode.TreeItem {
-    const state = entry.state;
-    const item = new vscode.TreeItem(
-      entry.label,
-      state.kind === 'scanning'
-        ? vscode.TreeItemCollapsibleState.None
-        : vscode.TreeItemCollapsibleState.Collapsed,
-    );
-    item.id = `${entry.root}\0dataset`;
-    item.resourceUri = vscode.Uri.file(entry.root);
-    const active = this.experiments.active?.toString();
-    const usedByActive = entry.usedBy.some((uri) => uri.toString() === active);
-    const tooltip = new vscode.MarkdownString(undefined, false);
-    tooltip.appendMarkdown('**');
-    tooltip.appendText(entry.label);
-    tooltip.appendMarkdown('**\n\n');
-    tooltip.appendText(entry.root);
-    tooltip.appendMarkdown('\n\n');
-    const parts: string[] = [];
-    if (state.kind === 'scanning') {
-      item.iconPath = new vscode.ThemeIcon('loading~spin');
-      parts.push('scanning…');
-      item.contextValue = 'fineTune.dataset';
-    } else if (state.kind === 'failed') {
-      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
-      parts.push(entry.found ? 'not usable' : 'not found');
-      tooltip.appendText(state.error);
-      tooltip.appendMarkdown('\n\n');
-      item.contextValue = 'fineTune.datasetInvalid';
-    } else {
-      const scan = state.scan;
-      const problems = scan.warnings.length + (scan.ignoredFiles.length > 0 ? 1 : 0);
-      item.iconPath =
-        problems > 0
-          ? new vscode.ThemeIcon('database', new vscode.ThemeColor('list.warningForeground'))
-          : new vscode.ThemeIcon('database');
-      parts.push(count(scan.classNames.length, 'class', 'classes'), count(scan.imageCount, 'image'));
-      if (scan.layout === 'split') parts.push('train/val');
-      if (problems > 0) parts.push(count(problems, 'warning'));
-      tooltip.appendText(
-        scan.layout === 'split'
-          ? `${count(scan.classNames.length, 'class', 'classes')} in train/ and val/ (the given split is used)`
-          : `${count(scan.classNames.length, 'class', 'classes')}, one folder each (validationSplit holds out part of each)`,
-      );
-      tooltip.appendText(
-        `\n${count(scan.imageCount, 'image')}${problems > 0 ? `, ${count(problems, 'warning')}` : ''}`,
-      );
-      tooltip.appendMarkdown('\n\n');
-      item.contextValue = 'fineTune.dataset';
-    }
-    if (usedByActive) parts.push('active experiment');
-    item.description = parts.join(' · ');
-    if (entry.usedBy.length > 0) {
-      tooltip.appendText(
-        `Used by ${entry.usedBy.map((uri) => vscode.workspace.asRelativePath(uri)).join(', ')}`,
-      );
-    } else {
-      tooltip.appendText('Not used by any experiment yet: right-click → Use for Experiment.');
-    }
-    item.tooltip = tooltip;
-    item.accessibilityInformation = { label: `Dataset ${entry.label}, ${item.description}` };
-    return item;
-  }
-
-  private classItem(entry: DatasetEntry, className: string): vscode.TreeItem {
-    const scan = (entry.state as { scan: ScanSummary }).scan;
-    const counts = scan.countsByClass[className] ?? { train: 0, val: 0, test: 0, total: 0 };
-    const item = new vscode.TreeItem(className, vscode.TreeItemCollapsibleState.None);
-    item.id = `${entry.root}\0class\0${className}`;
-    item.contextValue = 'fineTune.datasetClass';
-    const empty = counts.total === 0;
-    const share = scan.imageCount > 0 ? Math.round((100 * counts.total) / scan.imageCount) : 0;
-    let description: string;
-    if (empty) {
-      description = 'no images — left out';
-    } else if (scan.layout === 'split') {
-      const hasTest = scan.classNames.some((name) => (scan.countsByClass[name]?.test ?? 0) > 0);
-      description = `train ${counts.train} · val ${counts.val}${hasTest ? ` · test ${counts.test}` : ''} · ${share}%`;
-    } else {
-      description = `${count(counts.total, 'image')} · ${share}%`;
-    }
-    item.description = description;
-    item.iconPath = empty
-      ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-      : new vscode.ThemeIcon('symbol-folder');
-    const folder =
-      scan.layout === 'split'
-        ? path.join(entry.root, '{train,val,test}', className)
-        : path.join(entry.root, className);
-    item.tooltip = `${className}\n${folder}\n${
-      empty
-        ? 'No images: this class is left out of training.'
-        : `${count(counts.total, 'image')} (${share}% of the dataset)`
-    }`;
-    item.accessibilityInformation = { label: `Class ${className}, ${description}` };
-    return item;
   }
 
   /** Writes the dataset's path into the active experiment (asks which when none is active). */
@@ -467,7 +278,11 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
       const pick = await vscode.window.showQuickPick(
         this.entries
           .filter((e) => e.state.kind !== 'failed')
-          .map((e) => ({ label: e.label, description: this.datasetItem(e).description as string, entry: e })),
+          .map((e) => ({
+            label: e.label,
+            description: datasetItem(e, this.experiments.active).description as string,
+            entry: e,
+          })),
         { placeHolder: 'Which dataset?' },
       );
       entry = pick?.entry;
