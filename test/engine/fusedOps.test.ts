@@ -16,30 +16,16 @@ import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { setSimdChunkValues } from '../../src/engine/backend/fusedOps/simdKernels';
 import { walkContainer } from '../../src/engine/model/graphWalk';
-import { createRng, type Rng } from '../../src/engine/rng';
+import { createRng } from '../../src/engine/rng';
+import { randomValues as random, relativeError } from '../helpers/numericCompare';
 
 type Backend = 'cpu' | 'wasm';
 const BACKENDS: Backend[] = ['cpu', 'wasm'];
 
-function random(shape: number[], rng: Rng, low = -1, high = 1): Float32Array {
-  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(low, high));
-}
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length, 'same number of values');
-  let maxDiff = 0;
-  let maxExpected = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxExpected = Math.max(maxExpected, Math.abs(expected[i]));
-  }
-  return maxDiff / Math.max(1e-6, maxExpected);
-}
-
 function assertClose(actual: number[][], expected: number[][], what: string, tolerance = 1e-4): void {
   assert.equal(actual.length, expected.length);
   actual.forEach((values, i) => {
-    const error = relativeError(values, expected[i]);
+    const error = relativeError(values, expected[i], 1e-6);
     assert.ok(error <= tolerance, `${what}, output ${i}: relative error ${error.toExponential(2)}`);
   });
 }
@@ -198,7 +184,10 @@ describe('fused training kernels', () => {
     const own = inference.apply(x, { training: false }) as tf.Tensor;
     const fused = fusedLayerCall(inference, x, false);
     assert.ok(fused, 'inference mode is fused');
-    assert.ok(relativeError(fused.dataSync(), own.dataSync()) < 1e-6, 'same output as the layer’s own call');
+    assert.ok(
+      relativeError(fused.dataSync(), own.dataSync(), 1e-6) < 1e-6,
+      'same output as the layer’s own call',
+    );
     const channelsFirst = tfl.layers.batchNormalization({ axis: 1 });
     channelsFirst.build(x.shape);
     const noScale = tfl.layers.batchNormalization({ scale: false });

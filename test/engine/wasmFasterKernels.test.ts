@@ -16,22 +16,8 @@ import {
   replaceSlowWasmKernels,
 } from '../../src/engine/backend/wasmKernels/fasterWasmKernels';
 import { tileInto } from '../../src/engine/backend/wasmKernels/tileByCopies';
-import { createRng, type Rng } from '../../src/engine/rng';
-
-function randomValues(shape: number[], rng: Rng): Float32Array {
-  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1));
-}
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length, 'same number of values');
-  let maxDiff = 0;
-  let maxExpected = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxExpected = Math.max(maxExpected, Math.abs(expected[i]));
-  }
-  return maxDiff / Math.max(1, maxExpected);
-}
+import { createRng } from '../../src/engine/rng';
+import { randomValues, relativeError } from '../helpers/numericCompare';
 
 async function valuesOn(backend: 'cpu' | 'wasm', compute: () => tf.Tensor): Promise<number[]> {
   await tf.setBackend(backend);

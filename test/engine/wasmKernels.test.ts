@@ -13,29 +13,14 @@ import {
   WASM_TRAINING_KERNELS,
   registerWasmTrainingKernels,
 } from '../../src/engine/backend/wasmKernels/registerWasmKernels';
-import { createRng, type Rng } from '../../src/engine/rng';
+import { createRng } from '../../src/engine/rng';
+import { randomValues, relativeError } from '../helpers/numericCompare';
 
 const TOLERANCE = 1e-4;
-
-/** max|a − b| / max(1, max|b|): relative to the gradient's scale, robust to entries near zero. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length, 'same number of values');
-  let maxDiff = 0;
-  let maxExpected = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxExpected = Math.max(maxExpected, Math.abs(expected[i]));
-  }
-  return maxDiff / Math.max(1, maxExpected);
-}
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   const error = relativeError(actual, expected);
   assert.ok(error <= TOLERANCE, `${what}: relative error ${error.toExponential(2)} > ${TOLERANCE}`);
-}
-
-function randomValues(shape: number[], rng: Rng): Float32Array {
-  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1));
 }
 
 /** Runs `compute` on a backend and returns its values; every tensor it makes is disposed. */
