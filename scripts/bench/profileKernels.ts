@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
-import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
+import { fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { walkContainer } from '../../src/engine/model/graphWalk';
 import { buildMobileNetLike } from './mobilenetLike';
 
@@ -57,8 +57,7 @@ async function main(): Promise<void> {
   const forward = (training: boolean): tf.Tensor =>
     walkContainer(model, [x], {
       kwargsFor: () => ({ training }),
-      applyLayer: (layer, input, kwargs) =>
-        fused && input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined,
+      applyLayer: (layer, input, kwargs) => (fused ? fusedLeafCall(layer, input, kwargs) : undefined),
     })[0] as tf.Tensor;
   const step = (): void => {
     if (inference) {

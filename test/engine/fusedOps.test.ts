@@ -13,7 +13,7 @@ import { initBackend } from '../../src/engine/backend/selectBackend';
 import { batchNormInference } from '../../src/engine/backend/fusedOps/batchNormInference';
 import { batchNormTraining } from '../../src/engine/backend/fusedOps/batchNormTraining';
 import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
-import { fusedLayerCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
+import { fusedLayerCall, fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { setSimdChunkValues } from '../../src/engine/backend/fusedOps/simdKernels';
 import { walkContainer } from '../../src/engine/model/graphWalk';
 import { createRng } from '../../src/engine/rng';
@@ -235,10 +235,7 @@ describe('fused training kernels', () => {
       const forward = (training: boolean): tf.Tensor =>
         walkContainer(model, [x], {
           kwargsFor: () => ({ training }),
-          applyLayer: (layer, input, kwargs) =>
-            fused && input instanceof tf.Tensor
-              ? fusedLayerCall(layer, input, kwargs.training === true)
-              : undefined,
+          applyLayer: (layer, input, kwargs) => (fused ? fusedLeafCall(layer, input, kwargs) : undefined),
         })[0] as tf.Tensor;
       const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const { grads } = tf.variableGrads(

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
-import { fusedLayerCall } from '../backend/fusedOps/fusedLayerCall';
+import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
 import { UserError } from '../userError';
 import { LayerApplyError, enumerateLayers, walkContainer, type AnyTensor } from './graphWalk';
 import { buildHead } from './head';
@@ -211,8 +211,7 @@ export function buildTrainingModel(
     walkContainer(model, [x], {
       kwargsFor: (layer) => ({ training: training && !frozenBatchNorm.has(layer) }),
       // Batch norm in training mode and ReLU6 through fused kernels on wasm/cpu (a third of a step).
-      applyLayer: (layer, input, kwargs) =>
-        input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined,
+      applyLayer: fusedLeafCall,
     })[0] as tf.Tensor;
 
   return {

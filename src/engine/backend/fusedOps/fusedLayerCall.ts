@@ -94,16 +94,27 @@ export function fusedLayerCall(
 }
 
 /**
- * A leaf layer's output: through a fused kernel where one applies (single concrete tensor input), else
- * the layer's own `apply`. Every executor of the engine calls layers through this, so a cached and an
- * uncached run compute the same function the same way.
+ * A leaf layer called with these inputs and call arguments, through a fused kernel: its output, or
+ * undefined when no fused kernel applies (several or symbolic inputs, or a layer the kernels do not take).
+ * The shape of graphWalk's `applyLayer` hook.
+ */
+export function fusedLeafCall(
+  layer: tfl.layers.Layer,
+  input: unknown,
+  kwargs: Record<string, unknown>,
+): tf.Tensor | undefined {
+  return input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined;
+}
+
+/**
+ * A leaf layer's output: through a fused kernel where one applies, else the layer's own `apply`. Every
+ * executor of the engine calls layers this way, so a cached and an uncached run compute the same function
+ * the same way.
  */
 export function applyLeafLayer(
   layer: tfl.layers.Layer,
   input: tf.Tensor | tf.Tensor[],
   kwargs: Record<string, unknown>,
 ): tf.Tensor | tf.Tensor[] {
-  const fused =
-    input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined;
-  return fused ?? (layer.apply(input, kwargs) as tf.Tensor | tf.Tensor[]);
+  return fusedLeafCall(layer, input, kwargs) ?? (layer.apply(input, kwargs) as tf.Tensor | tf.Tensor[]);
 }
