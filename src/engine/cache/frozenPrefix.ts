@@ -10,23 +10,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { applyLeafLayer } from '../backend/fusedOps/fusedLayerCall';
+import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
 import type { TrainingModel } from '../model/buildTrainingModel';
+import {
+  executionOrder,
+  graphOf,
+  runNodes,
+  type AnyTensor,
+  type GraphContainer,
+  type GraphNode,
+} from '../model/graphWalk';
 
 type Layer = tfl.layers.Layer;
-
-/** The internal graph fields of a tfjs functional model that the split needs (as graphWalk.ts reads them). */
-interface GraphNode {
-  outboundLayer: Layer;
-  inputTensors: tfl.SymbolicTensor[];
-  outputTensors: tfl.SymbolicTensor[];
-  callArgs?: Record<string, unknown>;
-}
-interface Graph {
-  inputs: tfl.SymbolicTensor[];
-  outputs: tfl.SymbolicTensor[];
-  nodesByDepth: Record<string, GraphNode[]>;
-}
 
 export interface FrozenPrefix {
   /** Path of the layer whose output is cached. */
@@ -67,34 +62,8 @@ function randomInTraining(layer: Layer): boolean {
   return !(rate !== undefined && (rate <= 0 || rate >= 1));
 }
 
-/** Nodes of a functional model in the order our graph walk runs them (deepest first). */
-function executionOrder(graph: Graph): GraphNode[] {
-  return Object.keys(graph.nodesByDepth)
-    .map(Number)
-    .sort((a, b) => b - a)
-    .flatMap((depth) => graph.nodesByDepth[depth])
-    .filter((node) => node.outboundLayer.getClassName() !== 'InputLayer');
-}
-
-function runNodes(
-  nodes: GraphNode[],
-  values: Map<number, tf.Tensor>,
-  kwargsFor: (layer: Layer) => Record<string, unknown>,
-): void {
-  for (const node of nodes) {
-    const args = node.inputTensors.map((t) => values.get(t.id)!);
-    const layer = node.outboundLayer;
-    const result = applyLeafLayer(layer, args.length === 1 ? args[0] : args, {
-      ...(node.callArgs ?? {}),
-      ...kwargsFor(layer),
-    });
-    const outputs = Array.isArray(result) ? result : [result];
-    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
-  }
-}
-
 /** Tensors produced before node `k` (the model input included) that nodes from `k` on, or the output, read. */
-function crossingTensors(graph: Graph, nodes: GraphNode[], k: number): Set<tfl.SymbolicTensor> {
+function crossingTensors(graph: GraphContainer, nodes: GraphNode[], k: number): Set<tfl.SymbolicTensor> {
   const produced = new Set<number>(graph.inputs.map((t) => t.id));
   for (const node of nodes.slice(0, k)) node.outputTensors.forEach((t) => produced.add(t.id));
   const crossing = new Set<tfl.SymbolicTensor>();
@@ -105,11 +74,12 @@ function crossingTensors(graph: Graph, nodes: GraphNode[], k: number): Set<tfl.S
 }
 
 export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
-  const graph = model.model as unknown as Graph;
+  // The training model is flat (buildTrainingModel flattens nested bases), so its nodes are leaf layers.
+  const graph = graphOf(model.model);
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
     return { reason: 'the model has more than one input or output' };
   }
-  const nodes = executionOrder(graph);
+  const nodes: GraphNode[] = executionOrder(graph);
   const pathOf = (layer: Layer): string => model.layerPaths.get(layer) ?? layer.name;
   const isFrozen = (layer: Layer): boolean => {
     const path = model.layerPaths.get(layer);
@@ -177,16 +147,20 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
       notes,
       run: (x) =>
         tf.tidy(() => {
-          const values = new Map<number, tf.Tensor>([[inputId, x]]);
-          runNodes(prefixNodes, values, () => ({ training: false }));
-          return values.get(boundaryId)!;
+          const values = new Map<number, AnyTensor>([[inputId, x]]);
+          runNodes(prefixNodes, values, {
+            kwargsFor: () => ({ training: false }),
+            applyLayer: fusedLeafCall,
+          });
+          return values.get(boundaryId) as tf.Tensor;
         }),
       forwardRest: (activations, training) => {
-        const values = new Map<number, tf.Tensor>([[boundaryId, activations]]);
-        runNodes(restNodes, values, (layer) => ({
-          training: training && !model.frozenBatchNorm.has(layer),
-        }));
-        return values.get(outputId)!;
+        const values = new Map<number, AnyTensor>([[boundaryId, activations]]);
+        runNodes(restNodes, values, {
+          kwargsFor: (layer) => ({ training: training && !model.frozenBatchNorm.has(layer) }),
+          applyLayer: fusedLeafCall,
+        });
+        return values.get(outputId) as tf.Tensor;
       },
     },
   };

@@ -14,14 +14,18 @@ type Layer = tfl.layers.Layer;
 export type AnyTensor = tf.Tensor | tfl.SymbolicTensor;
 type Kwargs = Record<string, unknown>;
 
-/** Internal fields of tfjs containers and nodes that the walk needs (public in JS, not in the typings). */
-interface GraphNode {
+/**
+ * Internal fields of tfjs containers and nodes that the walk needs (public in JS, not in the typings).
+ * The only declaration of them in the engine: every executor (the training model's forward, the frozen
+ * prefix of the activation cache) runs graphs through this file.
+ */
+export interface GraphNode {
   outboundLayer: Layer;
   inputTensors: tfl.SymbolicTensor[];
   outputTensors: tfl.SymbolicTensor[];
   callArgs?: Kwargs;
 }
-interface GraphContainer {
+export interface GraphContainer {
   name: string;
   inputs: tfl.SymbolicTensor[];
   outputs: tfl.SymbolicTensor[];
@@ -60,10 +64,24 @@ function ensureBuilt(container: tfl.LayersModel): void {
   }
 }
 
+/** The graph of a container (built first when it is a Sequential loaded from JSON). */
+export function graphOf(container: tfl.LayersModel): GraphContainer {
+  ensureBuilt(container);
+  return container as unknown as GraphContainer;
+}
+
 /** Layers of a container in execution (topological) order, without InputLayers. */
 export function childLayers(container: tfl.LayersModel): Layer[] {
-  ensureBuilt(container);
-  return (container as unknown as GraphContainer).layers.filter((l) => !isInputLayer(l));
+  return graphOf(container).layers.filter((l) => !isInputLayer(l));
+}
+
+/** A container's nodes in the order the walk runs them (deepest first), without InputLayers. */
+export function executionOrder(graph: GraphContainer): GraphNode[] {
+  return Object.keys(graph.nodesByDepth)
+    .map(Number)
+    .sort((a, b) => b - a)
+    .flatMap((depth) => graph.nodesByDepth[depth])
+    .filter((node) => !isInputLayer(node.outboundLayer));
 }
 
 export interface WalkHooks {
@@ -88,45 +106,52 @@ export function walkContainer(
   hooks: WalkHooks = {},
   prefix = '',
 ): AnyTensor[] {
-  ensureBuilt(container);
-  const graph = container as unknown as GraphContainer;
+  const graph = graphOf(container);
   const values = new Map<number, AnyTensor>();
   graph.inputs.forEach((t, i) => values.set(t.id, inputs[i]));
-  const depths = Object.keys(graph.nodesByDepth)
-    .map(Number)
-    .sort((a, b) => b - a);
-  for (const depth of depths) {
-    for (const node of graph.nodesByDepth[depth]) {
-      const layer = node.outboundLayer;
-      if (isInputLayer(layer)) continue;
-      const args = node.inputTensors.map((t) => values.get(t.id));
-      if (args.some((a) => a === undefined)) continue; // a branch not fed by these inputs
-      const path = prefix + layer.name;
-      let outputs: AnyTensor[];
-      if (isContainer(layer)) {
-        outputs = walkContainer(layer, args as AnyTensor[], hooks, `${path}/`);
-      } else {
-        const kwargs = { ...(node.callArgs ?? {}), ...(hooks.kwargsFor?.(layer, path) ?? {}) };
-        const input = args.length === 1 ? args[0] : args;
-        let result: AnyTensor | AnyTensor[];
-        try {
-          result =
-            hooks.applyLayer?.(layer, input as AnyTensor | AnyTensor[], kwargs) ??
-            (layer.apply(input as tf.Tensor | tf.Tensor[], kwargs) as AnyTensor | AnyTensor[]);
-        } catch (error) {
-          throw error instanceof LayerApplyError ? error : new LayerApplyError(path, layer, error);
-        }
-        outputs = Array.isArray(result) ? result : [result];
-      }
-      hooks.onOutput?.(path, layer, outputs);
-      node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
-    }
-  }
+  runNodes(executionOrder(graph), values, hooks, prefix);
   return graph.outputs.map((t) => {
     const value = values.get(t.id);
     if (value === undefined) throw new Error(`Model ${container.name}: output ${t.name} was not computed.`);
     return value;
   });
+}
+
+/**
+ * Runs `nodes` (in execution order) on the tensors in `values` (symbolic tensor id → value), adding each
+ * node's outputs to it. A node whose inputs are not all known is skipped (a branch these inputs do not
+ * feed), so a slice of a graph runs from whatever tensor it starts at. Nested containers are walked.
+ */
+export function runNodes(
+  nodes: readonly GraphNode[],
+  values: Map<number, AnyTensor>,
+  hooks: WalkHooks = {},
+  prefix = '',
+): void {
+  for (const node of nodes) {
+    const layer = node.outboundLayer;
+    const args = node.inputTensors.map((t) => values.get(t.id));
+    if (args.some((a) => a === undefined)) continue; // a branch not fed by these inputs
+    const path = prefix + layer.name;
+    let outputs: AnyTensor[];
+    if (isContainer(layer)) {
+      outputs = walkContainer(layer, args as AnyTensor[], hooks, `${path}/`);
+    } else {
+      const kwargs = { ...(node.callArgs ?? {}), ...(hooks.kwargsFor?.(layer, path) ?? {}) };
+      const input = args.length === 1 ? args[0] : args;
+      let result: AnyTensor | AnyTensor[];
+      try {
+        result =
+          hooks.applyLayer?.(layer, input as AnyTensor | AnyTensor[], kwargs) ??
+          (layer.apply(input as tf.Tensor | tf.Tensor[], kwargs) as AnyTensor | AnyTensor[]);
+      } catch (error) {
+        throw error instanceof LayerApplyError ? error : new LayerApplyError(path, layer, error);
+      }
+      outputs = Array.isArray(result) ? result : [result];
+    }
+    hooks.onOutput?.(path, layer, outputs);
+    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
+  }
 }
 
 export interface LeafLayer {

@@ -105,16 +105,3 @@ export function fusedLeafCall(
 ): tf.Tensor | undefined {
   return input instanceof tf.Tensor ? fusedLayerCall(layer, input, kwargs.training === true) : undefined;
 }
-
-/**
- * A leaf layer's output: through a fused kernel where one applies, else the layer's own `apply`. Every
- * executor of the engine calls layers this way, so a cached and an uncached run compute the same function
- * the same way.
- */
-export function applyLeafLayer(
-  layer: tfl.layers.Layer,
-  input: tf.Tensor | tf.Tensor[],
-  kwargs: Record<string, unknown>,
-): tf.Tensor | tf.Tensor[] {
-  return fusedLeafCall(layer, input, kwargs) ?? (layer.apply(input, kwargs) as tf.Tensor | tf.Tensor[]);
-}
