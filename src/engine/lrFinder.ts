@@ -14,14 +14,13 @@ import { LR_FINDER_DEFAULTS, type LrFinderPoint, type LrFinderResult } from '../
 import { currentBackend } from './backend/selectBackend';
 import { prepareInputs, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
-import { isMixActive, mixBatch, smoothLabels } from './data/mixBatch';
 import { prefetchBatches } from './data/prefetch';
 import { prepareRun, type PreparedRun } from './prepareRun';
 import { createRng, seedMathRandom, shuffled, type Rng } from './rng';
-import { crossEntropy } from './training/evaluate';
 import { LearningRateGroups } from './training/learningRateGroups';
 import { SmoothedLoss, hasDiverged, suggestLearningRate, sweepLearningRate } from './training/lrSuggestion';
-import { regularizationPenalty } from './training/penalties';
+import { prepareTrainingBatch } from './training/trainingBatch';
+import { trainStep } from './training/trainStep';
 import { UserError } from './userError';
 
 export interface LrFinderOptions {
@@ -127,8 +126,9 @@ interface Sweep {
 }
 
 /**
- * The sweep's training steps: one batch each, as the training loop trains (augmentation, mixup/CutMix,
- * label smoothing, weight penalties and decay, the layers the first epoch trains), passing over the
+ * The sweep's training steps: one batch each, as the training loop trains (the same trainingBatch and
+ * trainStep: augmentation, mixup/CutMix, label smoothing, weight penalties and decay, the layers the first
+ * epoch trains), passing over the
  * training set as often as the steps need.
  */
 async function sweepSteps(
@@ -151,20 +151,12 @@ async function sweepSteps(
   const augment = isAugmentationActive(augmentation)
     ? (x: tf.Tensor4D, r: Rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, r)
     : undefined;
-  const mix = { mixup: t.mixup, cutmix: t.cutmix };
-
-  const trainStep = (x: tf.Tensor, y: tf.Tensor2D): number => {
-    let dataLoss: tf.Scalar | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      dataLoss = tf.keep(crossEntropy(inputs.forward(x, true), y));
-      const penalty = regularizationPenalty(model, config.regularization);
-      return penalty === null ? dataLoss : (tf.add(dataLoss, penalty) as tf.Scalar);
-    }, rates.variables());
-    rates.apply(grads);
-    const loss = (dataLoss as unknown as tf.Scalar).dataSync()[0];
-    tf.dispose([value, dataLoss as unknown as tf.Scalar, ...Object.values(grads)]);
-    return loss;
+  const techniques = {
+    augment,
+    mix: { mixup: t.mixup, cutmix: t.cutmix },
+    labelSmoothing: t.labelSmoothing,
   };
+  const stepModel = { forward: inputs.forward, penalty: model, regularization: config.regularization };
 
   // Full batches only, when there is at least one (fastai's drop_last): a small last batch of an epoch
   // gives a noisier loss, which would show as a spike at an arbitrary learning rate.
@@ -185,12 +177,14 @@ async function sweepSteps(
         }
         const lr = sweepLearningRate(step, range.steps, range.startLr, range.endLr);
         rates.setHeadLearningRate(lr);
-        const augmented = augment ? augment(batch.x as tf.Tensor4D, rng) : batch.x;
-        const mixed = isMixActive(mix) ? mixBatch(augmented as tf.Tensor4D, batch.y, mix, rng) : undefined;
-        const input = mixed?.x ?? augmented;
-        const targets = smoothLabels(mixed?.y ?? batch.y, t.labelSmoothing);
-        const loss = trainStep(input, targets);
-        tf.dispose([batch.x, batch.y, augmented, input, targets, ...(mixed ? [mixed.y] : [])]);
+        const prepared = prepareTrainingBatch(batch.x, batch.y, techniques, rng);
+        let loss: number;
+        try {
+          ({ loss } = await trainStep(stepModel, rates, prepared.input, prepared.targets, batch.labels));
+        } finally {
+          prepared.dispose();
+          tf.dispose([batch.x, batch.y]);
+        }
         step += 1;
         const smoothed = smoother.add(loss);
         if (Number.isFinite(smoothed)) {

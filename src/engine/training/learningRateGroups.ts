@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
+import type { EpochMetrics } from '../../protocol/runRecord';
 import type { TrainingModel } from '../model/buildTrainingModel';
 import {
   layerMultipliers,
@@ -28,6 +29,13 @@ interface Group {
 }
 
 const KERNEL = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel)(_\d+)?$/;
+
+/** Reduce-on-plateau's state in a checkpoint (JSON: an infinite best is null). */
+export interface PlateauState {
+  best: number | null;
+  wait: number;
+  rate: number;
+}
 
 export class LearningRateGroups {
   private readonly groups: Group[] = [];
@@ -138,10 +146,10 @@ export class LearningRateGroups {
   }
 
   /** Reduce-on-plateau reads val_loss after each epoch. */
-  endEpoch(valLoss: number): void {
+  endEpoch(metrics: Pick<EpochMetrics, 'val_loss'>): void {
     if (!this.plateau) return;
     const before = this.plateau.learningRate;
-    this.plateau.update(valLoss);
+    this.plateau.update(metrics.val_loss);
     if (this.plateau.learningRate < before) this.setProgress(0);
   }
 
@@ -186,13 +194,13 @@ export class LearningRateGroups {
   }
 
   /** Reduce-on-plateau's state for checkpoints (JSON: an infinite best is null); undefined without one. */
-  scheduleState(): { best: number | null; wait: number; rate: number } | undefined {
+  scheduleState(): PlateauState | undefined {
     if (!this.plateau) return undefined;
     const { best, wait, rate } = this.plateau.state;
     return { best: Number.isFinite(best) ? best : null, wait, rate };
   }
 
-  restoreSchedule(state: { best: number | null; wait: number; rate: number } | undefined): void {
+  restoreSchedule(state: PlateauState | undefined): void {
     if (this.plateau && state)
       this.plateau.restore({
         best: state.best ?? Number.POSITIVE_INFINITY,
