@@ -5,6 +5,7 @@
  */
 import type { LayerState } from '../../src/protocol/experimentConfig';
 import type { LayerNode } from '../../src/protocol/layerTree';
+import { analyseCuts } from '../../src/engine/model/cutPoints';
 
 export interface LayerRow {
   node: LayerNode;
@@ -16,6 +17,8 @@ export interface LayerRow {
   isCut: boolean;
   /** The cut is this row or inside it, and this is the last row of that block: the head line goes below. */
   endsCutBlock: boolean;
+  /** A head cut here works (cutPoints.ts): "Set as head cut" is offered only then. */
+  cuttable: boolean;
 }
 
 export type FreezeMark = 'frozen' | 'trainable' | 'mixed';
@@ -57,6 +60,7 @@ function findCut(layers: LayerNode[], cutAt: string | undefined): LayerNode | un
  */
 export function layerRows(layers: LayerNode[], cutAt: string | undefined): LayerRow[] {
   const cut = findCut(layers, cutAt);
+  const cuts = analyseCuts(layers);
   const rows: LayerRow[] = [];
   let passedCut = false;
   const walk = (nodes: LayerNode[], depth: number): void => {
@@ -68,6 +72,7 @@ export function layerRows(layers: LayerNode[], cutAt: string | undefined): Layer
         afterCut: passedCut,
         isCut: node === cut,
         endsCutBlock: false,
+        cuttable: cuts.isValid(node.path),
       };
       rows.push(row);
       if (node.children) walk(node.children, depth + 1);

@@ -313,7 +313,7 @@ function renderActions(
       actions.append(toggle);
     }
   }
-  if (!row.isCut) {
+  if (!row.isCut && row.cuttable) {
     actions.append(
       iconButton('split-horizontal', 'Set as head cut', `${path}\u0000setCut`, () =>
         handlers.edit({ kind: 'setCut', path }),

@@ -9,8 +9,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
 import { UserError } from '../userError';
+import { analyseCuts, defaultCutPath } from './cutPoints';
 import { LayerApplyError, enumerateLayers, walkContainer, type AnyTensor } from './graphWalk';
 import { buildHead } from './head';
+import { describeModel } from './layerTree';
 import { resolveLayerStates, unknownLayerError } from './layerStates';
 import { reinitializeLayer } from './reinitLayer';
 
@@ -48,16 +50,6 @@ export interface TrainingModel {
 
 const KERNEL_WEIGHT = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel|embeddings)(_\d+)?$/;
 
-/** Default cut: everything but the last Dense layer (its input is the cut). */
-function defaultCut(leafPaths: string[], leafLayers: Layer[]): string {
-  for (let i = leafLayers.length - 1; i > 0; i--) {
-    if (leafLayers[i].getClassName() === 'Dense') return leafPaths[i - 1];
-  }
-  throw new UserError(
-    'The base model has no Dense layer to replace, so there is no default cut: set "head.cutAt" to the layer whose output feeds the new head.',
-  );
-}
-
 function paramCount(variables: { shape: number[] }[]): number {
   return variables.reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0);
 }
@@ -93,15 +85,23 @@ export function buildTrainingModel(
   const notes: string[] = [];
   const warnings: string[] = [];
 
-  const cutAt =
-    config.head.cutAt ??
-    defaultCut(
-      leafPaths,
-      leaves.map((l) => l.layer),
+  // Where the head can go is decided on the layer tree, as the Layers view decides it (cutPoints.ts).
+  const tree = describeModel(base);
+  const cuts = analyseCuts(tree);
+  const cutAt = config.head.cutAt ?? defaultCutPath(tree, cuts);
+  if (cutAt === undefined) {
+    throw new UserError(
+      'The base model has no Dense layer to replace, so there is no default cut: set "head.cutAt" to the layer whose output feeds the new head.',
+      experimentFile,
     );
+  }
   if (!known.includes(cutAt)) throw unknownLayerError(cutAt, '"head.cutAt"', known, experimentFile);
+  const problem = cuts.problem(cutAt);
+  if (problem !== undefined) throw new UserError(`head.cutAt "${cutAt}" ${problem}`, experimentFile);
   if (config.head.cutAt === undefined)
     notes.push(`head.cutAt not set: cutting after "${cutAt}" (everything but the last Dense layer)`);
+  // The leaf whose output feeds the head: the cut layer, or a nested model's output layer.
+  const cutLeaf = leaves.find((l) => l.path === cuts.outputLeaf(cutAt))!.layer;
 
   const allStates = resolveLayerStates(
     leaves,
@@ -112,24 +112,28 @@ export function buildTrainingModel(
   );
 
   // Symbolic walk over the nested base with the experiment's image size: builds the flat graph and
-  // proves the kept layers accept that size.
+  // proves the kept layers accept that size. Outputs are kept by layer: tfjs runs a model that is the
+  // first layer of a Sequential as part of the Sequential's own graph, so the walk's paths can lack
+  // the nesting the layer tree shows.
   const [height, width] = config.dataset.imageSize;
   const input = tfl.input({ shape: [height, width, channels], name: 'image' });
-  const outputsByPath = new Map<string, AnyTensor[]>();
+  const outputsByLayer = new Map<Layer, AnyTensor[]>();
+  const pathOf = new Map(leaves.map((l) => [l.layer as Layer, l.path]));
   try {
-    walkContainer(base, [input], { onOutput: (path, _layer, outputs) => outputsByPath.set(path, outputs) });
+    walkContainer(base, [input], { onOutput: (_path, layer, outputs) => outputsByLayer.set(layer, outputs) });
   } catch (error) {
     // Layers after the cut are dropped, so an error there does not matter.
-    if (!outputsByPath.has(cutAt)) {
+    if (!outputsByLayer.has(cutLeaf)) {
       if (!(error instanceof LayerApplyError)) throw error;
+      const reason = error.reason instanceof Error ? error.reason.message : String(error.reason);
       throw new UserError(
-        `dataset.imageSize [${height}, ${width}] does not fit the base model: ${error.message}. ` +
+        `dataset.imageSize [${height}, ${width}] does not fit the base model: layer "${pathOf.get(error.layer) ?? error.path}" (${error.layer.getClassName()}): ${reason}. ` +
           `Use the model's own input size, or cut before that layer with "head.cutAt".`,
         experimentFile,
       );
     }
   }
-  const cutOutputs = outputsByPath.get(cutAt);
+  const cutOutputs = outputsByLayer.get(cutLeaf);
   if (!cutOutputs || cutOutputs.length !== 1) {
     throw new UserError(`head.cutAt "${cutAt}" must name a layer with exactly one output.`, experimentFile);
   }

@@ -21,6 +21,8 @@ type Kwargs = Record<string, unknown>;
  */
 export interface GraphNode {
   outboundLayer: Layer;
+  /** The layers whose outputs this node reads (InputLayers included). */
+  inboundLayers: Layer[];
   inputTensors: tfl.SymbolicTensor[];
   outputTensors: tfl.SymbolicTensor[];
   callArgs?: Kwargs;

@@ -13,7 +13,8 @@ import { parseExperimentText } from '../../engine/config/loadExperiment';
 import { isUserError } from '../../engine/userError';
 import type { ModelDescriber } from '../modelDescriber';
 import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
-import { currentStates, defaultCutPath, layerEditTextEdits, layerOrder } from './layerEdits';
+import { currentStates, layerEditTextEdits, layerOrder } from './layerEdits';
+import { analyseCuts, defaultCutPath } from '../../engine/model/cutPoints';
 
 export const EXPERIMENT_GLOB = '**/*.finetune.json';
 
@@ -167,6 +168,14 @@ export class ExperimentService implements vscode.Disposable {
       return false;
     }
     const layers = snapshot.layers;
+    // Only cuts that work are offered; one that comes anyway (an old webview, a stale tree) is refused.
+    if (edit.kind === 'setCut') {
+      const cutProblem = analyseCuts(layers).problem(edit.path);
+      if (cutProblem !== undefined) {
+        void vscode.window.showErrorMessage(`Fine-Tune: head.cutAt "${edit.path}" ${cutProblem}`);
+        return false;
+      }
+    }
     return this.applyTextEdits(uri, (text, formatting) => layerEditTextEdits(text, edit, layers, formatting));
   }
 

@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { DEFAULTS } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
+import { analyseCuts, defaultCutPath } from '../../engine/model/cutPoints';
 
 export const EXPERIMENT_SUFFIX = '.finetune.json';
 
@@ -128,12 +129,13 @@ export interface LayerChoices {
 
 export function suggestLayerChoices(tree: LayerNode[]): LayerChoices {
   const leaves = leavesOf(tree);
-  let cutIndex = -1;
-  for (let i = leaves.length - 1; i > 0 && cutIndex < 0; i--)
-    if (leaves[i].node.className === 'Dense') cutIndex = i - 1;
+  // The engine's default cut (the last valid cut before the last Dense layer), computed the same way.
+  const cuts = analyseCuts(tree);
+  const engineDefault = defaultCutPath(tree, cuts);
+  let cutIndex = engineDefault === undefined ? -1 : leaves.findIndex((l) => l.node.path === engineDefault);
   if (cutIndex < 0) {
     for (let i = leaves.length - 1; i >= 0 && cutIndex < 0; i--) {
-      if (FEATURE_OUTPUT.test(leaves[i].node.className)) cutIndex = i;
+      if (FEATURE_OUTPUT.test(leaves[i].node.className) && cuts.isValid(leaves[i].node.path)) cutIndex = i;
     }
   }
   if (cutIndex < 0) return {};

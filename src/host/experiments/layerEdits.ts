@@ -206,13 +206,3 @@ export function wholeDiff(before: string, after: string): Edit {
   }
   return { offset: start, length: endBefore - start, content: after.slice(start, endAfter) };
 }
-
-/** The engine's default head cut on a layer tree: the leaf before the last Dense layer. */
-export function defaultCutPath(tree: LayerNode[]): string | undefined {
-  const leaves: LayerNode[] = [];
-  const visit = (nodes: LayerNode[]): void =>
-    nodes.forEach((n) => (n.children ? visit(n.children) : leaves.push(n)));
-  visit(tree);
-  for (let i = leaves.length - 1; i > 0; i--) if (leaves[i].className === 'Dense') return leaves[i - 1].path;
-  return undefined;
-}

@@ -19,7 +19,8 @@ import type {
 import { parameterTable, summarizeRun } from '../../engine/runs/compareRuns';
 import type { RunListing } from '../../engine/runs/readRuns';
 import { runDisplayName, runNotesOf } from '../../engine/runs/runNotes';
-import { currentStates, defaultCutPath, layerOrder, type LayerOrder } from '../experiments/layerEdits';
+import { currentStates, layerOrder, type LayerOrder } from '../experiments/layerEdits';
+import { defaultCutPath } from '../../engine/model/cutPoints';
 
 const finite = (value: unknown): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;

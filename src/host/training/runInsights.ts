@@ -20,7 +20,8 @@ import {
   unfreezeTimeline,
   type UnfreezeTimeline,
 } from '../../engine/training/unfreezePlan';
-import { currentStates, defaultCutPath, layerOrder } from '../experiments/layerEdits';
+import { currentStates, layerOrder } from '../experiments/layerEdits';
+import { defaultCutPath } from '../../engine/model/cutPoints';
 
 export interface RunInsights {
   /** Smallest number of training images in a class, as the run split the dataset. */

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { LayerState } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { ExperimentPanelState } from '../../protocol/webviewMessages';
+import { analyseCuts, type CutAnalysis } from '../../engine/model/cutPoints';
 import { planLeavesFromTree, unfreezeTimeline } from '../../engine/training/unfreezePlan';
 import type { ExperimentService } from '../experiments/experimentService';
 import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
@@ -21,6 +22,8 @@ export class LayerItem extends vscode.TreeItem {
     readonly afterCut: boolean,
     /** Gradual unfreezing during a run: "training now" or "waits for epoch N". */
     readonly unfreezing?: string,
+    /** A head cut here works (cutPoints.ts); "Set As Head Cut" is offered only then. */
+    readonly cuttable = true,
   ) {
     super(
       node.name,
@@ -52,7 +55,8 @@ export class LayerItem extends vscode.TreeItem {
               ? 'circle-slash'
               : 'symbol-field',
     );
-    this.contextValue = node.children ? 'fineTune.layerBlock' : 'fineTune.layer';
+    // `.cuttable`: package.json offers "Set As Head Cut" only on these.
+    this.contextValue = `${node.children ? 'fineTune.layerBlock' : 'fineTune.layer'}${cuttable ? '.cuttable' : ''}`;
     const stateText =
       state === 'mixed'
         ? 'partly frozen'
@@ -81,6 +85,7 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
   private readonly disposables: vscode.Disposable[] = [];
   readonly view: vscode.TreeView<LayerItem>;
   private leafOrder: string[] = [];
+  private cuts: CutAnalysis | undefined;
   /** The run in progress unfreezes layers gradually: which train now. */
   private live: LiveUnfreezing | undefined;
 
@@ -124,6 +129,7 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
     const visit = (nodes: LayerNode[]): void =>
       nodes.forEach((n) => (n.children ? visit(n.children) : this.leafOrder.push(n.path)));
     visit(this.snapshot?.layers ?? []);
+    this.cuts = this.snapshot?.layers ? analyseCuts(this.snapshot.layers) : undefined;
     this.view.message = !this.uri
       ? 'Open a *.finetune.json experiment (or run "Fine-Tune: New Experiment") to see its layers.'
       : this.snapshot?.layersError
@@ -180,7 +186,14 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
       ? this.leafOrder.findIndex((p) => p.startsWith(`${node.path}/`))
       : this.leafOrder.indexOf(node.path);
     const afterCut = cutIndex >= 0 && myIndex > cutIndex;
-    return new LayerItem(node, state, node.path === cut, afterCut, this.unfreezingMark(node));
+    return new LayerItem(
+      node,
+      state,
+      node.path === cut,
+      afterCut,
+      this.unfreezingMark(node),
+      this.cuts?.isValid(node.path) ?? false,
+    );
   }
 
   /** During a run of this experiment with gradual unfreezing: does this layer train yet? */
