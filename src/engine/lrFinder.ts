@@ -5,13 +5,15 @@
  * where training blows up; the suggestion is read off that curve (training/lrSuggestion.ts).
  *
  * The model is thrown away afterwards and no run folder is created: the run store is never touched. The
- * only thing it may write is the frozen-prefix activation cache, when `cacheDir` is given — the same
- * cache training runs use, so a run started after the sweep finds the activations already computed.
+ * only things it may write are the frozen-prefix activation cache, when `cacheDir` is given — the same
+ * cache training runs use, so a run started after the sweep finds the activations already computed — and
+ * its answer, when `recordDir` is given (lrFinderRecord.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice } from '../protocol/experimentConfig';
 import { LR_FINDER_DEFAULTS, type LrFinderPoint, type LrFinderResult } from '../protocol/lrFinder';
 import { currentBackend } from './backend/selectBackend';
+import { writeLrFinderRecord } from './lrFinderRecord';
 import { prepareInputs, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
 import { prefetchBatches } from './data/prefetch';
@@ -38,6 +40,11 @@ export interface LrFinderOptions {
    * `<workspace>/.finetune/cache`). Without it the activation cache is not used and nothing is written.
    */
   cacheDir?: string;
+  /**
+   * Where the answer is remembered for runs of this experiment (`<workspace>/.finetune/lr-finder`,
+   * lrFinderRecord.ts): a run that diverges then names the suggestion. Without it nothing is written.
+   */
+  recordDir?: string;
   /** After each step: its 1-based number, the steps planned, its learning rate and loss. */
   onProgress?(step: number, steps: number, lr: number, loss: number): void;
   /** Notes and warnings of the preparation (backend, decoding, cache), as a run would log them. */
@@ -100,6 +107,19 @@ export async function findLearningRate(options: LrFinderOptions): Promise<LrFind
   try {
     const sweep = await sweepSteps(prepared, inputs, { startLr, endLr, steps }, options);
     const { suggestion, minLossLr, note } = suggestLearningRate(sweep.points);
+    if (options.recordDir && Number.isFinite(suggestion) && suggestion > 0) {
+      try {
+        writeLrFinderRecord(options.recordDir, {
+          experimentPath: options.experimentPath,
+          config: prepared.config,
+          datasetFingerprint: prepared.fingerprint,
+          suggestion,
+          minLossLr,
+        });
+      } catch (error) {
+        log('warn', `the suggestion could not be remembered for later runs: ${(error as Error).message}`);
+      }
+    }
     return {
       points: sweep.points,
       suggestion,

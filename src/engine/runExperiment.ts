@@ -12,6 +12,7 @@ import { prepareInputs, type PipelineOptions, type TrainingInputs } from './cach
 import { augmentBatch, isAugmentationActive } from './data/augment';
 import type { DatasetScan } from './data/scanDataset';
 import type { TrainingModel } from './model/buildTrainingModel';
+import { lrFinderDirBeside, readLrFinderSuggestion } from './lrFinderRecord';
 import { prepareRun } from './prepareRun';
 import { seedMathRandom } from './rng';
 import { planResume, type ResumePlan } from './runs/resumeRun';
@@ -34,6 +35,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Memory budget and the frozen-prefix activation cache (defaults: 1 GiB, on, beside runsDir). */
   pipeline?: PipelineOptions;
+  /**
+   * Where the learning-rate finder remembers its answers (default: `lr-finder/` beside runsDir): a run
+   * that diverges names the suggestion for its experiment.
+   */
+  lrFinderDir?: string;
   /**
    * A stopped, crashed or failed run folder to continue from its last epoch checkpoint, in place. Its
    * run.json supplies the experiment (config snapshot, experiment path, backend); `experimentPath` and
@@ -197,6 +203,12 @@ async function trainOnInputs(
         writer.update({ epochsCompleted });
       },
       resumeFrom: resume?.checkpoint,
+      lrSuggestion: readLrFinderSuggestion(
+        options.lrFinderDir ?? lrFinderDirBeside(options.runsDir),
+        file,
+        config,
+        context.fingerprint,
+      ),
       onCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
       mathRandomState: () => restoreRandom.state(),
     });

@@ -10,6 +10,7 @@ import {
   TRAINER_CACHE_DIR_ARG,
   TRAINER_DESCRIBE_ARG,
   TRAINER_FIND_LR_ARG,
+  TRAINER_LR_RECORD_DIR_ARG,
   isHostToTrainer,
   type StartRequest,
   type TrainerToHost,
@@ -89,10 +90,12 @@ async function findLr(experimentPath: string): Promise<void> {
   });
   process.on('disconnect', () => abort.abort());
   const cacheAt = process.argv.indexOf(TRAINER_CACHE_DIR_ARG);
+  const recordAt = process.argv.indexOf(TRAINER_LR_RECORD_DIR_ARG);
   try {
     const result = await findLearningRate({
       experimentPath,
       ...(cacheAt >= 0 && process.argv[cacheAt + 1] ? { cacheDir: process.argv[cacheAt + 1] } : {}),
+      ...(recordAt >= 0 && process.argv[recordAt + 1] ? { recordDir: process.argv[recordAt + 1] } : {}),
       signal: abort.signal,
       onLog: (level, message) => void send({ type: 'event', event: { type: 'log', level, message } }),
       onProgress: (step, steps, lr, loss) => void send({ type: 'lrFinderProgress', step, steps, lr, loss }),

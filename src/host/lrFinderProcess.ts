@@ -9,6 +9,7 @@ import type { LrFinderResult } from '../protocol/lrFinder';
 import {
   TRAINER_CACHE_DIR_ARG,
   TRAINER_FIND_LR_ARG,
+  TRAINER_LR_RECORD_DIR_ARG,
   isTrainerToHost,
   type LrFinderProgressMessage,
 } from '../protocol/trainerMessages';
@@ -19,6 +20,8 @@ export interface LrFinderLaunch {
   experimentPath: string;
   /** The activation cache folder training runs use (`<workspace>/.finetune/cache`). */
   cacheDir?: string;
+  /** Where the answer is remembered for later runs (`<workspace>/.finetune/lr-finder`). */
+  recordDir?: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** The trainer's heap limit in MB (`fineTune.trainerMemoryMB`); 0 or absent: Node's default. */
@@ -55,6 +58,7 @@ function describeDeath(code: number | null, signal: NodeJS.Signals | null, stder
 export function runLrFinder(options: LrFinderLaunch): LrFinderRun {
   const args = [TRAINER_FIND_LR_ARG, options.experimentPath];
   if (options.cacheDir) args.push(TRAINER_CACHE_DIR_ARG, options.cacheDir);
+  if (options.recordDir) args.push(TRAINER_LR_RECORD_DIR_ARG, options.recordDir);
   const { child, stderrTail } = forkTrainer(options.trainerScript, args, {
     cwd: options.cwd,
     env: options.env,

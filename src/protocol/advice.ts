@@ -11,7 +11,14 @@ export interface AdviceSuggestion {
 }
 
 export interface Advice {
-  id: 'overfitting' | 'underfitting' | 'small-dataset' | 'diverging' | 'learning-rate-low' | 'large-gap';
+  id:
+    | 'overfitting'
+    | 'underfitting'
+    | 'small-dataset'
+    | 'diverging'
+    | 'diverged'
+    | 'learning-rate-low'
+    | 'large-gap';
   severity: 'warning' | 'info';
   title: string;
   /** The numbers behind the finding, in words. */

@@ -121,6 +121,8 @@ export const TRAINER_DESCRIBE_ARG = '--describe';
 export const TRAINER_FIND_LR_ARG = '--find-lr';
 /** With `--find-lr`: the activation cache folder training runs share (`<workspace>/.finetune/cache`). */
 export const TRAINER_CACHE_DIR_ARG = '--cache-dir';
+/** With `--find-lr`: where the answer is remembered for later runs (`<workspace>/.finetune/lr-finder`). */
+export const TRAINER_LR_RECORD_DIR_ARG = '--lr-record-dir';
 
 export function isTrainerToHost(value: unknown): value is TrainerToHost {
   if (typeof value !== 'object' || value === null) return false;

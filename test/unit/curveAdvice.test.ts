@@ -99,6 +99,39 @@ describe('advice from the curves', () => {
     );
   });
 
+  it('a saturated run (loss far above ln K, not falling) is advised as the engine ends it: diverged, lower the rate', () => {
+    const saturated = curve([
+      [8.29, 0.33, 10.75, 0.33],
+      [10.75, 0.33, 10.75, 0.33],
+    ]);
+    const lr = { ...config, training: { ...config.training, learningRate: 1000000 } };
+    const plain = adviseFromCurves(input(saturated, { config: lr, numClasses: 3 }));
+    assert.deepEqual(
+      plain.map((a) => a.id),
+      ['diverged'],
+      'only this advice: the others would only confuse',
+    );
+    assert.match(
+      plain[0].evidence,
+      /^The loss has stayed far above 1\.10, the loss of guessing among 3 classes/,
+    );
+    assert.deepEqual(plain[0].suggestions[0].action, {
+      kind: 'setValue',
+      path: ['training', 'learningRate'],
+      value: 0.001,
+    });
+    const withFinder = adviseFromCurves(
+      input(saturated, { config: lr, numClasses: 3, lrSuggestion: 0.00314 }),
+    );
+    assert.match(withFinder[0].suggestions[0].label, /finder's suggestion: 1000000 → 0\.0031/);
+    assert.deepEqual(withFinder[0].suggestions[0].action, {
+      kind: 'setValue',
+      path: ['training', 'learningRate'],
+      value: 0.0031,
+    });
+    assert.equal(withFinder[0].suggestions.length, 1);
+  });
+
   it('healthy curves give no advice', () => {
     assert.deepEqual(
       adviseFromCurves(

@@ -6,6 +6,7 @@
 import type { Advice, AdviceSuggestion } from '../../protocol/advice';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { EpochMetrics } from '../../protocol/runRecord';
+import { divergenceVerdict } from '../training/divergence';
 import { overfittingSignal } from '../training/overfitting';
 
 export interface AdviceInput {
@@ -17,6 +18,10 @@ export interface AdviceInput {
   trainablePretrainedParams: number;
   /** Path of the head cut (for "freeze the whole base"). */
   cutAt?: string;
+  /** Classes of the run (the loss of guessing is ln K): needed to tell a diverged run. */
+  numClasses?: number;
+  /** The learning-rate finder's suggestion for this experiment, when it has run (lrFinderRecord.ts). */
+  lrSuggestion?: number;
 }
 
 const f3 = (n: number): string => n.toFixed(3);
@@ -129,6 +134,39 @@ function smallDatasetAdvice(input: AdviceInput): Advice | undefined {
   };
 }
 
+/**
+ * A run that diverged without NaN (divergence.ts): the very rule the trainer's divergence guard ends runs
+ * with, so the advice and the run's error say the same.
+ */
+function divergedAdvice(input: AdviceInput): Advice | undefined {
+  const { metrics, config, numClasses, lrSuggestion } = input;
+  if (numClasses === undefined) return undefined;
+  const verdict = divergenceVerdict(metrics, numClasses);
+  if (!verdict) return undefined;
+  const lr = config.training.learningRate;
+  const lower = lrSuggestion ?? Math.min(lr / 10, 1e-3);
+  const target = +lower.toPrecision(2);
+  const reason = verdict.reason[0].toUpperCase() + verdict.reason.slice(1);
+  return {
+    id: 'diverged',
+    severity: 'warning',
+    title: 'Training diverged: lower training.learningRate',
+    evidence: `${reason}.`,
+    suggestions: [
+      {
+        label:
+          lrSuggestion !== undefined
+            ? `Lower the learning rate to the finder's suggestion: ${lr} → ${target}`
+            : `Lower the learning rate: ${lr} → ${target}`,
+        action: { kind: 'setValue', path: ['training', 'learningRate'], value: target },
+      },
+      ...(lrSuggestion === undefined
+        ? [{ label: 'Find a learning rate (Fine-Tune: Find Learning Rate)' }]
+        : []),
+    ],
+  };
+}
+
 function divergingAdvice(input: AdviceInput): Advice | undefined {
   const { metrics, config } = input;
   if (metrics.length < 3) return undefined;
@@ -177,6 +215,9 @@ function lowLearningRateAdvice(input: AdviceInput): Advice | undefined {
 }
 
 export function adviseFromCurves(input: AdviceInput): Advice[] {
+  // A diverged run needs one thing, a lower learning rate: the milder rules would only confuse it.
+  const diverged = divergedAdvice(input);
+  if (diverged) return [diverged];
   return [overfittingAdvice, divergingAdvice, underfittingAdvice, lowLearningRateAdvice, smallDatasetAdvice]
     .map((rule) => rule(input))
     .filter((a): a is Advice => a !== undefined);

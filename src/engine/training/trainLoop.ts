@@ -58,6 +58,8 @@ export interface FitOptions {
   onCheckpoint?: (checkpoint: FitCheckpoint) => void | Promise<void>;
   /** The state of the generator behind Math.random now (the caller seeded it), for checkpoints. */
   mathRandomState?: () => RngState;
+  /** The learning-rate finder's suggestion for this experiment, for the divergence message. */
+  lrSuggestion?: number;
   /** More callbacks, after the standard ones (their afterEpoch sees the epoch recorded and checkpointed). */
   callbacks?: TrainingCallback[];
 }
@@ -100,7 +102,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const callbacks: CallbackList = new CallbackList([
     new StopOnSignalCallback(options.signal),
     new LearningRateScheduleCallback(rates),
-    new DivergenceGuardCallback(t.learningRate),
+    new DivergenceGuardCallback({
+      learningRate: t.learningRate,
+      numClasses: options.numClasses,
+      suggestion: options.lrSuggestion,
+    }),
     new OverfittingSignalCallback(t.overfitPatience),
     earlyStopping,
     { afterEpoch: (logs) => options.onEpoch(logs.metrics) },

@@ -90,6 +90,8 @@ async function findLearningRate(
     experimentPath: experiment.fsPath,
     // The cache training runs use: a run after the sweep finds the frozen layers' output computed.
     cacheDir: path.join(folder, '.finetune', 'cache'),
+    // A run of this experiment that diverges names the suggestion (lrFinderRecord.ts).
+    recordDir: path.join(folder, '.finetune', 'lr-finder'),
     cwd: folder,
     env: context.trainerEnv(),
     memoryLimitMB: settings.get<number>('trainerMemoryMB', 0),

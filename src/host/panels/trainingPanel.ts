@@ -24,6 +24,7 @@ import { describeAdviceAction, findAdviceAction } from '../training/adviceAction
 import {
   adviceForRun,
   loadRunInsights,
+  lrSuggestionForRun,
   lrStepsFromDisk,
   unfreezingFromEvent,
   unfreezingFromMetrics,
@@ -231,7 +232,12 @@ export class TrainingPanel implements vscode.Disposable {
     const insights = await this.loadInsights();
     const listing = readRun(this.runDir);
     if (!insights || !listing.record || this.disposed) return;
-    this.advice = adviceForRun(listing.record, listing.metrics, insights);
+    this.advice = adviceForRun(
+      listing.record,
+      listing.metrics,
+      insights,
+      lrSuggestionForRun(this.runDir, listing.record),
+    );
     this.host.post({ type: 'advice', advice: this.advice });
     const unfreezing = this.unfreezingNow();
     if (unfreezing) this.host.post({ type: 'unfreezing', unfreezing });

@@ -4,6 +4,7 @@
  * from disk. Built from the run folder (run.json's config snapshot, metrics.jsonl), the dataset as the run
  * split it, and — when it can be read — the base model's layer tree. No vscode here: unit-tested in Node.
  */
+import * as path from 'node:path';
 import type { Advice } from '../../protocol/advice';
 import type { GradualUnfreezingConfig } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
@@ -12,6 +13,7 @@ import type { PhaseEvent } from '../../protocol/trainingEvents';
 import type { UnfreezingInfo } from '../../protocol/webviewMessages';
 import { adviseFromCurves } from '../../engine/advice/curveAdvice';
 import { scanDataset } from '../../engine/data/scanDataset';
+import { lrFinderDirBeside, readLrFinderSuggestion } from '../../engine/lrFinderRecord';
 import { splitDataset } from '../../engine/data/splitDataset';
 import { scheduledLrSteps, type LrStep } from '../../engine/training/lrSteps';
 import {
@@ -93,8 +95,30 @@ export async function loadRunInsights(
   return insights;
 }
 
+/**
+ * The learning-rate finder's suggestion for the run's experiment, when the finder ran on the same model and
+ * data (`.finetune/lr-finder/`, beside the runs folder).
+ */
+export function lrSuggestionForRun(runDir: string, record: RunRecord): number | undefined {
+  try {
+    return readLrFinderSuggestion(
+      lrFinderDirBeside(path.dirname(runDir)),
+      record.experimentPath,
+      record.config,
+      record.datasetFingerprint,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** The advice for the run's curves so far (none when the config snapshot is too old to judge). */
-export function adviceForRun(record: RunRecord, metrics: EpochMetrics[], insights: RunInsights): Advice[] {
+export function adviceForRun(
+  record: RunRecord,
+  metrics: EpochMetrics[],
+  insights: RunInsights,
+  lrSuggestion?: number,
+): Advice[] {
   const finite = metrics.filter((m) =>
     [m.loss, m.accuracy, m.val_loss, m.val_accuracy].every(
       (v) => typeof v === 'number' && Number.isFinite(v),
@@ -107,6 +131,8 @@ export function adviceForRun(record: RunRecord, metrics: EpochMetrics[], insight
       minImagesPerClass: insights.minImagesPerClass,
       trainablePretrainedParams: insights.trainablePretrainedParams,
       cutAt: insights.cutAt,
+      ...(Array.isArray(record.classNames) ? { numClasses: record.classNames.length } : {}),
+      ...(lrSuggestion !== undefined ? { lrSuggestion } : {}),
     });
   } catch {
     return [];
