@@ -10,6 +10,7 @@ import { loadExperiment } from './config/loadExperiment';
 import { datasetFingerprint } from './data/fingerprint';
 import { scanDataset, type DatasetScan } from './data/scanDataset';
 import { splitDataset, type DatasetSplit } from './data/splitDataset';
+import { assertEveryClassTrains } from './data/trainingCoverage';
 import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
 import { loadBaseModel } from './model/loadBaseModel';
 import { seedMathRandom } from './rng';
@@ -89,6 +90,7 @@ export async function prepareRun(
   warnings.push(...scan.warnings);
   const split = splitDataset(scan, config.dataset.validationSplit, config.dataset.seed);
   warnings.push(...split.warnings);
+  assertEveryClassTrains(scan, split, file);
   if (split.val.length === 0) {
     throw new UserError(
       `No validation images in ${config.dataset.path}: set dataset.validationSplit above 0 (e.g. 0.2) in ${file}, or give the dataset train/ and val/ folders. Overfitting cannot be seen without a validation set.`,

@@ -144,6 +144,55 @@ const refused: RefusedCase[] = [
     ],
   },
   {
+    name: 'train/ + val/ whose train/ class folders are empty',
+    setup: async () => {
+      fs.mkdirSync(path.join(root, 'empty-train/train/cat'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'empty-train/train/dog'), { recursive: true });
+      await png(path.join(root, 'empty-train/val/cat/1.png'));
+      await png(path.join(root, 'empty-train/val/dog/1.png'), 200);
+      return experiment('emptytrain', { dataset: { path: 'empty-train' } });
+    },
+    says: [
+      /No training images in .*empty-train\/train: its class folders \(cat, dog\) hold no images, while val\/ and test\/ hold 2 images/,
+      /Put each class's training images in .*empty-train\/train\/<class>\//,
+    ],
+  },
+  {
+    name: 'a class with validation images only',
+    setup: async () => {
+      for (const [file, shade] of [
+        ['train/cat/1.png', 100],
+        ['train/cat/2.png', 110],
+        ['val/cat/3.png', 120],
+        ['val/dog/4.png', 200],
+      ] as const)
+        await png(path.join(root, 'val-only', file), shade);
+      return experiment('valonly', { dataset: { path: 'val-only' } });
+    },
+    says: [
+      /class "dog" has no training images in .*val-only\/train\/dog \(1 in val\/\)/,
+      /Add training images to/,
+    ],
+  },
+  {
+    name: 'class folders only under test/',
+    setup: async () => {
+      for (const [file, shade] of [
+        ['train/cat/1.png', 100],
+        ['train/dog/2.png', 200],
+        ['val/cat/3.png', 110],
+        ['val/dog/4.png', 210],
+        ['test/bird/5.png', 30],
+      ] as const)
+        await png(path.join(root, 'test-only', file), shade);
+      return experiment('testonly', { dataset: { path: 'test-only' } });
+    },
+    says: [
+      /class "bird" exists only under .*test-only\/test\/bird \(1 in test\/\)/,
+      /remove the class's folders everywhere/,
+    ],
+  },
+  {
     name: 'images but no class folders',
     setup: async () => {
       await png(path.join(root, 'loose/1.png'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { scanDataset, type DatasetScan, type ImageRef } from '../../../src/engine/data/scanDataset';
 import { splitDataset } from '../../../src/engine/data/splitDataset';
+import { assertEveryClassTrains } from '../../../src/engine/data/trainingCoverage';
 import { UserError } from '../../../src/engine/userError';
 import { makeTempDir, removeDir, writeFiles } from './imageFixtures';
 
@@ -33,6 +34,30 @@ function flatScan(sizes: Record<string, number>): DatasetScan {
 const files = (refs: ImageRef[]): string[] => refs.map((r) => r.file);
 
 describe('splitDataset', () => {
+  it('validationSplit never leaves a class without a training image, however small the class or large the split', () => {
+    const scan = flatScan({ a: 1, b: 2, c: 3, d: 5 });
+    for (const fraction of [0.2, 0.5, 0.9, 0.999]) {
+      const { train } = splitDataset(scan, fraction, 7);
+      for (let cls = 0; cls < 4; cls++)
+        assert.ok(
+          train.some((r) => r.classIndex === cls),
+          `split ${fraction}: class ${cls} trains`,
+        );
+      assertEveryClassTrains(scan, splitDataset(scan, fraction, 7));
+    }
+    // Were a class left without one, the run would be refused, naming its folder.
+    assert.throws(
+      () =>
+        assertEveryClassTrains(scan, {
+          train: scan.images.filter((r) => r.classIndex !== 1),
+          val: [],
+          warnings: [],
+        }),
+      (e: unknown) =>
+        e instanceof UserError && /leaves class "b" \(\/data\/b\) without a training image/.test(e.message),
+    );
+  });
+
   it('splits each class on its own: round(n × split) of every class goes to validation', () => {
     const scan = flatScan({ cat: 10, dog: 20, fox: 7, owl: 50 });
     const { train, val, warnings } = splitDataset(scan, 0.2, 1);
