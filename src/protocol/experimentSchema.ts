@@ -330,7 +330,7 @@ const trainingProperties = {
   },
   fineTuneLearningRateMultiplier: nonNegative(
     'Learning rate of trainable pre-trained layers relative to the new head’s. Fine-tuning uses a lower one ' +
-      '(e.g. 0.1) so pre-trained features are adjusted, not destroyed.',
+      '(e.g. 0.1) so pre-trained features are adjusted, not destroyed. 0 freezes them: treated exactly as "frozen".',
     DEFAULTS.training.fineTuneLearningRateMultiplier,
   ),
   seed: seed(

@@ -75,3 +75,28 @@ describe('discriminative learning rates', () => {
     assert.equal(m.get('f/conv3'), 0.1);
   });
 });
+
+describe('layers at a learning rate of 0', () => {
+  it('are frozen: fineTuneLearningRateMultiplier 0, a group at 0 — and only trainable layers change state', async () => {
+    const { freezeZeroRateLayers } = await import('../../src/engine/training/layerGroups');
+    const leaves = [
+      { path: 'b/conv1', className: 'Conv2D', state: 'trainable' as const, hasKernel: true },
+      { path: 'b/bn1', className: 'BatchNormalization', state: 'trainable' as const, hasKernel: false },
+      { path: 'b/conv2', className: 'Conv2D', state: 'reinit' as const, hasKernel: true },
+      { path: 'conv3', className: 'Conv2D', state: 'trainable' as const, hasKernel: true },
+    ];
+    const single = freezeZeroRateLayers(leaves, { mode: 'single' }, 0);
+    assert.deepEqual(single.frozen, ['b/conv1', 'b/bn1', 'conv3']);
+    assert.deepEqual(
+      single.leaves.map((l) => l.state),
+      ['frozen', 'frozen', 'reinit', 'frozen'],
+    );
+    const group = freezeZeroRateLayers(
+      leaves,
+      { mode: 'groups', groups: [{ layers: ['b'], multiplier: 0 }] },
+      0.1,
+    );
+    assert.deepEqual(group.frozen, ['b/conv1', 'b/bn1']);
+    assert.deepEqual(freezeZeroRateLayers(leaves, { mode: 'single' }, 0.1).frozen, []);
+  });
+});

@@ -152,7 +152,9 @@ export type UnfreezePlanView =
 
 /** The leaves that survive the head cut, with their state (empty when the model was not read). */
 export function planLeaves(state: ExperimentPanelState): PlanLeaf[] {
-  return state.layers ? planLeavesFromTree(state.layers, state.layerStates, state.cutAt) : [];
+  return state.layers
+    ? planLeavesFromTree(state.layers, state.layerStates, state.cutAt, state.config?.training)
+    : [];
 }
 
 export function unfreezePlan(state: ExperimentPanelState, settings: TechniqueSettings): UnfreezePlanView {

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
+import { freezeZeroRateLayers } from '../training/layerGroups';
+import { planOf } from '../training/learningRateGroups';
 import { UserError } from '../userError';
 import { analyseCuts, defaultCutPath } from './cutPoints';
 import { LayerApplyError, enumerateLayers, walkContainer, type AnyTensor } from './graphWalk';
@@ -163,6 +165,21 @@ export function buildTrainingModel(
     if (!kept.has(leaf.layer)) continue;
     states.set(leaf.path, allStates.get(leaf.path)!);
     layerPaths.set(leaf.layer, leaf.path);
+  }
+  // A learning rate of 0 is a frozen layer in all but name: treated as frozen everywhere from here on.
+  const zeroRate = freezeZeroRateLayers(
+    planOf(states, new Map([...layerPaths].map(([layer, path]) => [path, layer]))),
+    config.training.discriminativeLr,
+    config.training.fineTuneLearningRateMultiplier,
+  );
+  for (const path of zeroRate.frozen) states.set(path, 'frozen');
+  if (zeroRate.frozen.length > 0) {
+    const shown = zeroRate.frozen.slice(0, 3).join(', ') + (zeroRate.frozen.length > 3 ? ', …' : '');
+    notes.push(
+      `${zeroRate.frozen.length} trainable pre-trained layer(s) (${shown}) have a learning rate of 0 ` +
+        `(${config.training.discriminativeLr.mode === 'single' ? 'fineTuneLearningRateMultiplier 0' : 'a discriminativeLr multiplier of 0'}): ` +
+        `they are treated as frozen — no update, BatchNormalization in inference mode, statistics unchanged.`,
+    );
   }
   for (const name of Object.keys(config.layers)) {
     const inKept = states.has(name) || [...states.keys()].some((p) => p.startsWith(`${name}/`));

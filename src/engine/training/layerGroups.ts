@@ -96,3 +96,25 @@ export function layerMultipliers(
   }
   return out;
 }
+
+/**
+ * A pre-trained layer whose learning rate is 0 (fineTuneLearningRateMultiplier 0, or a discriminative
+ * group at 0) learns nothing: it is frozen in all but name, and treated as frozen everywhere — its
+ * BatchNormalization in inference mode (statistics unchanged), the activation cache, the parameter counts,
+ * the penalties. Returns the leaves with those layers' state set to frozen, and their paths.
+ */
+export function freezeZeroRateLayers(
+  leaves: readonly PlanLeaf[],
+  config: DiscriminativeConfig,
+  topMultiplier: number,
+): { leaves: PlanLeaf[]; frozen: string[] } {
+  const multipliers = layerMultipliers([...leaves], config, topMultiplier);
+  const frozen = leaves
+    .filter((l) => l.state === 'trainable' && !((multipliers.get(l.path) ?? topMultiplier) > 0))
+    .map((l) => l.path);
+  const set = new Set(frozen);
+  return {
+    leaves: leaves.map((l) => (set.has(l.path) ? { ...l, state: 'frozen' as const } : l)),
+    frozen,
+  };
+}

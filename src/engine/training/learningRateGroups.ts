@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ExperimentConfig } from '../../protocol/experimentConfig';
+import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
 import type { EpochMetrics } from '../../protocol/runRecord';
 import type { TrainingModel } from '../model/buildTrainingModel';
 import {
@@ -37,6 +37,22 @@ export interface PlateauState {
   rate: number;
 }
 
+/** The pre-trained layers as the plan functions (layerGroups.ts) see them. */
+export function planOf(
+  states: ReadonlyMap<string, LayerState>,
+  layerOfPath: ReadonlyMap<string, Layer>,
+): PlanLeaf[] {
+  return [...states].map(([path, state]) => {
+    const layer = layerOfPath.get(path)!;
+    return {
+      path,
+      className: layer.getClassName(),
+      state,
+      hasKernel: layer.weights.some((w) => KERNEL.test(w.originalName)),
+    };
+  });
+}
+
 export class LearningRateGroups {
   private readonly groups: Group[] = [];
   private readonly groupOfVariable = new Map<string, Group>();
@@ -55,15 +71,7 @@ export class LearningRateGroups {
   ) {
     const t = config.training;
     for (const [layer, path] of model.layerPaths) this.layerOfPath.set(path, layer);
-    this.plan = [...model.states].map(([path, state]) => {
-      const layer = this.layerOfPath.get(path)!;
-      return {
-        path,
-        className: layer.getClassName(),
-        state,
-        hasKernel: layer.weights.some((w) => KERNEL.test(w.originalName)),
-      };
-    });
+    this.plan = planOf(model.states, this.layerOfPath);
     const multipliers = layerMultipliers(this.plan, t.discriminativeLr, t.fineTuneLearningRateMultiplier);
     const baseSet = new Set(model.baseVariables);
     const groupFor = (multiplier: number): Group => {

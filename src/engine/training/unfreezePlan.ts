@@ -6,9 +6,9 @@
  * (test/engine/unfreezePlan.test.ts checks the two agree on a real model).
  * Pure: the webview bundle and the extension host import it.
  */
-import type { GradualUnfreezingConfig, LayerState } from '../../protocol/experimentConfig';
+import type { GradualUnfreezingConfig, LayerState, TrainingConfig } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
-import { phaseAtEpoch, unfreezeBlocks, type PlanLeaf } from './layerGroups';
+import { freezeZeroRateLayers, phaseAtEpoch, unfreezeBlocks, type PlanLeaf } from './layerGroups';
 
 /** Layer classes whose weights include a kernel (dense, convolutions, recurrent cells and their wrappers). */
 const KERNEL_CLASS = /Conv|Dense|LocallyConnected|LSTM|GRU|RNN|Bidirectional|TimeDistributed/;
@@ -30,6 +30,8 @@ export function planLeavesFromTree(
   tree: readonly LayerNode[],
   states: Readonly<Record<string, LayerState>>,
   cutAt?: string,
+  /** With the run's learning rates: layers at a rate of 0 count as frozen, as in the engine. */
+  rates?: Pick<TrainingConfig, 'discriminativeLr' | 'fineTuneLearningRateMultiplier'>,
 ): PlanLeaf[] {
   const leaves = leavesOf(tree);
   let last = leaves.length - 1;
@@ -38,12 +40,14 @@ export function planLeavesFromTree(
     const found = Math.max(...covered, -1);
     if (found >= 0) last = found;
   }
-  return leaves.slice(0, last + 1).map((leaf) => ({
+  const plan = leaves.slice(0, last + 1).map((leaf) => ({
     path: leaf.path,
     className: leaf.className,
     state: states[leaf.path] ?? 'trainable',
     hasKernel: KERNEL_CLASS.test(leaf.className) && leaf.trainableParams + leaf.nonTrainableParams > 0,
   }));
+  if (!rates?.discriminativeLr || typeof rates.fineTuneLearningRateMultiplier !== 'number') return plan;
+  return freezeZeroRateLayers(plan, rates.discriminativeLr, rates.fineTuneLearningRateMultiplier).leaves;
 }
 
 export interface UnfreezeStep {

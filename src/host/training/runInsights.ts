@@ -81,7 +81,7 @@ export async function loadRunInsights(
     currentStates({ freezeUpTo: config.freezeUpTo, layers: config.layers ?? {} }, layerOrder(tree)),
   );
   const cutAt = config.head?.cutAt ?? defaultCutPath(tree);
-  const leaves = planLeavesFromTree(tree, states, cutAt);
+  const leaves = planLeavesFromTree(tree, states, cutAt, config.training);
   const params = new Map<string, number>();
   const visit = (nodes: LayerNode[]): void =>
     nodes.forEach((n) => (n.children ? visit(n.children) : params.set(n.path, n.trainableParams)));

@@ -203,7 +203,7 @@ export class LayersViewProvider implements vscode.TreeDataProvider<LayerItem>, v
     if (!this.live || !gu || !snapshot?.layers || this.live.experiment.toString() !== this.uri?.toString())
       return undefined;
     const timeline = unfreezeTimeline(
-      planLeavesFromTree(snapshot.layers, snapshot.layerStates, snapshot.cutAt),
+      planLeavesFromTree(snapshot.layers, snapshot.layerStates, snapshot.cutAt, snapshot.config?.training),
       gu,
       snapshot.config?.training.epochs ?? 0,
     );
