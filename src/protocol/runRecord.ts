@@ -18,11 +18,31 @@ export interface EpochMetrics {
   reg_loss?: number;
   /** Gradual unfreezing: how many pre-trained blocks were unfrozen during this epoch. */
   phase?: number;
-  /** val_loss − loss: the generalization gap. */
+  /**
+   * The generalization gap, like for like: `gap_of` − loss (val_loss − loss when training compares with
+   * hard labels; val_loss_same_targets − loss with label smoothing, mixup or CutMix).
+   */
   gap: number;
-  /** True once val_loss has risen `overfitPatience` epochs in a row while loss fell. */
+  /** True once the validation loss of `gap_of` has risen `overfitPatience` epochs in a row while loss fell. */
   overfitting: boolean;
+  /**
+   * What `loss` compares the predictions with: one-hot labels, labels smoothed by labelSmoothing, or the
+   * mixup/CutMix mixtures of two images' labels (smoothed too when both are on). Absent in older runs: hard.
+   */
+  loss_targets?: LossTargets;
+  /** What `val_loss` compares with: always the hard labels (what the model will be judged by). */
+  val_loss_targets?: 'hard';
+  /**
+   * With soft training targets only: the validation loss against targets made as training makes them
+   * (smoothed; mixed within batches shuffled by a generator of their own, the same every epoch) — the
+   * partner `loss` can be compared with.
+   */
+  val_loss_same_targets?: number;
+  /** Which validation loss `gap` and the overfitting signal compare with `loss`. Absent in older runs: val_loss. */
+  gap_of?: 'val_loss' | 'val_loss_same_targets';
 }
+
+export type LossTargets = 'hard' | 'smoothed' | 'mixed' | 'mixed-smoothed';
 
 export interface RunRecord {
   id: string;

@@ -137,14 +137,42 @@ describe('fine-tuning techniques in real runs', () => {
     assert.ok(b < a * 0.9, `with decay ${b} vs without ${a}`);
   });
 
-  it('mixup and label smoothing run, turn the activation cache off and say why', async () => {
-    const { outcome, events, metrics } = await run(
-      'mixup',
-      { epochs: 2, mixup: 0.4, labelSmoothing: 0.1 },
-      { freezeUpTo: 'backbone' },
-    );
-    assert.equal(outcome.status, 'completed');
-    assert.ok(metrics.every((m) => Number.isFinite(m.loss)));
-    assert.ok(events.some((e) => e.type === 'log' && /Activation cache off: mixup/.test(e.message)));
+  it('label smoothing and mixup change the targets the loss is measured against; the gap compares like with like', async () => {
+    const firstBatch = (events: TrainingEvent[]): number =>
+      events.find(
+        (e): e is Extract<TrainingEvent, { type: 'afterBatch' }> =>
+          e.type === 'afterBatch' && e.epoch === 1 && e.batch === 1,
+      )!.loss;
+    const extra = { freezeUpTo: 'backbone' };
+    const plain = await run('targets-hard', { epochs: 2 }, extra);
+    const smoothed = await run('targets-smoothed', { epochs: 2, labelSmoothing: 0.2 }, extra);
+    const mixed = await run('targets-mixed', { epochs: 2, mixup: 0.4, labelSmoothing: 0.1 }, extra);
+    // Batch 1 of each run sees the same weights and (without mixing) the same images: only the targets differ.
+    // CE(p, 0.8·y + 0.2/K) = 0.8·CE(p, y) + 0.2·mean(−Σₖ log pₖ)/K, strictly above 0.8·CE(p, y).
+    const [hard, soft, mix] = [plain, smoothed, mixed].map((r) => firstBatch(r.events));
+    assert.ok(soft > 0.8 * hard + 1e-6 && Math.abs(soft - hard) > 1e-6, `smoothed ${soft} vs hard ${hard}`);
+    assert.ok(Math.abs(mix - hard) > 1e-6, `mixed ${mix} vs hard ${hard}`);
+    assert.ok(mixed.events.some((e) => e.type === 'log' && /Activation cache off: mixup/.test(e.message)));
+    // metrics.jsonl says which loss each curve is, and the gap pairs like with like.
+    for (const m of plain.metrics) {
+      assert.deepEqual([m.loss_targets, m.val_loss_targets, m.gap_of], ['hard', 'hard', 'val_loss']);
+      assert.equal(m.val_loss_same_targets, undefined);
+      assert.equal(m.gap, m.val_loss - m.loss);
+    }
+    for (const [r, targets] of [
+      [smoothed, 'smoothed'],
+      [mixed, 'mixed-smoothed'],
+    ] as const) {
+      assert.equal(r.outcome.status, 'completed');
+      for (const m of r.metrics) {
+        assert.deepEqual(
+          [m.loss_targets, m.val_loss_targets, m.gap_of],
+          [targets, 'hard', 'val_loss_same_targets'],
+        );
+        assert.ok(Number.isFinite(m.val_loss_same_targets), 'measured');
+        assert.notEqual(m.val_loss_same_targets, m.val_loss);
+        assert.equal(m.gap, m.val_loss_same_targets! - m.loss);
+      }
+    }
   });
 });

@@ -339,6 +339,48 @@ async function waitForPoints(page: Page, chart: string, dataset: number, length:
 describe('training panel in headless Chromium', { timeout: 60_000 }, () => {
   after(closeBrowser);
 
+  it('says in the legend which loss each curve is when training targets are soft; the gap is shaded like for like', async () => {
+    const soft: EpochMetrics[] = SIX_EPOCHS.map((m) => ({
+      ...m,
+      loss_targets: 'smoothed',
+      val_loss_targets: 'hard',
+      val_loss_same_targets: m.val_loss + 0.25,
+      gap_of: 'val_loss_same_targets',
+      gap: m.val_loss + 0.25 - m.loss,
+    }));
+    const view = await openWebview('training');
+    try {
+      await send(view, { type: 'init', state: runState({ metrics: soft }) });
+      const loss = await chartData(view.page, 'loss');
+      assert.deepEqual(
+        loss[CURVE_DATASETS.val],
+        soft.map((m) => ({ x: m.epoch, y: m.val_loss_same_targets })),
+        'the shaded gap is between train loss and val loss on the same targets',
+      );
+      assert.deepEqual(
+        loss[CURVE_DATASETS.valHard],
+        soft.map((m) => ({ x: m.epoch, y: m.val_loss })),
+      );
+      assert.deepEqual(loss[CURVE_DATASETS.best], [{ x: 4, y: 0.62 + 0.25 }]);
+      const legend = await view.page.evaluate(`__fineTuneCharts.loss.legend.legendItems.map((i) => i.text)`);
+      assert.deepEqual(legend, [
+        'train loss (vs smoothed labels)',
+        'val loss (vs smoothed labels)',
+        'best epoch',
+        'val loss (hard labels)',
+      ]);
+      // A run on hard labels keeps the plain legend, without the extra curve.
+      await send(view, { type: 'init', state: runState() });
+      assert.deepEqual(
+        await view.page.evaluate(`__fineTuneCharts.loss.legend.legendItems.map((i) => i.text)`),
+        ['train loss', 'val loss', 'best epoch'],
+      );
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
   it('says ready first, then draws an init of 6 epochs: curves, best epoch, accuracy and lr', async () => {
     const view = await openWebview('training');
     try {

@@ -9,7 +9,7 @@ import { bestMetrics, firstOverfitEpoch } from './state';
 import { smoothedBatchSeries, type XY } from './smoothing';
 
 /** Dataset indices of the loss and accuracy charts (tests read `chart.data.datasets[i]`). */
-export const CURVE_DATASETS = { train: 0, val: 1, batch: 2, best: 3 } as const;
+export const CURVE_DATASETS = { train: 0, val: 1, batch: 2, best: 3, valHard: 4 } as const;
 /** Dataset indices of the learning-rate chart. */
 export const LR_DATASETS = { lr: 0, lrBase: 1, lrSteps: 2 } as const;
 
@@ -20,7 +20,21 @@ export interface CurveSeries {
   batch: XY[];
   /** One point at the best epoch (empty when there is none yet). */
   best: XY[];
+  /**
+   * The loss chart of a run with soft training targets: `val` is the validation loss on those targets (the
+   * gap is shaded between like and like), and this is val_loss on the hard labels. Empty otherwise.
+   */
+  valHard: XY[];
+  /** Legend labels: they say which loss each curve is. */
+  labels: { train: string; val: string; valHard: string };
 }
+
+/** How metrics.jsonl's `loss_targets` reads in a legend. */
+const TARGET_WORDS: Record<string, string> = {
+  smoothed: 'smoothed labels',
+  mixed: 'mixup/CutMix targets',
+  'mixed-smoothed': 'mixed, smoothed targets',
+};
 
 export interface ChartSeries {
   loss: CurveSeries;
@@ -45,17 +59,47 @@ export function chartSeries(run: TrainingPanelState): ChartSeries {
     val: points(run.metrics, val),
     batch: smoothedBatchSeries(run.batches, batchField),
     best: best ? points([best], val) : [],
+    valHard: [] as XY[],
+    labels: { train: `train ${batchField}`, val: `val ${batchField}`, valHard: '' },
   });
   const lr = points(run.metrics, 'lr');
   const lrBase = points(run.metrics, 'lr_base');
   const lrSteps = changesWithinEpochs(run.lrSteps ?? []) ? (run.lrSteps ?? []).map((p) => ({ ...p })) : [];
   return {
-    loss: curve('loss', 'val_loss', 'loss'),
+    loss: lossCurve(curve('loss', 'val_loss', 'loss'), run.metrics, best),
     accuracy: curve('accuracy', 'val_accuracy', 'accuracy'),
     lr: { lr, lrBase, lrSteps, logScale: spansDecade([...lr, ...lrBase, ...lrSteps].map((p) => p.y)) },
     x: xRange(run),
     bestEpoch: best?.epoch,
     overfitFrom: firstOverfitEpoch(run),
+  };
+}
+
+/**
+ * With soft training targets (label smoothing, mixup, CutMix: metrics.jsonl's `loss_targets`), the train
+ * loss is compared with the validation loss on the same kind of targets — the curve the gap is shaded
+ * against — and val_loss on the hard labels is a curve of its own; the legend says which is which.
+ */
+function lossCurve(
+  base: CurveSeries,
+  metrics: readonly EpochMetrics[],
+  best: EpochMetrics | undefined,
+): CurveSeries {
+  const last = [...metrics].reverse().find((m) => m.loss_targets !== undefined);
+  const words = last?.loss_targets ? TARGET_WORDS[last.loss_targets] : undefined;
+  if (!words) return base;
+  const same = points(metrics, 'val_loss_same_targets');
+  if (same.length === 0) return { ...base, labels: { ...base.labels, train: `train loss (vs ${words})` } };
+  return {
+    ...base,
+    val: same,
+    valHard: base.val,
+    best: best ? points([best], 'val_loss_same_targets') : [],
+    labels: {
+      train: `train loss (vs ${words})`,
+      val: `val loss (vs ${words})`,
+      valHard: 'val loss (hard labels)',
+    },
   };
 }
 

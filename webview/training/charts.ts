@@ -89,7 +89,9 @@ export function applyTheme(charts: TrainingCharts, theme: ChartTheme): void {
   for (const kind of ['loss', 'accuracy', 'lr'] as const) {
     const chart = charts[kind];
     const fresh = datasets(kind, theme);
-    chart.data.datasets.forEach((dataset, i) => Object.assign(dataset, fresh[i], { data: dataset.data }));
+    chart.data.datasets.forEach((dataset, i) =>
+      Object.assign(dataset, fresh[i], { data: dataset.data, label: dataset.label }),
+    );
     const { scales, plugins } = options(kind, theme);
     const current = chart.options;
     for (const axis of ['x', 'y'] as const) {
@@ -111,11 +113,16 @@ export function applyTheme(charts: TrainingCharts, theme: ChartTheme): void {
 }
 
 function setCurves(chart: LineChart, curves: CurveSeries): void {
-  const [train, val, batch, best] = chart.data.datasets;
+  const [train, val, batch, best, valHard] = chart.data.datasets;
   train.data = curves.train;
   val.data = curves.val;
   batch.data = curves.batch;
   best.data = curves.best;
+  valHard.data = curves.valHard;
+  // The legend says which loss each curve is (soft training targets: see chartSeries.ts).
+  train.label = curves.labels.train;
+  val.label = curves.labels.val;
+  valHard.label = curves.labels.valHard;
 }
 
 function datasets(kind: Kind, theme: ChartTheme): ChartDataset<'line', XY[]>[] {
@@ -147,6 +154,11 @@ function datasets(kind: Kind, theme: ChartTheme): ChartDataset<'line', XY[]>[] {
       pointHoverRadius: 7,
       pointBorderWidth: 2,
       pointBackgroundColor: withAlpha(theme.best, 0.25),
+    }),
+    line(`val ${name} (hard labels)`, withAlpha(theme.val, 0.8), {
+      pointRadius: 2,
+      borderWidth: 1.5,
+      borderDash: [6, 3],
     }),
   ];
 }

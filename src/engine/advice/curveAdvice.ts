@@ -7,10 +7,13 @@ import type { Advice, AdviceSuggestion } from '../../protocol/advice';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { EpochMetrics } from '../../protocol/runRecord';
 import { divergenceVerdict } from '../training/divergence';
-import { overfittingSignal } from '../training/overfitting';
+import { comparableValLoss, overfittingSignal, valLossName } from '../training/overfitting';
 
 export interface AdviceInput {
-  metrics: Pick<EpochMetrics, 'epoch' | 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy'>[];
+  metrics: Pick<
+    EpochMetrics,
+    'epoch' | 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy' | 'val_loss_same_targets'
+  >[];
   config: ExperimentConfig;
   /** Smallest number of training images in a class. */
   minImagesPerClass: number;
@@ -87,7 +90,7 @@ function overfittingAdvice(input: AdviceInput): Advice | undefined {
     id: 'overfitting',
     severity: 'warning',
     title: `Overfitting from epoch ${since}`,
-    evidence: `val_loss has risen for ${signal.streak} epochs in a row (${f3(from.val_loss)} → ${f3(last.val_loss)}) while loss fell (${f3(from.loss)} → ${f3(last.loss)}).`,
+    evidence: `${valLossName(last)} has risen for ${signal.streak} epochs in a row (${f3(comparableValLoss(from))} → ${f3(comparableValLoss(last))}) while loss fell (${f3(from.loss)} → ${f3(last.loss)}).`,
     suggestions,
   };
 }

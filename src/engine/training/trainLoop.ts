@@ -33,6 +33,7 @@ import { evaluate } from './evaluate';
 import { LearningRateGroups } from './learningRateGroups';
 import { batchRanges } from './tensorData';
 import { prepareTrainingBatch, type BatchTechniques } from './trainingBatch';
+import { lossTargetsOf, validationLossOnTrainingTargets } from './trainingTargets';
 import { trainStep, type StepModel } from './trainStep';
 
 export interface FitOptions {
@@ -208,8 +209,22 @@ async function trainEpoch(run: EpochRun, epoch: number): Promise<EpochMetrics> {
   }
 
   const forward = run.step.forward;
-  const evaluation = await evaluate(forward, options.val, options.numClasses, Math.max(t.batchSize, 64));
+  const evalBatch = Math.max(t.batchSize, 64);
+  const evaluation = await evaluate(forward, options.val, options.numClasses, evalBatch);
   const loss = lossSum / seen;
+  // With soft targets the gap compares `loss` with the validation loss on targets made the same way.
+  const targets = lossTargetsOf(run.techniques);
+  const sameTargets =
+    targets === 'hard'
+      ? undefined
+      : await validationLossOnTrainingTargets(
+          forward,
+          options.val,
+          options.numClasses,
+          evalBatch,
+          run.techniques,
+          t.seed,
+        );
   return {
     epoch,
     loss,
@@ -221,9 +236,13 @@ async function trainEpoch(run: EpochRun, epoch: number): Promise<EpochMetrics> {
     ...(state.unfreezePhase !== undefined ? { phase: state.unfreezePhase } : {}),
     ...(penaltySum > 0 ? { reg_loss: penaltySum / seen } : {}),
     time_s: (Date.now() - started) / 1000,
-    gap: evaluation.loss - loss,
+    gap: (sameTargets ?? evaluation.loss) - loss,
     // Set by the overfitting signal's callback.
     overfitting: false,
+    loss_targets: targets,
+    val_loss_targets: 'hard',
+    ...(sameTargets !== undefined ? { val_loss_same_targets: sameTargets } : {}),
+    gap_of: sameTargets !== undefined ? 'val_loss_same_targets' : 'val_loss',
   };
 }
 
