@@ -104,7 +104,7 @@ export type ScheduleType = 'constant' | 'step' | 'cosine' | 'onecycle' | 'platea
 
 export interface ScheduleConfig {
   type: ScheduleType;
-  /** cosine: epochs of linear warm-up from 0 to the learning rate. */
+  /** cosine: epochs of linear warm-up up to the learning rate (a step gets the rate at its end, never 0). */
   warmupEpochs: number;
   /** step: multiply by `gamma` every `stepEpochs` epochs. */
   stepEpochs: number;
@@ -113,7 +113,10 @@ export interface ScheduleConfig {
   minLearningRate: number;
   /** one-cycle: fraction of the run spent rising to the peak (the learning rate). */
   pctStart: number;
-  /** plateau: epochs without val_loss improvement before the rate is multiplied by `factor`. */
+  /**
+   * plateau: epochs without improvement of the monitored metric (earlyStopping.monitor; val_loss when early
+   * stopping is off) before the rate is multiplied by `factor`.
+   */
   patience: number;
   factor: number;
 }

@@ -218,10 +218,10 @@ const scheduleProperties = {
     default: DEFAULT_SCHEDULE.type,
     description:
       'constant; step (× gamma every stepEpochs); cosine (optional linear warm-up, then cosine decay to minLearningRate, per batch); ' +
-      'onecycle (fastai: up from lr/25 to lr over pctStart of the run, then down, per batch); plateau (× factor after `patience` epochs without val_loss improvement).',
+      'onecycle (fastai: up from lr/25 to lr over pctStart of the run, then down, per batch); plateau (× factor after `patience` epochs without improvement of earlyStopping.monitor, val_loss when early stopping is off).',
   },
   warmupEpochs: nonNegative(
-    'cosine: epochs of linear warm-up from 0 to the learning rate.',
+    'cosine: epochs of linear warm-up up to the learning rate (each step gets the rate of its end, so the first one does not train at 0).',
     DEFAULT_SCHEDULE.warmupEpochs,
   ),
   stepEpochs: {
@@ -252,7 +252,8 @@ const scheduleProperties = {
     type: 'integer',
     minimum: 1,
     default: DEFAULT_SCHEDULE.patience,
-    description: 'plateau: epochs without val_loss improvement before a decay.',
+    description:
+      'plateau: epochs without improvement of the monitored metric (training.earlyStopping.monitor; val_loss when early stopping is off) before a decay.',
   },
   factor: {
     type: 'number',

@@ -13,7 +13,7 @@ import { DEFAULT_SCHEDULE } from '../../src/protocol/experimentConfig';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 import { runExperiment } from '../../src/engine/runExperiment';
-import { scheduledLearningRate } from '../../src/engine/training/lrSchedule';
+import { PlateauScheduler, scheduledLearningRate } from '../../src/engine/training/lrSchedule';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 
@@ -77,13 +77,22 @@ describe('fine-tuning techniques in real runs', () => {
       (e): e is Extract<TrainingEvent, { type: 'afterBatch' }> => e.type === 'afterBatch',
     );
     for (const e of batches) {
-      const expected = scheduledLearningRate(schedule, 0.01, e.epoch - 1 + (e.batch - 1) / e.batches, 3);
+      const progress = e.epoch - 1 + (e.batch - 1) / e.batches;
+      const expected = scheduledLearningRate(schedule, 0.01, progress, 3, 1 / e.batches);
       assert.ok(
         Math.abs(e.lr! - expected) < 1e-12,
         `epoch ${e.epoch} batch ${e.batch}: ${e.lr} vs ${expected}`,
       );
     }
-    assert.ok(batches[0].lr! < batches[batches.length - 1].lr! || batches[0].lr === 0, 'warm-up starts low');
+    // Warm-up starts low but above 0 (each step gets the rate of its end), and reaches the peak.
+    const perEpoch = batches[0].batches;
+    assert.ok(batches[0].lr! > 0, `the first batch trains: lr ${batches[0].lr}`);
+    assert.ok(Math.abs(batches[0].lr! - 0.01 / perEpoch) < 1e-12, 'one step of the warm-up ramp');
+    assert.ok(Math.abs(batches[perEpoch - 1].lr! - 0.01) < 1e-12, 'the last warm-up batch at the peak');
+    assert.ok(
+      batches.slice(0, perEpoch).every((b, i, a) => i === 0 || b.lr! > a[i - 1].lr!),
+      'rising',
+    );
     assert.equal(metrics.length, 3);
     assert.ok(metrics[2].lr < 0.01 && metrics[2].lr >= 0.001, 'annealing towards the floor');
   });
@@ -126,6 +135,42 @@ describe('fine-tuning techniques in real runs', () => {
       Array.from(await kernel(path.join(root, 'base', 'model.json'), 'conv1')),
       'frozen by the file: never unfrozen',
     );
+  });
+
+  it('reg_loss counts only layers that train: nothing for those waiting in gradual unfreezing', async () => {
+    const regularization = { l1: 0, l2: 0.01, l2sp: 0.01 };
+    const gradualUnfreezing = { headEpochs: 1, everyEpochs: 1, blocks: ['backbone/conv2'] };
+    const waiting = await run(
+      'reg-waiting',
+      { epochs: 2, gradualUnfreezing },
+      { freezeUpTo: 'backbone/block1', regularization },
+    );
+    const frozen = await run('reg-frozen', { epochs: 1 }, { freezeUpTo: 'backbone', regularization });
+    // Epoch 1 trains the head only in both runs: the same penalty. conv2's kernel, waiting, adds nothing —
+    // counted, its L2 term (conv2 is still pre-trained then) would add far more than the tolerance.
+    const [a, b] = [waiting.metrics[0].reg_loss!, frozen.metrics[0].reg_loss!];
+    const conv2 = await kernel(path.join(root, 'base', 'model.json'), 'conv2');
+    const conv2Penalty = regularization.l2 * conv2.reduce((sum, v) => sum + v * v, 0);
+    assert.ok(conv2Penalty > 1e-2 * b, `conv2's L2 term ${conv2Penalty} is visible next to ${b}`);
+    assert.ok(a > 0 && Math.abs(a - b) <= 1e-4 * b, `waiting ${a} vs frozen ${b}`);
+  });
+
+  it('reduce-on-plateau watches earlyStopping.monitor, not always val_loss', async () => {
+    const schedule = { ...DEFAULT_SCHEDULE, type: 'plateau' as const, patience: 1, factor: 0.5 };
+    const earlyStopping = { monitor: 'val_accuracy', patience: 100, minDelta: 0, restoreBestWeights: false };
+    const { metrics } = await run('plateau-monitor', { epochs: 6, schedule, earlyStopping });
+    // The rate of each epoch as a scheduler fed the given metric would set it (an epoch's value acts on the next).
+    const replay = (key: 'val_accuracy' | 'val_loss', higherIsBetter: boolean): number[] => {
+      const p = new PlateauScheduler(schedule, 0.01, higherIsBetter);
+      return metrics.map((m) => {
+        const lr = p.learningRate;
+        p.update(m[key]);
+        return lr;
+      });
+    };
+    const lrs = metrics.map((m) => m.lr);
+    assert.deepEqual(lrs, replay('val_accuracy', true));
+    assert.notDeepEqual(lrs, replay('val_loss', false), 'this run tells the two apart');
   });
 
   it('decoupled weight decay shrinks the kernels', async () => {

@@ -2,7 +2,10 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentConfig } from '../../src/protocol/experimentConfig';
 import { adviseFromCurves, type AdviceInput } from '../../src/engine/advice/curveAdvice';
+import { OverfittingSignalCallback } from '../../src/engine/training/callbacks/overfittingSignal';
+import { FitProgress } from '../../src/engine/training/callbacks/trainingCallback';
 import { experimentConfig } from '../helpers/fixtureConfig';
+import { epochMetrics } from './trainingCallbacks/metricsFixture';
 
 const base = experimentConfig({ name: 'x', baseModel: '/m/model.json' });
 const config: ExperimentConfig = {
@@ -145,5 +148,38 @@ describe('advice from the curves', () => {
       ),
       [],
     );
+  });
+
+  it('overfitting: the advice turns on at the same epoch as the engine’s flag, for any overfitPatience', () => {
+    // val_loss up while loss falls for 1, then 2, then 4 epochs in a row.
+    const rows: [number, number][] = [
+      [1.0, 1.0],
+      [0.9, 1.1],
+      [0.95, 1.0],
+      [0.8, 1.05],
+      [0.7, 1.1],
+      [0.75, 1.0],
+      [0.6, 1.05],
+      [0.5, 1.1],
+      [0.4, 1.2],
+      [0.3, 1.3],
+    ];
+    for (const overfitPatience of [1, 2, 3, 4]) {
+      const cfg = { ...config, training: { ...config.training, overfitPatience } };
+      const engine = new OverfittingSignalCallback(overfitPatience);
+      const state = new FitProgress();
+      const flags: boolean[] = [];
+      const advised: boolean[] = [];
+      rows.forEach(([loss, val_loss], i) => {
+        const metrics = epochMetrics({ epoch: i + 1, loss, val_loss, accuracy: 0.9, val_accuracy: 0.8 });
+        state.history.push(metrics);
+        engine.afterEpoch({ metrics, isBest: false, bestEpoch: 0 }, state);
+        flags.push(metrics.overfitting);
+        const advice = adviseFromCurves(input(state.history, { config: cfg }));
+        advised.push(advice.some((a) => a.id === 'overfitting'));
+      });
+      assert.ok(flags.some(Boolean), `patience ${overfitPatience}: the curve overfits`);
+      assert.deepEqual(advised, flags, `patience ${overfitPatience}`);
+    }
   });
 });

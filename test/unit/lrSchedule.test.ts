@@ -45,3 +45,17 @@ describe('learning-rate schedules', () => {
     );
   });
 });
+
+describe('cosine warm-up per step', () => {
+  it('gives each step the rate at its end: the first step trains, the last warm-up step reaches the peak', () => {
+    const cfg = { ...DEFAULT_SCHEDULE, type: 'cosine' as const, warmupEpochs: 2, minLearningRate: 0 };
+    const perEpoch = 4;
+    const rates = Array.from({ length: 8 }, (_, b) =>
+      scheduledLearningRate(cfg, 0.1, b / perEpoch, 10, 1 / perEpoch),
+    );
+    assert.ok(Math.abs(rates[0] - 0.1 / 8) < 1e-12, `first step: ${rates[0]}`);
+    assert.ok(Math.abs(rates[7] - 0.1) < 1e-12, `last warm-up step: ${rates[7]}`);
+    assert.ok(rates.every((r, i) => r > 0 && (i === 0 || r > rates[i - 1])));
+    assert.equal(scheduledLearningRate(cfg, 0.1, 0, 10), 0, 'the continuous curve itself still starts at 0');
+  });
+});

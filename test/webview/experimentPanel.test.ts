@@ -860,8 +860,12 @@ describe('techniques (pure): the drawings use the engine’s own schedule and pl
     );
     assert.match(
       lrCurve(techniqueSettings(techniquesState({ schedule: { type: 'plateau' } }))).summary,
-      /depends on the run/,
+      /without val_loss improvement .*depends on the run/,
     );
+    // Reduce-on-plateau watches what the run monitors, in the resolved config and in a half-typed file.
+    const watching = { schedule: { type: 'plateau' }, earlyStopping: { monitor: 'val_accuracy' } };
+    for (const state of [techniquesState(watching), techniquesState(watching, { config: undefined })])
+      assert.match(lrCurve(techniqueSettings(state)).summary, /without val_accuracy improvement/);
   });
 
   it('a half-typed file still draws: valid values of the document over the defaults', () => {

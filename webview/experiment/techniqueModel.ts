@@ -6,16 +6,18 @@
  */
 import {
   DEFAULTS,
+  DEFAULT_EARLY_STOPPING,
   DEFAULT_GRADUAL_UNFREEZING,
   DEFAULT_SCHEDULE,
   type DiscriminativeLrConfig,
   type GradualUnfreezingConfig,
+  type MonitorName,
   type ScheduleConfig,
 } from '../../src/protocol/experimentConfig';
 import { EXPERIMENT_SCHEMA } from '../../src/protocol/experimentSchema';
 import type { ExperimentPanelState } from '../../src/protocol/webviewMessages';
 import { layerMultipliers, unfreezeBlocks, type PlanLeaf } from '../../src/engine/training/layerGroups';
-import { scheduleCurve } from '../../src/engine/training/lrSchedule';
+import { plateauMonitor, scheduleCurve } from '../../src/engine/training/lrSchedule';
 import {
   planLeavesFromTree,
   unfreezeTimeline,
@@ -29,6 +31,8 @@ export interface TechniqueSettings {
   learningRate: number;
   fineTuneLearningRateMultiplier: number;
   schedule: ScheduleConfig;
+  /** What reduce-on-plateau watches (the run's monitored metric). */
+  plateauMonitor: MonitorName;
   gradualUnfreezing: GradualUnfreezingConfig | false;
   discriminativeLr: DiscriminativeLrConfig;
 }
@@ -52,6 +56,7 @@ export function techniqueSettings(state: ExperimentPanelState): TechniqueSetting
       learningRate: t.learningRate,
       fineTuneLearningRateMultiplier: t.fineTuneLearningRateMultiplier,
       schedule: t.schedule,
+      plateauMonitor: plateauMonitor(t),
       gradualUnfreezing: t.gradualUnfreezing,
       discriminativeLr: t.discriminativeLr,
     };
@@ -78,6 +83,11 @@ export function techniqueSettings(state: ExperimentPanelState): TechniqueSetting
           ),
         }
       : false;
+  const es = valueAt(state.document, ['training', 'earlyStopping']);
+  const monitor: MonitorName =
+    es === false
+      ? 'val_loss'
+      : fileValue(state, ['training', 'earlyStopping', 'monitor'], DEFAULT_EARLY_STOPPING.monitor);
   return {
     epochs: fileValue(state, ['training', 'epochs'], d.epochs),
     learningRate: fileValue(state, ['training', 'learningRate'], d.learningRate),
@@ -87,6 +97,7 @@ export function techniqueSettings(state: ExperimentPanelState): TechniqueSetting
       d.fineTuneLearningRateMultiplier,
     ),
     schedule,
+    plateauMonitor: monitor,
     gradualUnfreezing,
     discriminativeLr: fileValue(state, ['training', 'discriminativeLr'], d.discriminativeLr),
   };
@@ -137,7 +148,7 @@ export function lrCurve(settings: TechniqueSettings): LrCurve {
       summary = `Starts at ${formatRate(first)}, × ${schedule.gamma} every ${schedule.stepEpochs} epochs, ends at ${formatRate(last)}.`;
       break;
     case 'plateau':
-      summary = `Starts at ${formatRate(learningRate)}; × ${schedule.factor} after ${schedule.patience} epochs without val_loss improvement (not below ${formatRate(schedule.minLearningRate)}) — when depends on the run.`;
+      summary = `Starts at ${formatRate(learningRate)}; × ${schedule.factor} after ${schedule.patience} epochs without ${settings.plateauMonitor} improvement (not below ${formatRate(schedule.minLearningRate)}) — when depends on the run.`;
       break;
     default:
       summary = `Starts at ${formatRate(first)}, peaks at ${formatRate(maxLr)} (epoch ${+peakAt.toFixed(1)}), ends at ${formatRate(last)}; changes every batch.`;

@@ -31,8 +31,8 @@ const f3 = (n: number): string => n.toFixed(3);
 
 function overfittingAdvice(input: AdviceInput): Advice | undefined {
   const { metrics, config } = input;
-  const patience = Math.max(2, config.training.overfitPatience);
-  const signal = overfittingSignal(metrics, patience);
+  // The engine's patience, so the advice and metrics.jsonl's `overfitting` turn on at the same epoch.
+  const signal = overfittingSignal(metrics, config.training.overfitPatience);
   if (!signal.overfitting || signal.since === undefined) return undefined;
   const since = signal.since;
   const from = metrics.find((m) => m.epoch === since)!;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
+import type { ExperimentConfig, LayerState, MonitorName } from '../../protocol/experimentConfig';
 import type { EpochMetrics } from '../../protocol/runRecord';
 import type { TrainingModel } from '../model/buildTrainingModel';
 import {
@@ -16,7 +16,8 @@ import {
   type PlanLeaf,
   type UnfreezePhase,
 } from './layerGroups';
-import { PlateauScheduler, scheduledLearningRate } from './lrSchedule';
+import { isHigherBetter } from './earlyStopping';
+import { PlateauScheduler, plateauMonitor, scheduledLearningRate } from './lrSchedule';
 import { makeOptimizer, setLearningRate } from './optimizers';
 
 type Layer = tfl.layers.Layer;
@@ -59,6 +60,8 @@ export class LearningRateGroups {
   private readonly variablesOfLayer = new Map<string, tf.Variable[]>();
   private readonly layerOfPath = new Map<string, Layer>();
   private readonly plateau: PlateauScheduler | null;
+  /** What reduce-on-plateau watches. */
+  readonly monitor: MonitorName;
   private factor = 1;
   readonly blocks: string[][];
   /** Pre-trained layers that currently train (all trainable ones without gradual unfreezing). */
@@ -106,7 +109,11 @@ export class LearningRateGroups {
     }
     this.blocks = t.gradualUnfreezing === false ? [] : unfreezeBlocks(this.plan, t.gradualUnfreezing);
     if (t.gradualUnfreezing === false) this.active = new Set(this.variablesOfLayer.keys());
-    this.plateau = t.schedule.type === 'plateau' ? new PlateauScheduler(t.schedule, t.learningRate) : null;
+    this.monitor = plateauMonitor(t);
+    this.plateau =
+      t.schedule.type === 'plateau'
+        ? new PlateauScheduler(t.schedule, t.learningRate, isHigherBetter(this.monitor))
+        : null;
   }
 
   /** Applies the gradual-unfreezing phase of a 1-based epoch; returns it (undefined when off). */
@@ -132,14 +139,17 @@ export class LearningRateGroups {
     return out;
   }
 
-  /** Sets every optimizer's rate for a point of the run (fractional epoch, 0-based). */
-  setProgress(progress: number): void {
+  /**
+   * Sets every optimizer's rate for a point of the run (fractional epoch, 0-based); `stepEpochs`: the part of
+   * an epoch the step spans (see scheduledLearningRate).
+   */
+  setProgress(progress: number, stepEpochs = 0): void {
     const t = this.config.training;
     // The schedule is defined on the head's rate (its floor, minLearningRate, is absolute); the other
     // groups follow it in proportion.
     const headRate = this.plateau
       ? this.plateau.learningRate
-      : scheduledLearningRate(t.schedule, t.learningRate, progress, t.epochs);
+      : scheduledLearningRate(t.schedule, t.learningRate, progress, t.epochs, stepEpochs);
     this.factor = t.learningRate > 0 ? headRate / t.learningRate : 0;
     for (const g of this.groups) setLearningRate(g.optimizer, t.learningRate * g.multiplier * this.factor);
   }
@@ -153,11 +163,11 @@ export class LearningRateGroups {
     for (const g of this.groups) setLearningRate(g.optimizer, rate * g.multiplier);
   }
 
-  /** Reduce-on-plateau reads val_loss after each epoch. */
-  endEpoch(metrics: Pick<EpochMetrics, 'val_loss'>): void {
+  /** Reduce-on-plateau reads the monitored metric after each epoch. */
+  endEpoch(metrics: Pick<EpochMetrics, MonitorName>): void {
     if (!this.plateau) return;
     const before = this.plateau.learningRate;
-    this.plateau.update(metrics.val_loss);
+    this.plateau.update(metrics[this.monitor]);
     if (this.plateau.learningRate < before) this.setProgress(0);
   }
 

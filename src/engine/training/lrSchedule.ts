@@ -4,7 +4,7 @@
  * fractional epoch; step decay is per epoch; reduce-on-plateau reacts to the monitored metric and so is a
  * small state machine.
  */
-import type { ScheduleConfig } from '../../protocol/experimentConfig';
+import type { MonitorName, ScheduleConfig, TrainingConfig } from '../../protocol/experimentConfig';
 
 export type { ScheduleConfig, ScheduleType } from '../../protocol/experimentConfig';
 export { DEFAULT_SCHEDULE } from '../../protocol/experimentConfig';
@@ -14,13 +14,16 @@ const cosineBetween = (from: number, to: number, t: number): number =>
 
 /**
  * Learning rate at `progress` epochs into training (0 ≤ progress ≤ totalEpochs; fractional within an epoch).
- * For `plateau` this is the starting rate: use PlateauScheduler for the rest.
+ * For `plateau` this is the starting rate: use PlateauScheduler for the rest. `stepEpochs` is the part of an
+ * epoch one training step spans (1 / batches per epoch): a warm-up step gets the rate of its end, so the
+ * first step does not train at a rate of exactly 0 and the last warm-up step reaches the peak.
  */
 export function scheduledLearningRate(
   schedule: ScheduleConfig,
   peak: number,
   progress: number,
   totalEpochs: number,
+  stepEpochs = 0,
 ): number {
   switch (schedule.type) {
     case 'constant':
@@ -30,7 +33,7 @@ export function scheduledLearningRate(
       return peak * schedule.gamma ** Math.floor(progress / Math.max(1, schedule.stepEpochs));
     case 'cosine': {
       if (schedule.warmupEpochs > 0 && progress < schedule.warmupEpochs)
-        return (peak * progress) / schedule.warmupEpochs;
+        return peak * Math.min(1, (progress + stepEpochs) / schedule.warmupEpochs);
       const span = Math.max(1e-9, totalEpochs - schedule.warmupEpochs);
       return cosineBetween(peak, schedule.minLearningRate, (progress - schedule.warmupEpochs) / span);
     }
@@ -43,6 +46,14 @@ export function scheduledLearningRate(
       return cosineBetween(peak, end, (progress - rise) / Math.max(1e-9, totalEpochs - rise));
     }
   }
+}
+
+/**
+ * What reduce-on-plateau watches: the metric the run monitors (early stopping's), val_loss when early
+ * stopping is off — one definition for the engine and the experiment panel.
+ */
+export function plateauMonitor(training: Pick<TrainingConfig, 'earlyStopping'>): MonitorName {
+  return training.earlyStopping === false ? 'val_loss' : training.earlyStopping.monitor;
 }
 
 /** Reduce-on-plateau: after `patience` epochs without improvement of the monitored value, multiply by `factor`. */

@@ -52,7 +52,13 @@ export function scheduledLrSteps(
       const progress = epoch - 1 + (batch - 1) / batchesPerEpoch;
       steps.push({
         x: lrStepX(epoch, batch, batchesPerEpoch),
-        y: scheduledLearningRate(training.schedule, training.learningRate, progress, training.epochs),
+        y: scheduledLearningRate(
+          training.schedule,
+          training.learningRate,
+          progress,
+          training.epochs,
+          1 / batchesPerEpoch,
+        ),
       });
     }
   }

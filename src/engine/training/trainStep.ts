@@ -39,15 +39,17 @@ export async function trainStep(
   let dataLoss: tf.Scalar | null = null;
   let penalty: tf.Scalar | null = null;
   let predicted: tf.Tensor1D | null = null;
+  const variables = rates.variables();
+  const training = new Set(variables);
   const { value, grads } = tf.variableGrads(() => {
     const probs = model.forward(x, true);
     dataLoss = tf.keep(crossEntropy(probs, targets));
     predicted = tf.keep(tf.argMax(probs, -1) as tf.Tensor1D);
-    penalty = regularizationPenalty(model.penalty, model.regularization);
+    penalty = regularizationPenalty(model.penalty, model.regularization, training);
     if (penalty === null) return dataLoss;
     tf.keep(penalty);
     return tf.add(dataLoss, penalty) as tf.Scalar;
-  }, rates.variables());
+  }, variables);
   rates.apply(grads);
   const kept = [dataLoss, penalty, predicted] as unknown as [tf.Scalar, tf.Scalar | null, tf.Tensor1D];
   try {

@@ -16,7 +16,7 @@ function fakeRates(
     progress: [] as number[],
     ended: [] as number[],
     restored: [] as unknown[],
-    setProgress: (p: number) => void rates.progress.push(p),
+    setProgress: (p: number, step: number) => void rates.progress.push(p, step),
     endEpoch: (m: { epoch: number }) => void rates.ended.push(m.epoch),
     scheduleState: () => state,
     restoreSchedule: (s: PlateauState | undefined) => void rates.restored.push(s),
@@ -25,12 +25,16 @@ function fakeRates(
 }
 
 describe('training callbacks: learning-rate schedule', () => {
-  it('sets the fractional epoch before each batch: epoch e, batch b of n → e − 1 + (b − 1)/n', () => {
+  it('sets the fractional epoch before each batch: epoch e, batch b of n → e − 1 + (b − 1)/n, step 1/n', () => {
     const rates = fakeRates();
     const callback = new LearningRateScheduleCallback(rates);
     for (const epoch of [1, 2])
       for (let batch = 1; batch <= 4; batch++) callback.beforeBatch({ epoch, batch, batches: 4 });
-    assert.deepEqual(rates.progress, [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75]);
+    assert.deepEqual(
+      rates.progress,
+      [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75].flatMap((p) => [p, 0.25]),
+      'with the part of an epoch each step spans',
+    );
   });
 
   it('hands every finished epoch to reduce-on-plateau', () => {

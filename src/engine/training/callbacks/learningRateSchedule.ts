@@ -8,7 +8,7 @@ import type { BatchInfo, CheckpointPart, EpochLogs, FitState, TrainingCallback }
 
 /** What the callback drives (LearningRateGroups). */
 export interface ScheduledRates {
-  setProgress(progress: number): void;
+  setProgress(progress: number, stepEpochs: number): void;
   endEpoch(metrics: EpochLogs['metrics']): void;
   scheduleState(): PlateauState | undefined;
   restoreSchedule(state: PlateauState | undefined): void;
@@ -23,7 +23,7 @@ export class LearningRateScheduleCallback implements TrainingCallback {
   }
 
   beforeBatch({ epoch, batch, batches }: BatchInfo): void {
-    this.rates.setProgress(epoch - 1 + (batch - 1) / batches);
+    this.rates.setProgress(epoch - 1 + (batch - 1) / batches, 1 / batches);
   }
 
   afterEpoch(logs: EpochLogs): void {
