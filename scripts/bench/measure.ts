@@ -12,7 +12,7 @@ import type { BackendChoice } from '../../src/protocol/experimentConfig';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';
 import { currentBackend, initBackend } from '../../src/engine/backend/selectBackend';
 import type { PipelineOptions } from '../../src/engine/cache/prepareInputs';
-import { loadExperiment } from '../../src/engine/config/loadExperiment';
+import { loadExperiment } from '../../src/core/config/loadExperiment';
 import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
 import { runExperiment } from '../../src/engine/runExperiment';

@@ -5,9 +5,9 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { version } from '../../package.json';
-import { errorMessage, isUserError } from '../engine/userError';
+import { errorMessage, isUserError } from '../core/userError';
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
-import { METRICS_FORMATS, type MetricsFormat } from '../engine/export/exportMetrics';
+import { METRICS_FORMATS, type MetricsFormat } from '../core/export/exportMetrics';
 import { type CliIO, processIO } from './io';
 
 export const EXIT_OK = 0;

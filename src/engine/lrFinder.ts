@@ -17,12 +17,12 @@ import { augmentBatch, isAugmentationActive } from './data/augment';
 import { isMixActive, mixBatch, smoothLabels } from './data/mixBatch';
 import { prefetchBatches } from './data/prefetch';
 import { prepareRun, type PreparedRun } from './prepareRun';
-import { createRng, seedMathRandom, shuffled, type Rng } from './rng';
+import { createRng, seedMathRandom, shuffled, type Rng } from '../core/rng';
 import { crossEntropy } from './training/evaluate';
 import { LearningRateGroups } from './training/learningRateGroups';
 import { SmoothedLoss, hasDiverged, suggestLearningRate, sweepLearningRate } from './training/lrSuggestion';
 import { regularizationPenalty } from './training/penalties';
-import { UserError } from './userError';
+import { UserError } from '../core/userError';
 
 export interface LrFinderOptions {
   experimentPath: string;

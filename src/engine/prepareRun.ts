@@ -6,14 +6,14 @@
  */
 import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
 import { currentBackend, hasKernel, initBackend, switchToCpu } from './backend/selectBackend';
-import { loadExperiment } from './config/loadExperiment';
+import { loadExperiment } from '../core/config/loadExperiment';
 import { datasetFingerprint } from './data/fingerprint';
-import { scanDataset, type DatasetScan } from './data/scanDataset';
-import { splitDataset, type DatasetSplit } from './data/splitDataset';
+import { scanDataset, type DatasetScan } from '../core/data/scanDataset';
+import { splitDataset, type DatasetSplit } from '../core/data/splitDataset';
 import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
 import { loadBaseModel } from './model/loadBaseModel';
-import { seedMathRandom } from './rng';
-import { UserError } from './userError';
+import { seedMathRandom } from '../core/rng';
+import { UserError } from '../core/userError';
 
 export interface RunOverrides {
   epochs?: number;

@@ -10,17 +10,17 @@ import type { TrainingEvent } from '../protocol/trainingEvents';
 import { currentBackend } from './backend/selectBackend';
 import { prepareInputs, type PipelineOptions, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
-import type { DatasetScan } from './data/scanDataset';
+import type { DatasetScan } from '../core/data/scanDataset';
 import type { TrainingModel } from './model/buildTrainingModel';
 import { prepareRun } from './prepareRun';
-import { seedMathRandom } from './rng';
+import { seedMathRandom } from '../core/rng';
 import { planResume, type ResumePlan } from './runs/resumeRun';
 import { RunWriter } from './runs/runWriter';
 import { removeCheckpoint } from './training/checkpoint';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';
-import { UserError, errorMessage } from './userError';
+import { UserError, errorMessage } from '../core/userError';
 
 /** How long a stopped run may spend evaluating its best model for summary.json. */
 const STOPPED_EVALUATION_MS = 1000;

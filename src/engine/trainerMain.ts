@@ -26,7 +26,7 @@ import { previewAugmentation } from './data/augmentationPreview';
 import { describeModel } from './model/layerTree';
 import { loadBaseModel } from './model/loadBaseModel';
 import { runExperiment } from './runExperiment';
-import { errorMessage, isUserError } from './userError';
+import { errorMessage, isUserError } from '../core/userError';
 
 function send(message: TrainerToHost): Promise<void> {
   return new Promise((resolve) => {

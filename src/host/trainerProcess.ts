@@ -14,7 +14,7 @@ import {
   type StartRequest,
 } from '../protocol/trainerMessages';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { listRuns, markRunCrashed } from '../engine/runs/readRuns';
+import { listRuns, markRunCrashed } from '../core/runs/readRuns';
 import { forkTrainer } from './forkTrainer';
 
 export type TrainerExit =

@@ -11,8 +11,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import type { OptimizerName } from '../../src/protocol/experimentConfig';
-import { writeFileDurably } from '../../src/engine/atomicFile';
-import { createRng, seedMathRandom } from '../../src/engine/rng';
+import { writeFileDurably } from '../../src/core/atomicFile';
+import { createRng, seedMathRandom } from '../../src/core/rng';
 import {
   CHECKPOINT_DIR,
   captureOptimizer,

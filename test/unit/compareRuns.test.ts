@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentConfig';
 import type { EpochMetrics, RunRecord } from '../../src/protocol/runRecord';
-import type { RunListing } from '../../src/engine/runs/readRuns';
+import type { RunListing } from '../../src/core/runs/readRuns';
 import {
   bestEpochOf,
   compareTable,
@@ -14,7 +14,7 @@ import {
   recomputeBestEpoch,
   runDurationS,
   type MetricsLine,
-} from '../../src/engine/runs/compareRuns';
+} from '../../src/core/runs/compareRuns';
 import { experimentConfig } from '../helpers/fixtureConfig';
 
 function config(overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentConfig } from '../../src/protocol/experimentConfig';
-import { adviseFromCurves, type AdviceInput } from '../../src/engine/advice/curveAdvice';
+import { adviseFromCurves, type AdviceInput } from '../../src/core/advice/curveAdvice';
 import { experimentConfig } from '../helpers/fixtureConfig';
 
 const base = experimentConfig({ name: 'x', baseModel: '/m/model.json' });

@@ -5,7 +5,7 @@ import {
   phaseAtEpoch,
   unfreezeBlocks,
   type PlanLeaf,
-} from '../../src/engine/training/layerGroups';
+} from '../../src/core/portable/layerGroups';
 
 const leaf = (path: string, className: string, state: PlanLeaf['state'] = 'trainable'): PlanLeaf => ({
   path,

@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { initBackend, installedBackends } from '../../src/engine/backend/selectBackend';
-import { NATIVE_PATH_ENV, resolveNative } from '../../src/engine/backend/nativePath';
-import { UserError } from '../../src/engine/userError';
+import { NATIVE_PATH_ENV, resolveNative } from '../../src/core/backend/nativePath';
+import { UserError } from '../../src/core/userError';
 
 function fakePackage(name: string, source: string): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'fts-native-'));

@@ -9,8 +9,8 @@ import { before, describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeModelFile } from '../../src/engine/model/layerTree';
-import { topologyLayerTree } from '../../src/engine/model/topologyLayerTree';
-import { UserError } from '../../src/engine/userError';
+import { topologyLayerTree } from '../../src/core/model/topologyLayerTree';
+import { UserError } from '../../src/core/userError';
 import type { LayerNode } from '../../src/protocol/layerTree';
 import { saveFlatSequential, saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 

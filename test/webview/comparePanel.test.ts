@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { LayerNode } from '../../src/protocol/layerTree';
 import type { ComparePanelState, CompareRun } from '../../src/protocol/webviewMessages';
-import { listRuns, readRun } from '../../src/engine/runs/readRuns';
+import { listRuns, readRun } from '../../src/core/runs/readRuns';
 import { comparePanelState, compareRun, freezePatternDiff } from '../../src/host/panels/compareState';
 import { csvField, seriesCsv, tableCsv } from '../../webview/compare/csv';
 import {

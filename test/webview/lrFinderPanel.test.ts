@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import type { LrFinderResult } from '../../src/protocol/lrFinder';
 import { isLrFinderPanelToHost, type LrFinderPanelState } from '../../src/protocol/webviewMessages';
 import { SmoothedLoss, suggestLearningRate, sweepLearningRate } from '../../src/engine/training/lrSuggestion';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { lossAxisRange, roundLearningRate, smoothedAt } from '../../webview/lrFinder/curve';
 import { closeBrowser, openWebview, type WebviewPage } from './harness';
 

@@ -14,13 +14,13 @@ import {
 } from '../../src/protocol/experimentConfig';
 import { EXPERIMENT_SCHEMA } from '../../src/protocol/experimentSchema';
 import type { ExperimentPanelState } from '../../src/protocol/webviewMessages';
-import { layerMultipliers, unfreezeBlocks, type PlanLeaf } from '../../src/engine/training/layerGroups';
-import { scheduleCurve } from '../../src/engine/training/lrSchedule';
+import { layerMultipliers, unfreezeBlocks, type PlanLeaf } from '../../src/core/portable/layerGroups';
+import { scheduleCurve } from '../../src/core/portable/lrSchedule';
 import {
   planLeavesFromTree,
   unfreezeTimeline,
   type UnfreezeTimeline,
-} from '../../src/engine/training/unfreezePlan';
+} from '../../src/core/portable/unfreezePlan';
 import { checkValue, schemaAt, valueAt, type JsonPath } from './fieldRules';
 
 /** The training settings the drawings need. */

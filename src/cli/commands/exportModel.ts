@@ -1,7 +1,7 @@
 /** `finetune export <run> <folder>`: the run's best model, labels, preprocessing and a README to a folder. */
 import * as path from 'node:path';
-import { exportRunModel } from '../../engine/export/exportModel';
-import { resolveRunRef } from '../../engine/runs/readRuns';
+import { exportRunModel } from '../../core/export/exportModel';
+import { resolveRunRef } from '../../core/runs/readRuns';
 import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';
 

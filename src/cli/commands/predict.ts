@@ -5,8 +5,8 @@
  */
 import { initBackend } from '../../engine/backend/selectBackend';
 import { classifyImages } from '../../engine/export/classifyImages';
-import { readRunModel } from '../../engine/export/runModel';
-import { resolveRunRef } from '../../engine/runs/readRuns';
+import { readRunModel } from '../../core/export/runModel';
+import { resolveRunRef } from '../../core/runs/readRuns';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import { type CliIO, routeConsoleToStderr } from '../io';
 import { runsDirOf } from '../inputPaths';

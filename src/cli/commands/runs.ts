@@ -1,6 +1,6 @@
 /** `finetune runs`: every run in the runs folder, newest first, after recording dead trainers as crashed. */
-import { summarizeRun, formatDuration, formatMetric } from '../../engine/runs/compareRuns';
-import { listRuns, markCrashedRuns } from '../../engine/runs/readRuns';
+import { summarizeRun, formatDuration, formatMetric } from '../../core/runs/compareRuns';
+import { listRuns, markCrashedRuns } from '../../core/runs/readRuns';
 import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';
 import { formatTable } from '../table';

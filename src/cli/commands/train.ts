@@ -1,8 +1,8 @@
 /** `finetune train <file.finetune.json>`: runs an experiment in this process and reports it as it goes. */
 import { pipelineOptions } from '../../engine/cache/prepareInputs';
 import { runExperiment } from '../../engine/runExperiment';
-import { resolveRunRef } from '../../engine/runs/readRuns';
-import { UserError } from '../../engine/userError';
+import { resolveRunRef } from '../../core/runs/readRuns';
+import { UserError } from '../../core/userError';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import { type CliIO, routeConsoleToStderr } from '../io';
 import { existingFile, runsDirOf } from '../inputPaths';

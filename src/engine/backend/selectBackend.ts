@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../../protocol/experimentConfig';
-import { UserError, errorMessage } from '../userError';
+import { UserError, errorMessage } from '../../core/userError';
 import { registerWasmTrainingKernels } from './wasmKernels/registerWasmKernels';
 import { registerFusedOps } from './fusedOps/fusedLayerCall';
-import { resolveNative } from './nativePath';
+import { resolveNative } from '../../core/backend/nativePath';
 
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 

@@ -8,10 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
-import { UserError } from '../userError';
+import { UserError } from '../../core/userError';
 import { LayerApplyError, enumerateLayers, walkContainer, type AnyTensor } from './graphWalk';
 import { buildHead } from './head';
-import { resolveLayerStates, unknownLayerError } from './layerStates';
+import { resolveLayerStates, unknownLayerError } from '../../core/model/layerStates';
 import { reinitializeLayer } from './reinitLayer';
 
 type Layer = tfl.layers.Layer;

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic, writeFileDurably } from '../atomicFile';
-import { UserError } from '../userError';
-import { BYTES_PER_DTYPE } from './weightBytes';
+import { writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
+import { UserError } from '../../core/userError';
+import { BYTES_PER_DTYPE } from '../../core/model/weightBytes';
 
 interface WeightsGroup {
   paths: string[];

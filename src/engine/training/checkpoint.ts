@@ -12,9 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EpochMetrics } from '../../protocol/runRecord';
-import { writeFileAtomic, writeFileDurably } from '../atomicFile';
-import type { RngState } from '../rng';
-import { CHECKPOINT_DIR, CHECKPOINT_STATE_FILE as STATE_FILE } from '../runs/resumable';
+import { writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
+import type { RngState } from '../../core/rng';
+import { CHECKPOINT_DIR, CHECKPOINT_STATE_FILE as STATE_FILE } from '../../core/runs/resumable';
 import type { TrackerState } from './earlyStopping';
 
 export { CHECKPOINT_DIR };

@@ -14,8 +14,8 @@ import {
   unfreezeBlocks,
   type PlanLeaf,
   type UnfreezePhase,
-} from './layerGroups';
-import { PlateauScheduler, scheduledLearningRate } from './lrSchedule';
+} from '../../core/portable/layerGroups';
+import { PlateauScheduler, scheduledLearningRate } from '../../core/portable/lrSchedule';
 import { makeOptimizer, setLearningRate } from './optimizers';
 
 type Layer = tfl.layers.Layer;

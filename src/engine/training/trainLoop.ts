@@ -11,14 +11,14 @@ import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { prefetchBatches } from '../data/prefetch';
 import type { DataSplit } from '../data/rowStore';
 import type { TrainingModel } from '../model/buildTrainingModel';
-import { createRng, shuffled, type Rng, type RngState } from '../rng';
-import { UserError } from '../userError';
+import { createRng, shuffled, type Rng, type RngState } from '../../core/rng';
+import { UserError } from '../../core/userError';
 import { captureOptimizer, loadTensor, restoreOptimizer, saveTensor, type FitCheckpoint } from './checkpoint';
 import { BestEpochTracker } from './earlyStopping';
 import { crossEntropy, evaluate } from './evaluate';
 import { isMixActive, mixBatch, smoothLabels } from '../data/mixBatch';
 import { LearningRateGroups } from './learningRateGroups';
-import { overfittingSignal } from './overfitting';
+import { overfittingSignal } from '../../core/portable/overfitting';
 import { regularizationPenalty } from './penalties';
 import { batchRanges } from './tensorData';
 

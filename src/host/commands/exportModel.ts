@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportRunModel } from '../../engine/export/exportModel';
-import { listRuns, type RunListing } from '../../engine/runs/readRuns';
-import { errorMessage } from '../../engine/userError';
+import { exportRunModel } from '../../core/export/exportModel';
+import { listRuns, type RunListing } from '../../core/runs/readRuns';
+import { errorMessage } from '../../core/userError';
 
 const RUNS_SUBDIR = path.join('.finetune', 'runs');
 

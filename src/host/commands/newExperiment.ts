@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readModelInputSize } from '../../engine/config/modelInputShape';
-import { scanDataset, type DatasetScan } from '../../engine/data/scanDataset';
-import { errorMessage } from '../../engine/userError';
+import { readModelInputSize } from '../../core/config/modelInputShape';
+import { scanDataset, type DatasetScan } from '../../core/data/scanDataset';
+import { errorMessage } from '../../core/userError';
 import { findDatasets, type FoundDataset } from '../datasets/findDatasets';
 import type { ExperimentService } from '../experiments/experimentService';
 import {

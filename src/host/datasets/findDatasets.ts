@@ -14,8 +14,8 @@
 import type { Dirent } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { sortedByCodePoint } from '../../engine/data/codePointOrder';
-import { isImageFileName } from '../../engine/data/scanDataset';
+import { sortedByCodePoint } from '../../core/data/codePointOrder';
+import { isImageFileName } from '../../core/data/scanDataset';
 
 export interface FoundDataset {
   /** Absolute path of the dataset folder. */

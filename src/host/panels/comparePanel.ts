@@ -16,9 +16,9 @@ import {
   type FreezeDiff,
   type HostToComparePanel,
 } from '../../protocol/webviewMessages';
-import { readRun, type RunListing } from '../../engine/runs/readRuns';
-import { runDisplayName } from '../../engine/runs/runNotes';
-import { errorMessage } from '../../engine/userError';
+import { readRun, type RunListing } from '../../core/runs/readRuns';
+import { runDisplayName } from '../../core/runs/runNotes';
+import { errorMessage } from '../../core/userError';
 import type { ModelDescriber } from '../modelDescriber';
 import { comparePanelState, compareRun, freezePatternDiff } from './compareState';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';

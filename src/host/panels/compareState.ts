@@ -16,9 +16,9 @@ import type {
   FreezeDiff,
   FreezeDiffRow,
 } from '../../protocol/webviewMessages';
-import { parameterTable, summarizeRun } from '../../engine/runs/compareRuns';
-import type { RunListing } from '../../engine/runs/readRuns';
-import { runDisplayName, runNotesOf } from '../../engine/runs/runNotes';
+import { parameterTable, summarizeRun } from '../../core/runs/compareRuns';
+import type { RunListing } from '../../core/runs/readRuns';
+import { runDisplayName, runNotesOf } from '../../core/runs/runNotes';
 import { currentStates, defaultCutPath, layerOrder, type LayerOrder } from '../experiments/layerEdits';
 
 const finite = (value: unknown): number | null =>

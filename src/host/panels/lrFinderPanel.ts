@@ -13,7 +13,7 @@ import {
   type LrFinderPanelState,
   type LrFinderPanelToHost,
 } from '../../protocol/webviewMessages';
-import { parseExperimentText } from '../../engine/config/loadExperiment';
+import { parseExperimentText } from '../../core/config/loadExperiment';
 import type { ExperimentService } from '../experiments/experimentService';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';
 

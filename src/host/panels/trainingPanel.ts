@@ -19,7 +19,7 @@ import {
   type TrainingPanelToHost,
   type UnfreezingInfo,
 } from '../../protocol/webviewMessages';
-import { readRun } from '../../engine/runs/readRuns';
+import { readRun } from '../../core/runs/readRuns';
 import { describeAdviceAction, findAdviceAction } from '../training/adviceActions';
 import {
   adviceForRun,

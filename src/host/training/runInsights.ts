@@ -10,16 +10,16 @@ import type { LayerNode } from '../../protocol/layerTree';
 import type { EpochMetrics, RunRecord } from '../../protocol/runRecord';
 import type { PhaseEvent } from '../../protocol/trainingEvents';
 import type { UnfreezingInfo } from '../../protocol/webviewMessages';
-import { adviseFromCurves } from '../../engine/advice/curveAdvice';
-import { scanDataset } from '../../engine/data/scanDataset';
-import { splitDataset } from '../../engine/data/splitDataset';
-import { scheduledLrSteps, type LrStep } from '../../engine/training/lrSteps';
+import { adviseFromCurves } from '../../core/advice/curveAdvice';
+import { scanDataset } from '../../core/data/scanDataset';
+import { splitDataset } from '../../core/data/splitDataset';
+import { scheduledLrSteps, type LrStep } from '../../core/portable/lrSteps';
 import {
   nextUnfreezeEpoch,
   planLeavesFromTree,
   unfreezeTimeline,
   type UnfreezeTimeline,
-} from '../../engine/training/unfreezePlan';
+} from '../../core/portable/unfreezePlan';
 import { currentStates, defaultCutPath, layerOrder } from '../experiments/layerEdits';
 
 export interface RunInsights {

@@ -11,8 +11,8 @@ import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { pipelineSettings } from '../../protocol/trainerMessages';
 import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
-import { readRun } from '../../engine/runs/readRuns';
-import { resumeProblem } from '../../engine/runs/resumable';
+import { readRun } from '../../core/runs/readRuns';
+import { resumeProblem } from '../../core/runs/resumable';
 import { TrainerProcess, type TrainerExit } from '../trainerProcess';
 import { ensureTrusted } from '../workspaceTrust';
 

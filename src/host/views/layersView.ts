@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { LayerState } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { ExperimentPanelState } from '../../protocol/webviewMessages';
-import { planLeavesFromTree, unfreezeTimeline } from '../../engine/training/unfreezePlan';
+import { planLeavesFromTree, unfreezeTimeline } from '../../core/portable/unfreezePlan';
 import type { ExperimentService } from '../experiments/experimentService';
 import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
 import type { LiveUnfreezing } from '../training/trainingController';

@@ -14,10 +14,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunStatus } from '../../protocol/runRecord';
-import { formatDuration, formatMetric, summarizeRun } from '../../engine/runs/compareRuns';
-import { RUN_FILE, type RunListing } from '../../engine/runs/readRuns';
-import { runNotesOf } from '../../engine/runs/runNotes';
-import { errorMessage } from '../../engine/userError';
+import { formatDuration, formatMetric, summarizeRun } from '../../core/runs/compareRuns';
+import { RUN_FILE, type RunListing } from '../../core/runs/readRuns';
+import { runNotesOf } from '../../core/runs/runNotes';
+import { errorMessage } from '../../core/userError';
 
 /** A run folder this young without run.json is a run that is starting, not a broken one. */
 const STARTING_GRACE_MS = 60_000;

@@ -11,8 +11,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, readRun, type RunListing } from '../../engine/runs/readRuns';
-import { errorMessage } from '../../engine/userError';
+import { listRuns, readRun, type RunListing } from '../../core/runs/readRuns';
+import { errorMessage } from '../../core/userError';
 import { RunItem } from './runItem';
 
 const RUNS_SUBDIR = path.join('.finetune', 'runs');

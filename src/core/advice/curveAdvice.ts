@@ -6,7 +6,7 @@
 import type { Advice, AdviceSuggestion } from '../../protocol/advice';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { EpochMetrics } from '../../protocol/runRecord';
-import { overfittingSignal } from '../training/overfitting';
+import { overfittingSignal } from '../portable/overfitting';
 
 export interface AdviceInput {
   metrics: Pick<EpochMetrics, 'epoch' | 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy'>[];
