@@ -1,5 +1,5 @@
 // Bundles the three entry points with esbuild and copies the runtime assets next to them:
-//   dist/extension.js  VS Code extension host (must not contain TensorFlow.js — checked below)
+//   dist/extension.js  VS Code extension host (no TensorFlow.js, Dawn, sharp or src/engine — checked below)
 //   dist/trainer.js    trainer child process
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { assembleWat } from './assembleWat.mjs';
+import { checkBundle } from './bundleBoundaries.mjs';
 
 const require = createRequire(import.meta.url);
 const root = dirname(dirname(new URL(import.meta.url).pathname));
@@ -49,25 +50,20 @@ for (const [name, entry] of Object.entries(entries)) {
     outfile: `dist/${name}.js`,
     metafile: true,
   });
-  if (name === 'extension') {
-    const tfInputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('@tensorflow'));
-    if (tfInputs.length > 0) {
-      throw new Error(
-        `The extension host bundle must not load TensorFlow.js, but it includes ${tfInputs.slice(0, 3).join(', ')}`,
-      );
-    }
-  }
+  checkBundle(`dist/${name}.js`, name === 'extension' ? 'extension' : 'trainer', result.metafile);
 }
 
 // Webviews: one browser bundle per panel (webview/<panel>/main.ts → dist/webview/<panel>.js, plus
 // <panel>.css when the panel imports CSS), and the codicon font they use, all loaded from local files.
+// Each bundle is checked: no TensorFlow.js, Dawn, sharp, engine or host code, no Node built-ins.
 mkdirSync(join(root, 'dist', 'webview'), { recursive: true });
 for (const panel of ['training', 'experiment', 'compare', 'lrFinder']) {
   const entry = join(root, 'webview', panel, 'main.ts');
   if (!existsSync(entry)) continue;
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: [entry],
     outfile: `dist/webview/${panel}.js`,
+    metafile: true,
     bundle: true,
     platform: 'browser',
     format: 'iife',
@@ -77,6 +73,7 @@ for (const panel of ['training', 'experiment', 'compare', 'lrFinder']) {
     logLevel: 'warning',
     absWorkingDir: root,
   });
+  checkBundle(`dist/webview/${panel}.js`, 'webview', result.metafile);
 }
 const codicons = dirname(require.resolve('@vscode/codicons/dist/codicon.css'));
 for (const file of ['codicon.css', 'codicon.ttf'])
