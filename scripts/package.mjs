@@ -138,6 +138,7 @@ for (const entry of [
   'webview',
   'scripts/build.mjs',
   'scripts/assembleWat.mjs',
+  'scripts/bundleBoundaries.mjs',
   'media',
   'bin',
 ]) {
