@@ -57,7 +57,9 @@ export async function exportModelCommand(
   }
   const result = exportRunModel(run.dir, target, { overwrite: options.force });
   if (options.json) {
-    io.out(JSON.stringify({ run: run.id, format, outDir: result.outDir, files: result.files }, null, 2) + '\n');
+    io.out(
+      JSON.stringify({ run: run.id, format, outDir: result.outDir, files: result.files }, null, 2) + '\n',
+    );
   } else {
     io.out(`exported run ${run.id}'s best model to ${result.outDir}\n`);
     for (const file of result.files) io.out(`  ${path.basename(file)}\n`);

@@ -16,12 +16,11 @@ import { writeFileDurably } from '../atomicFile';
 import { UserError } from '../userError';
 
 /** One file of an export: its bytes, or a file to copy. */
-export type ExportFile =
-  | { name: string; data: string | Uint8Array }
-  | { name: string; copyFrom: string };
+export type ExportFile = { name: string; data: string | Uint8Array } | { name: string; copyFrom: string };
 
 /** Names of the files an export writes (either format); only these are replaced with `overwrite`. */
-const EXPORT_FILE = /^(model\.json|model\.onnx|weights(-\d+)?\.bin|labels\.json|preprocessing\.json|README\.md|predict\.js)$/;
+const EXPORT_FILE =
+  /^(model\.json|model\.onnx|weights(-\d+)?\.bin|labels\.json|preprocessing\.json|README\.md|predict\.js)$/;
 
 export interface ExportFolderOptions {
   /** Replace a previous export in the target folder. */
@@ -61,33 +60,57 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Throws a UserError unless the export may (re)place `target`; true when it exists and will be replaced. */
-export function checkExportTarget(target: string, overwrite: boolean): boolean {
+/** What is at an export target now. */
+export type ExportTargetState =
+  | { kind: 'absent' }
+  | { kind: 'empty' }
+  | { kind: 'previousExport' }
+  /** A folder with a file an export does not write (named), or a sub-folder. */
+  | { kind: 'foreign'; entry: string }
+  | { kind: 'symlink' }
+  | { kind: 'file' };
+
+export function exportTargetState(target: string): ExportTargetState {
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(target);
   } catch {
-    return false;
+    return { kind: 'absent' };
   }
-  if (stat.isSymbolicLink())
-    throw new UserError(`${target} is a symbolic link; export into a real folder.`, target);
-  if (!stat.isDirectory()) throw new UserError(`${target} is a file, not a folder.`, target);
+  if (stat.isSymbolicLink()) return { kind: 'symlink' };
+  if (!stat.isDirectory()) return { kind: 'file' };
   const entries = fs.readdirSync(target, { withFileTypes: true });
-  if (entries.length === 0) return true;
-  if (!overwrite) {
-    throw new UserError(
-      `${target} is not empty; export into an empty or new folder, or allow replacing a previous export (--force).`,
-      target,
-    );
-  }
+  if (entries.length === 0) return { kind: 'empty' };
   const foreign = entries.find((e) => !e.isFile() || !EXPORT_FILE.test(e.name));
-  if (foreign) {
-    throw new UserError(
-      `${target} holds ${foreign.name}, which an export does not write: only a folder with a previous export is replaced. Choose an empty or new folder.`,
-      target,
-    );
+  return foreign ? { kind: 'foreign', entry: foreign.name } : { kind: 'previousExport' };
+}
+
+/** Throws a UserError unless the export may (re)place `target`; true when it exists and will be replaced. */
+export function checkExportTarget(target: string, overwrite: boolean): boolean {
+  const state = exportTargetState(target);
+  switch (state.kind) {
+    case 'absent':
+      return false;
+    case 'empty':
+      return true;
+    case 'symlink':
+      throw new UserError(`${target} is a symbolic link; export into a real folder.`, target);
+    case 'file':
+      throw new UserError(`${target} is a file, not a folder.`, target);
+    case 'previousExport':
+      if (overwrite) return true;
+      throw new UserError(
+        `${target} is not empty (it holds an earlier export); export into an empty or new folder, or allow replacing it (--force).`,
+        target,
+      );
+    case 'foreign':
+      throw new UserError(
+        overwrite
+          ? `${target} holds ${state.entry}, which an export does not write: only a folder with a previous export is replaced. Choose an empty or new folder.`
+          : `${target} is not empty (it holds ${state.entry}); export into an empty or new folder.`,
+        target,
+      );
   }
-  return true;
 }
 
 /** Writes `files` as the folder `target`; returns the written files' paths (in the final folder). */

@@ -61,7 +61,10 @@ function containedWeightFile(modelDir: string, shard: string, modelJson: string)
   const abs = path.resolve(modelDir, shard);
   const relative = path.relative(modelDir, abs);
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
-    throw new UserError(`Weight file ${shard} listed in ${modelJson} is outside the model folder.`, modelJson);
+    throw new UserError(
+      `Weight file ${shard} listed in ${modelJson} is outside the model folder.`,
+      modelJson,
+    );
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(abs);

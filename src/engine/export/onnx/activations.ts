@@ -23,7 +23,6 @@ export const EXPORTED_ACTIVATIONS = [
   'gelu',
   'gelu_new',
   'softmax',
-  'logSoftmax',
 ] as const;
 
 /** `x` through `activation`; the identity for linear. */
@@ -38,7 +37,8 @@ export function applyActivation(
   const g = cx.graph;
   const input = cx.name(x);
   const out = (tensor: string): OnnxValue => cx.value(tensor, x.shape, x.flattenedFrom);
-  const unary = (op: string, attributes = {}): OnnxValue => out(g.node(op, [input], `${stem}/${op}`, attributes));
+  const unary = (op: string, attributes = {}): OnnxValue =>
+    out(g.node(op, [input], `${stem}/${op}`, attributes));
   switch (name) {
     case 'relu':
       return unary('Relu');
@@ -85,7 +85,11 @@ export function applyActivation(
       const x3 = g.node('Mul', [x2, input], `${stem}/x3`);
       const cubic = g.node('Mul', [x3, g.addScalar(`${stem}/c`, 0.044715)], `${stem}/cubic`);
       const inner = g.node('Add', [input, cubic], `${stem}/inner`);
-      const scaled = g.node('Mul', [inner, g.addScalar(`${stem}/k`, Math.sqrt(2 / Math.PI))], `${stem}/scaled`);
+      const scaled = g.node(
+        'Mul',
+        [inner, g.addScalar(`${stem}/k`, Math.sqrt(2 / Math.PI))],
+        `${stem}/scaled`,
+      );
       const t = g.node('Tanh', [scaled], `${stem}/Tanh`);
       const onePlus = g.node('Add', [t, g.addScalar(`${stem}/one`, 1)], `${stem}/onePlus`);
       const half = g.node('Mul', [input, g.addScalar(`${stem}/half`, 0.5)], `${stem}/half`);

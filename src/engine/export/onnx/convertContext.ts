@@ -48,7 +48,11 @@ export class ConvertContext {
     if (!value.flattenedFrom) return name;
     const [h, w, c] = value.flattenedFrom;
     const stem = `${name}/to_tfjs_order`;
-    const nchw = this.graph.node('Reshape', [name, this.graph.addInt64s(`${stem}/shape`, [0, c, h, w])], stem);
+    const nchw = this.graph.node(
+      'Reshape',
+      [name, this.graph.addInt64s(`${stem}/shape`, [0, c, h, w])],
+      stem,
+    );
     const nhwc = this.graph.node('Transpose', [nchw], `${stem}/transpose`, { perm: [0, 2, 3, 1] });
     return this.graph.node('Reshape', [nhwc, this.graph.addInt64s(`${stem}/flat`, [0, -1])], `${stem}/flat`);
   }
@@ -61,9 +65,9 @@ export class ConvertContext {
 
 /** The layer's own weight field (`kernel`, `depthwiseKernel`, `gamma` …), or undefined when it has none. */
 export function layerWeight(layer: Layer, field: string): Weight | undefined {
-  const variable = (layer as unknown as Record<string, { read(): { dataSync(): ArrayLike<number> }; shape: number[] } | null>)[
-    field
-  ];
+  const variable = (
+    layer as unknown as Record<string, { read(): { dataSync(): ArrayLike<number> }; shape: number[] } | null>
+  )[field];
   if (!variable) return undefined;
   return { values: Float32Array.from(variable.read().dataSync()), shape: [...variable.shape] };
 }
@@ -96,7 +100,9 @@ export function requireChannelsLast(config: LayerConfig): void {
 /** Refuses inputs that are not images ([h, w, c]) where a layer needs one. */
 export function requireImage(value: OnnxValue): [number, number, number] {
   if (value.shape.length !== 3)
-    throw new OnnxRefusal(`gets a tensor of shape [${value.shape.join(', ')}]; it is exported only for images [h, w, c].`);
+    throw new OnnxRefusal(
+      `gets a tensor of shape [${value.shape.join(', ')}]; it is exported only for images [h, w, c].`,
+    );
   return value.shape as [number, number, number];
 }
 

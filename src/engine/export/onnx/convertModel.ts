@@ -77,8 +77,9 @@ export function convertToOnnx(model: tfl.LayersModel, options: OnnxModelOptions)
 
   let x = g.addInput(ONNX_INPUT, ['batch', height, width, channels]);
   const [lo, hi] = options.pixelRange;
-  if (hi - lo !== 255) x = g.node('Mul', [x, g.addScalar('pixel_range/scale', (hi - lo) / 255)], 'pixel_range/scale');
-  if (lo !== 0) x = g.node('Add', [x, g.addScalar('pixel_range/offset', lo)], 'pixel_range/offset');
+  if (hi - lo !== 255)
+    x = g.node('Mul', [x, g.addScalar('pixel_range/scale_value', (hi - lo) / 255)], 'pixel_range/scale');
+  if (lo !== 0) x = g.node('Add', [x, g.addScalar('pixel_range/offset_value', lo)], 'pixel_range/offset');
   x = g.node('Transpose', [x], 'to_nchw', { perm: [0, 3, 1, 2] });
   const input: OnnxValue = { name: x, shape: [height, width, channels] };
 

@@ -63,7 +63,6 @@ export const LAYER_CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   Flatten: convertFlatten,
   Reshape: convertReshape,
   Add: convertMerge('Add'),
-  Subtract: convertMerge('Sub'),
   Multiply: convertMerge('Mul'),
   Average: convertMerge('Mean'),
   Maximum: convertMerge('Max'),

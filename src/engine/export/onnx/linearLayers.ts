@@ -43,33 +43,54 @@ function pendingValue(pending: PendingLinear, shape: number[]): OnnxValue {
 }
 
 /** [kh, kw, in, out] → [out, in, kh, kw]. */
-function convKernel({ values, shape: [kh, kw, ci, co] }: { values: Float32Array; shape: number[] }): Float32Array {
+function convKernel({
+  values,
+  shape: [kh, kw, ci, co],
+}: {
+  values: Float32Array;
+  shape: number[];
+}): Float32Array {
   const out = new Float32Array(values.length);
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = values[((y * kw + x) * ci + i) * co + o];
+        for (let o = 0; o < co; o++)
+          out[((o * ci + i) * kh + y) * kw + x] = values[((y * kw + x) * ci + i) * co + o];
   return out;
 }
 
 /** [kh, kw, in, m] → [in·m, 1, kh, kw]. */
-function depthwiseKernel({ values, shape: [kh, kw, ci, m] }: { values: Float32Array; shape: number[] }): Float32Array {
+function depthwiseKernel({
+  values,
+  shape: [kh, kw, ci, m],
+}: {
+  values: Float32Array;
+  shape: number[];
+}): Float32Array {
   const out = new Float32Array(values.length);
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let c = 0; c < ci; c++)
-        for (let j = 0; j < m; j++) out[((c * m + j) * kh + y) * kw + x] = values[((y * kw + x) * ci + c) * m + j];
+        for (let j = 0; j < m; j++)
+          out[((c * m + j) * kh + y) * kw + x] = values[((y * kw + x) * ci + c) * m + j];
   return out;
 }
 
-export function convertConv2D(cx: ConvertContext, layer: Layer, [x]: OnnxValue[], stem: string, shape: number[]) {
+export function convertConv2D(
+  cx: ConvertContext,
+  layer: Layer,
+  [x]: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   const config = configOf(layer);
   requireChannelsLast(config);
   const image = requireImage(x);
   const kernel = requireWeight(layer, 'kernel');
   const [kh, kw, ci, co] = kernel.shape;
   const groups = image[2] / ci;
-  if (!Number.isInteger(groups)) throw new OnnxRefusal(`has a kernel for ${ci} channels but gets ${image[2]}.`);
+  if (!Number.isInteger(groups))
+    throw new OnnxRefusal(`has a kernel for ${ci} channels but gets ${image[2]}.`);
   const conv = pendingValue(
     {
       op: 'Conv',
@@ -148,7 +169,13 @@ export function convertSeparableConv2D(
   return applyActivation(cx, conv, config.activation, stem);
 }
 
-export function convertDense(cx: ConvertContext, layer: Layer, [x]: OnnxValue[], stem: string, shape: number[]) {
+export function convertDense(
+  cx: ConvertContext,
+  layer: Layer,
+  [x]: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   const config = configOf(layer);
   const kernel = requireWeight(layer, 'kernel');
   const [inputs, units] = kernel.shape;
@@ -173,23 +200,29 @@ export function convertDense(cx: ConvertContext, layer: Layer, [x]: OnnxValue[],
     const order = x.flattenedFrom ? flattenOrder(x.flattenedFrom) : undefined;
     const weight = new Float32Array(units * inputs);
     for (let o = 0; o < units; o++)
-      for (let f = 0; f < inputs; f++) weight[o * inputs + f] = kernel.values[(order ? order[f] : f) * units + o];
+      for (let f = 0; f < inputs; f++)
+        weight[o * inputs + f] = kernel.values[(order ? order[f] : f) * units + o];
     dense = pendingValue(
-      { op: 'Gemm', input: cx.name(x), weight, weightDims: [units, inputs], bias, attributes: { transB: 1 }, stem },
+      {
+        op: 'Gemm',
+        input: cx.name(x),
+        weight,
+        weightDims: [units, inputs],
+        bias,
+        attributes: { transB: 1 },
+        stem,
+      },
       shape,
     );
   } else {
-    throw new OnnxRefusal(`gets a tensor of shape [${x.shape.join(', ')}]; Dense is exported on vectors and images.`);
+    throw new OnnxRefusal(
+      `gets a tensor of shape [${x.shape.join(', ')}]; Dense is exported on vectors and images.`,
+    );
   }
   return applyActivation(cx, dense, config.activation, stem);
 }
 
-export function convertBatchNormalization(
-  cx: ConvertContext,
-  layer: Layer,
-  [x]: OnnxValue[],
-  stem: string,
-) {
+export function convertBatchNormalization(cx: ConvertContext, layer: Layer, [x]: OnnxValue[], stem: string) {
   const config = configOf(layer);
   const rank = x.shape.length;
   const axis = Number(config.axis ?? -1);
@@ -211,7 +244,10 @@ export function convertBatchNormalization(
     const perOut = pending.weight.length / pending.bias.length;
     const weight = Float32Array.from(pending.weight, (w, i) => w * scale[Math.floor(i / perOut)]);
     const bias = Float32Array.from(pending.bias, (b, o) => b * scale[o] + shift[o]);
-    return pendingValue({ ...pending, weight, bias, stem: `${pending.stem}+${layer.name}`, emitted: undefined }, x.shape);
+    return pendingValue(
+      { ...pending, weight, bias, stem: `${pending.stem}+${layer.name}`, emitted: undefined },
+      x.shape,
+    );
   }
   const g = cx.graph;
   const params = (name: string, values: Float32Array): string =>

@@ -153,8 +153,7 @@ function valueInfo(name: string, dims: Dim[]): onnx.IValueInfoProto {
 
 function attribute(name: string, value: AttributeValue): onnx.IAttributeProto {
   const type = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'string')
-    return { name, type: type.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'string') return { name, type: type.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: type.INTS, ints: value };
   if (typeof value === 'object') return { name, type: type.FLOATS, floats: value.floats };
   // Integers are INT attributes except where ONNX wants a FLOAT (alpha, epsilon …): see `float`.

@@ -48,7 +48,13 @@ export function convertGlobalPooling(op: 'GlobalAveragePool' | 'GlobalMaxPool') 
   };
 }
 
-export function convertZeroPadding2D(cx: ConvertContext, layer: Layer, [x]: OnnxValue[], stem: string, shape: number[]) {
+export function convertZeroPadding2D(
+  cx: ConvertContext,
+  layer: Layer,
+  [x]: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   const config = configOf(layer);
   requireChannelsLast(config);
   requireImage(x);
@@ -59,7 +65,13 @@ export function convertZeroPadding2D(cx: ConvertContext, layer: Layer, [x]: Onnx
   return cx.value(cx.graph.node('Pad', [cx.name(x), pads], stem), shape);
 }
 
-export function convertCropping2D(cx: ConvertContext, layer: Layer, [x]: OnnxValue[], stem: string, shape: number[]) {
+export function convertCropping2D(
+  cx: ConvertContext,
+  layer: Layer,
+  [x]: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   const config = configOf(layer);
   requireChannelsLast(config);
   const [h, w] = requireImage(x);
@@ -80,7 +92,13 @@ export function convertCropping2D(cx: ConvertContext, layer: Layer, [x]: OnnxVal
   return cx.value(out, shape);
 }
 
-export function convertFlatten(cx: ConvertContext, _layer: Layer, [x]: OnnxValue[], stem: string, shape: number[]) {
+export function convertFlatten(
+  cx: ConvertContext,
+  _layer: Layer,
+  [x]: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   if (x.shape.length === 1) return x;
   const image = requireImage(x);
   const flat = cx.graph.node('Flatten', [cx.name(x)], stem, { axis: 1 });
@@ -89,7 +107,13 @@ export function convertFlatten(cx: ConvertContext, _layer: Layer, [x]: OnnxValue
 }
 
 /** Reshape between vectors and images; a general image → image reshape goes through NHWC (two transposes). */
-export function convertReshape(cx: ConvertContext, _layer: Layer, [x]: OnnxValue[], stem: string, shape: number[]) {
+export function convertReshape(
+  cx: ConvertContext,
+  _layer: Layer,
+  [x]: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   const g = cx.graph;
   if (shape.length === 1) {
     if (x.shape.length === 1) return x;
@@ -102,7 +126,10 @@ export function convertReshape(cx: ConvertContext, _layer: Layer, [x]: OnnxValue
   const [h, w, c] = shape;
   if (x.shape.length === 1 && (h * w === 1 || c === 1)) {
     // A vector as a 1×1×c or h×w×1 image: the same order in NCHW.
-    return cx.value(g.node('Reshape', [cx.ordered(x), g.addInt64s(`${stem}/shape`, [0, c, h, w])], stem), shape);
+    return cx.value(
+      g.node('Reshape', [cx.ordered(x), g.addInt64s(`${stem}/shape`, [0, c, h, w])], stem),
+      shape,
+    );
   }
   const flat =
     x.shape.length === 1
@@ -112,9 +139,15 @@ export function convertReshape(cx: ConvertContext, _layer: Layer, [x]: OnnxValue
   return cx.value(g.node('Transpose', [nhwc], `${stem}/to_nchw`, { perm: [0, 3, 1, 2] }), shape);
 }
 
-/** Add, Subtract, Multiply, Average, Maximum, Minimum: elementwise over inputs of one shape. */
-export function convertMerge(op: 'Add' | 'Sub' | 'Mul' | 'Mean' | 'Max' | 'Min') {
-  return (cx: ConvertContext, _layer: Layer, inputs: OnnxValue[], stem: string, shape: number[]): OnnxValue => {
+/** Add, Multiply, Average, Maximum, Minimum: elementwise over inputs of one shape. */
+export function convertMerge(op: 'Add' | 'Mul' | 'Mean' | 'Max' | 'Min') {
+  return (
+    cx: ConvertContext,
+    _layer: Layer,
+    inputs: OnnxValue[],
+    stem: string,
+    shape: number[],
+  ): OnnxValue => {
     for (const input of inputs)
       if (input.shape.join() !== inputs[0].shape.join())
         throw new OnnxRefusal(
@@ -125,14 +158,28 @@ export function convertMerge(op: 'Add' | 'Sub' | 'Mul' | 'Mean' | 'Max' | 'Min')
     const names = inputs.map((i) => (sameOrder ? cx.name(i) : cx.ordered(i)));
     let out: string;
     if (op === 'Mean' || op === 'Max' || op === 'Min') out = cx.graph.node(op, names, stem);
-    else out = names.slice(1).reduce((acc, name, i) => cx.graph.node(op, [acc, name], `${stem}${i ? `_${i}` : ''}`), names[0]);
+    else
+      out = names
+        .slice(1)
+        .reduce((acc, name, i) => cx.graph.node(op, [acc, name], `${stem}${i ? `_${i}` : ''}`), names[0]);
     return cx.value(out, shape, sameOrder ? inputs[0].flattenedFrom : undefined);
   };
 }
 
-export function convertConcatenate(cx: ConvertContext, layer: Layer, inputs: OnnxValue[], stem: string, shape: number[]) {
+export function convertConcatenate(
+  cx: ConvertContext,
+  layer: Layer,
+  inputs: OnnxValue[],
+  stem: string,
+  shape: number[],
+) {
   const axis = onnxAxis(Number(configOf(layer).axis ?? -1), shape.length);
-  const out = cx.graph.node('Concat', inputs.map((i) => cx.ordered(i)), stem, { axis });
+  const out = cx.graph.node(
+    'Concat',
+    inputs.map((i) => cx.ordered(i)),
+    stem,
+    { axis },
+  );
   return cx.value(out, shape);
 }
 
@@ -156,9 +203,7 @@ export function convertReLU(cx: ConvertContext, layer: Layer, [x]: OnnxValue[], 
   const maxValue = configOf(layer).maxValue;
   const input = cx.name(x);
   const out =
-    typeof maxValue === 'number'
-      ? clip(cx, input, 0, maxValue, stem)
-      : cx.graph.node('Relu', [input], stem);
+    typeof maxValue === 'number' ? clip(cx, input, 0, maxValue, stem) : cx.graph.node('Relu', [input], stem);
   return cx.value(out, x.shape, x.flattenedFrom);
 }
 
@@ -189,7 +234,8 @@ export function convertPReLU(cx: ConvertContext, layer: Layer, [x]: OnnxValue[],
     const [a, b, c] = alpha.shape;
     slope = new Float32Array(alpha.values.length);
     for (let y = 0; y < a; y++)
-      for (let z = 0; z < b; z++) for (let ch = 0; ch < c; ch++) slope[(ch * a + y) * b + z] = alpha.values[(y * b + z) * c + ch];
+      for (let z = 0; z < b; z++)
+        for (let ch = 0; ch < c; ch++) slope[(ch * a + y) * b + z] = alpha.values[(y * b + z) * c + ch];
     dims = [c, a, b];
   } else {
     throw new OnnxRefusal(`gets a tensor of shape [${x.shape.join(', ')}], which is not exported.`);
