@@ -6,7 +6,7 @@
  * export to the same target.
  *
  * What an export may replace: an empty folder, or — with `overwrite` — a folder holding only files an
- * export writes (a previous export). Any other file there is the user's, so the export refuses rather than
+ * export writes, a model among them (a previous export). Any other file there is the user's, so the export refuses rather than
  * deleting it. Symbolic links are never followed: a link as the target, or inside it, is refused.
  */
 import * as crypto from 'node:crypto';
@@ -82,7 +82,11 @@ export function exportTargetState(target: string): ExportTargetState {
   const entries = fs.readdirSync(target, { withFileTypes: true });
   if (entries.length === 0) return { kind: 'empty' };
   const foreign = entries.find((e) => !e.isFile() || !EXPORT_FILE.test(e.name));
-  return foreign ? { kind: 'foreign', entry: foreign.name } : { kind: 'previousExport' };
+  if (foreign) return { kind: 'foreign', entry: foreign.name };
+  // Only files an export writes, one of them a model: an earlier export (a folder with just a README.md
+  // is somebody's project).
+  const model = entries.find((e) => e.name === 'model.onnx' || e.name === 'model.json');
+  return model ? { kind: 'previousExport' } : { kind: 'foreign', entry: entries[0].name };
 }
 
 /** Throws a UserError unless the export may (re)place `target`; true when it exists and will be replaced. */
