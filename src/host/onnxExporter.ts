@@ -58,18 +58,17 @@ export function exportOnnxInChild(request: OnnxExportRequest): Promise<OnnxExpor
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => (stdout += chunk));
     const timeoutMs = request.timeoutMs ?? 120000;
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    let timedOut = false;
-    timer.unref?.();
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(new Error(`Could not start the ONNX export: ${error.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      timedOut = signal === 'SIGKILL';
       if (code === 0) {
         try {
           const value: unknown = JSON.parse(stdout);
