@@ -1,13 +1,18 @@
 // `npm run bench` (after `node scripts/build.mjs`, which builds dist/decodeWorker.js and dist/wasm/):
 // bundles scripts/bench/bench.ts to dist/bench.js — beside the worker and the wasm binaries it loads
 // from __dirname — and runs it. `npm run bench -- --profile [--backend wasm] [--steps 5] [--unfused]`
-// instead times every kernel of a MobileNet-like training step (profileKernels.ts).
+// instead times every kernel of a MobileNet-like training step (profileKernels.ts); `npm run bench -- --onnx`
+// times the ONNX export and compares model.onnx's size with the weights (onnxExport.ts).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(dirname(new URL(import.meta.url).pathname)));
-const name = process.argv.includes('--profile') ? 'profileKernels' : 'bench';
+const name = process.argv.includes('--profile')
+  ? 'profileKernels'
+  : process.argv.includes('--onnx')
+    ? 'onnxExport'
+    : 'bench';
 await esbuild.build({
   entryPoints: [join(root, 'scripts', 'bench', `${name}.ts`)],
   outfile: join(root, 'dist', `${name}.js`),

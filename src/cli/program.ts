@@ -151,14 +151,25 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
 
   program
     .command('export')
-    .description("write a run's best model, labels.json and a README with an inference script to a folder")
+    .description(
+      "write a run's best model (TensorFlow.js or ONNX), labels.json and a README with inference examples to a new folder",
+    )
     .argument('<run>', 'run id, unique id prefix, or run folder')
-    .argument('<folder>', 'where to write the model')
+    .argument('<folder>', 'where to write the model (a new or empty folder)')
+    .addOption(
+      new Option('--format <format>', 'tfjs: model.json + weights + predict.js; onnx: model.onnx (opset 13)')
+        .choices(['tfjs', 'onnx'])
+        .default('tfjs'),
+    )
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
-    .option('--force', 'replace a model.json already in the folder')
+    .option('--force', 'replace a previous export in the folder')
     .option('--json', 'print the written files as JSON')
     .action(
-      async (run: string, folder: string, opts: { runsDir?: string; force?: boolean; json?: boolean }) => {
+      async (
+        run: string,
+        folder: string,
+        opts: { runsDir?: string; force?: boolean; json?: boolean; format?: 'tfjs' | 'onnx' },
+      ) => {
         const { exportModelCommand } = await import('./commands/exportModel');
         setExitCode(await exportModelCommand(run, folder, opts, io));
       },

@@ -114,7 +114,10 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     registerNewExperimentCommand(context, experiments, describer),
     registerDatasetCommands(context, datasets, experiments),
-    registerExportModelCommand(log),
+    registerExportModelCommand({
+      log,
+      cliScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
+    }),
     registerExportMetricsCommand(log),
     registerInstallBackendCommand(context, log),
     registerFindLearningRateCommand({

@@ -138,8 +138,21 @@ export const recorded = {
   commands: [] as { id: string; args: unknown[] }[],
 };
 
-/** Answers the next warning/info/error message prompts get (else undefined: dismissed). */
-export const answers: { next?: string } = {};
+/**
+ * Answers the next warning/info/error message prompts get (else undefined: dismissed); `quickPick` picks
+ * from a quick pick's items, `openDialog` is what the next open dialog returns (each used once).
+ */
+export const answers: {
+  next?: string;
+  quickPick?: (items: { label: string }[]) => unknown;
+  openDialog?: Uri[];
+} = {};
+
+/** Quick picks and open dialogs shown, for assertions. */
+export const prompts = {
+  quickPicks: [] as { labels: string[]; placeHolder?: string }[],
+  openDialogs: [] as { title?: string; defaultUri?: Uri }[],
+};
 
 function show(list: string[]) {
   return (message: string): Promise<string | undefined> => {
@@ -288,6 +301,19 @@ export const window = {
     };
     return item;
   },
+  showQuickPick: async (items: { label: string }[], options?: { placeHolder?: string }) => {
+    const resolved = await Promise.resolve(items);
+    prompts.quickPicks.push({ labels: resolved.map((i) => i.label), placeHolder: options?.placeHolder });
+    const pick = answers.quickPick;
+    answers.quickPick = undefined;
+    return pick ? pick(resolved) : undefined;
+  },
+  showOpenDialog: async (options?: { title?: string; defaultUri?: Uri }) => {
+    prompts.openDialogs.push({ title: options?.title, defaultUri: options?.defaultUri });
+    const result = answers.openDialog;
+    answers.openDialog = undefined;
+    return result;
+  },
   withProgress: async <R>(
     _options: unknown,
     task: (
@@ -303,7 +329,12 @@ export const commands = {
     recorded.commands.push({ id, args });
     return undefined;
   },
-  registerCommand: () => new Disposable(),
+  /** Registered handlers by id: tests call them as VS Code would. */
+  registered: new Map<string, (...args: unknown[]) => unknown>(),
+  registerCommand: (id: string, handler: (...args: unknown[]) => unknown) => {
+    commands.registered.set(id, handler);
+    return new Disposable(() => commands.registered.delete(id));
+  },
 };
 
 export const env = { language: 'en' };
