@@ -28,7 +28,7 @@ import {
   type PageState,
 } from '../../webview/compare/model';
 import { axisPosition, parallelAxes } from '../../webview/compare/parallelModel';
-import { debiasedEma } from '../../webview/training/smoothing';
+import { debiasedEma } from '../../webview/shared/smoothing';
 import { writeFixtureRun } from './compareFixtures';
 import { closeBrowser, openWebview, type WebviewPage } from './harness';
 

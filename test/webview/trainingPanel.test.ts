@@ -9,7 +9,7 @@ import type { Advice } from '../../src/protocol/advice';
 import type { EpochMetrics, RunSummary } from '../../src/protocol/runRecord';
 import type { BatchPoint, TrainingPanelState } from '../../src/protocol/webviewMessages';
 import { chartSeries, CURVE_DATASETS, LR_DATASETS, spansDecade } from '../../webview/training/chartSeries';
-import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/training/smoothing';
+import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/shared/smoothing';
 import {
   adviceKey,
   markApplied,

@@ -20,9 +20,9 @@ import {
 } from 'chart.js';
 import type { CompareMetric, CompareRun } from '../../src/protocol/webviewMessages';
 import { spansDecade } from '../training/chartSeries';
-import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../training/format';
-import type { XY } from '../training/smoothing';
-import type { ChartTheme } from '../training/theme';
+import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../shared/format';
+import type { XY } from '../shared/smoothing';
+import type { ChartTheme } from '../shared/theme';
 import { curvePoints, METRICS, type CompareUi, type PageState } from './model';
 import { alpha, runStyle, swatch } from './palette';
 import { chartPng, fileSafe } from './png';

@@ -5,7 +5,7 @@
  * persisted with setState, so a reloaded panel (or a restored window) comes back as it was.
  */
 import type { ComparePanelToHost, HostToComparePanel } from '../../src/protocol/webviewMessages';
-import { readChartTheme, watchTheme, type ChartTheme } from '../training/theme';
+import { readChartTheme, watchTheme, type ChartTheme } from '../shared/theme';
 import { connect } from '../shared/vscodeApi';
 import { seriesCsv, tableCsv } from './csv';
 import { createCurves } from './curves';

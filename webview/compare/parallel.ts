@@ -7,7 +7,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { ChartTheme } from '../training/theme';
+import type { ChartTheme } from '../shared/theme';
 import { OUTCOMES, type CompareUi, type OutcomeKey, type PageState } from './model';
 import { axisPosition, goodness, parallelAxes, type ParallelAxis } from './parallelModel';
 import { alpha } from './palette';

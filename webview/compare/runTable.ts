@@ -7,7 +7,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { CompareParameter, ComparePanelState, CompareRun } from '../../src/protocol/webviewMessages';
-import { formatDuration, formatLoss, formatPercent } from '../training/format';
+import { formatDuration, formatLoss, formatPercent } from '../shared/format';
 import { nextSort, sortedRunIndices, TABLE_COLUMNS, type CompareUi, type PageState } from './model';
 import { runStyle, swatch } from './palette';
 

@@ -12,7 +12,7 @@ import type {
   LrFinderPanelToHost,
 } from '../../src/protocol/webviewMessages';
 import { connect } from '../shared/vscodeApi';
-import { readChartTheme, watchTheme } from '../training/theme';
+import { readChartTheme, watchTheme } from '../shared/theme';
 import { formatRate, roundLearningRate, stopExplanation, sweepSummary } from './curve';
 import { applyTheme, createLrChart, updateLrChart, type LrChart, type RateMark } from './lrChart';
 import './style.css';

@@ -6,7 +6,7 @@
 import type { EpochMetrics } from '../../src/protocol/runRecord';
 import type { TrainingPanelState } from '../../src/protocol/webviewMessages';
 import { bestMetrics, firstOverfitEpoch } from './state';
-import { smoothedBatchSeries, type XY } from './smoothing';
+import { smoothedBatchSeries, type XY } from '../shared/smoothing';
 
 /** Dataset indices of the loss and accuracy charts (tests read `chart.data.datasets[i]`). */
 export const CURVE_DATASETS = { train: 0, val: 1, batch: 2, best: 3 } as const;

@@ -5,7 +5,7 @@
  * images of the clicked cell. Class names and file names are file-derived: textContent only.
  */
 import type { RunSummary } from '../../src/protocol/runRecord';
-import { formatLoss, formatPercent, imagesEvaluated } from './format';
+import { formatLoss, formatPercent, imagesEvaluated } from '../shared/format';
 import type { CellSelection } from './state';
 
 export interface EvaluationHandlers {

@@ -6,7 +6,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { RunStatus } from '../../src/protocol/runRecord';
 import type { TrainingPanelState } from '../../src/protocol/webviewMessages';
-import { formatDuration, formatLoss, formatPercent } from './format';
+import { formatDuration, formatLoss, formatPercent } from '../shared/format';
 import { bestMetrics, elapsedSeconds, progressFraction } from './state';
 
 const STATUS_ICON: Record<RunStatus, string> = {

@@ -15,7 +15,7 @@ import { applyTheme, createCharts, updateCharts, type TrainingCharts } from './c
 import { createEvaluation } from './confusionMatrix';
 import { createHeader } from './header';
 import { markApplied, reducePanel, restorePanelState, selectCell, type PanelState } from './state';
-import { readChartTheme, watchTheme } from './theme';
+import { readChartTheme, watchTheme } from '../shared/theme';
 import { createUnfreezingView } from './unfreezing';
 import { connect } from '../shared/vscodeApi';
 import './style.css';
