@@ -19,7 +19,7 @@ import {
   type TooltipItem,
 } from 'chart.js';
 import type { CompareMetric, CompareRun } from '../../src/protocol/webviewMessages';
-import { spansDecade } from '../training/chartSeries';
+import { spansDecade } from '../shared/logAxis';
 import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../shared/format';
 import type { XY } from '../shared/smoothing';
 import type { ChartTheme } from '../shared/theme';
