@@ -15,7 +15,8 @@ import type { LayerNode } from '../../src/protocol/layerTree';
 import type { ComparePanelState, CompareRun } from '../../src/protocol/webviewMessages';
 import { listRuns, readRun } from '../../src/core/runs/readRuns';
 import { comparePanelState, compareRun, freezePatternDiff } from '../../src/host/panels/compareState';
-import { csvField, seriesCsv, tableCsv } from '../../webview/compare/csv';
+import { csvField } from '../../src/core/portable/csv';
+import { seriesCsv, tableCsv } from '../../webview/compare/csv';
 import {
   curvePoints,
   DEFAULT_UI,
