@@ -26,6 +26,7 @@ import type { ChartTheme } from '../shared/theme';
 import { curvePoints, METRICS, type CompareUi, type PageState } from './model';
 import { alpha, runStyle, swatch } from './palette';
 import { chartPng, fileSafe } from './png';
+import { el } from '../shared/dom';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
 
@@ -308,10 +309,4 @@ function textSpan(className: string, text: string): HTMLElement {
   const span = el('span', className);
   span.textContent = text;
   return span;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

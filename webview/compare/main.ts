@@ -14,6 +14,7 @@ import { reduce, restoreRunDirs, restoreUi, savedState, type CompareUi, type Pag
 import { runPalette } from './palette';
 import { createParallel } from './parallel';
 import { createRunTable } from './runTable';
+import { el } from '../shared/dom';
 import './style.css';
 
 type Section = 'header' | 'curves' | 'table' | 'freeze' | 'parallel';
@@ -196,9 +197,3 @@ watchTheme(() => {
 });
 
 render(new Set(ALL));
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
-}

@@ -15,6 +15,7 @@ import { connect } from '../shared/vscodeApi';
 import { readChartTheme, watchTheme } from '../shared/theme';
 import { formatRate, roundLearningRate, stopExplanation, sweepSummary } from './curve';
 import { applyTheme, createLrChart, updateLrChart, type LrChart, type RateMark } from './lrChart';
+import { el } from '../shared/dom';
 import './style.css';
 
 declare global {
@@ -167,10 +168,4 @@ function button(id: string, label: string, icon: string | undefined, secondary: 
 function setLabel(b: VscodeButton, text: string): void {
   const label = b.querySelector('.button-label');
   if (label) label.textContent = text;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -8,6 +8,7 @@ import type { RunStatus } from '../../src/protocol/runRecord';
 import type { TrainingPanelState } from '../../src/protocol/webviewMessages';
 import { formatDuration, formatLoss, formatPercent } from '../shared/format';
 import { bestMetrics, elapsedSeconds, progressFraction } from './state';
+import { el } from '../shared/dom';
 
 const STATUS_ICON: Record<RunStatus, string> = {
   running: 'codicon-loading codicon-modifier-spin',
@@ -101,10 +102,4 @@ function fact(parent: HTMLElement, label: string): HTMLElement {
   const item = parent.appendChild(el('div', 'fact'));
   item.appendChild(el('span', 'fact-label')).textContent = label;
   return item.appendChild(el('span', 'fact-value'));
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

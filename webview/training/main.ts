@@ -18,6 +18,7 @@ import { markApplied, reducePanel, restorePanelState, selectCell, type PanelStat
 import { readChartTheme, watchTheme } from '../shared/theme';
 import { createUnfreezingView } from './unfreezing';
 import { connect } from '../shared/vscodeApi';
+import { el } from '../shared/dom';
 import './style.css';
 
 const MIN_BATCH_REDRAW_MS = 100;
@@ -128,10 +129,4 @@ function chartCard(id: string, title: string, subtitle: string) {
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `${title} per epoch`);
   return { card, canvas };
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }
