@@ -48,14 +48,14 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'compare-panel';
+root.className = 'panel compare-panel';
 
 let page: PageState = { ui: restoreUi(undefined) };
 let theme: ChartTheme = readChartTheme();
 let palette = runPalette();
 
 const header = el('header', 'compare-header');
-const title = header.appendChild(el('h1', 'compare-title'));
+const title = header.appendChild(el('h1', 'panel-title compare-title'));
 title.textContent = 'Compare runs';
 const facts = header.appendChild(el('span', 'compare-facts'));
 const placeholder = el('div', 'placeholder');

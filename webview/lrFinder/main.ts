@@ -26,11 +26,11 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'lr-finder';
+root.className = 'panel lr-finder';
 
 const header = root.appendChild(el('header', 'finder-header'));
 const titleRow = header.appendChild(el('div', 'title-row'));
-titleRow.appendChild(el('h1', 'title')).textContent = 'Learning rate finder';
+titleRow.appendChild(el('h1', 'panel-title title')).textContent = 'Learning rate finder';
 const experimentName = titleRow.appendChild(el('span', 'experiment-name'));
 titleRow.appendChild(el('span', 'spacer'));
 const findAgain = titleRow.appendChild(button('find-again', 'Find Again', 'refresh', true));

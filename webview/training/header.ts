@@ -26,7 +26,7 @@ export interface HeaderView {
 export function createHeader(onStop: () => void): HeaderView {
   const element = el('header', 'run-header');
   const titleRow = element.appendChild(el('div', 'title-row'));
-  const name = titleRow.appendChild(el('h1', 'run-name'));
+  const name = titleRow.appendChild(el('h1', 'panel-title run-name'));
   const badge = titleRow.appendChild(el('span', 'status-badge'));
   badge.setAttribute('role', 'status');
   const badgeIcon = badge.appendChild(el('span', 'codicon'));

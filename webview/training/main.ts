@@ -34,7 +34,7 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'training-panel';
+root.className = 'panel training-panel';
 
 const header = createHeader(() => channel.post({ type: 'stopRun' }));
 const banners = createBanners();
