@@ -7,7 +7,8 @@
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { RunOutcome } from '../engine/runExperiment';
-import { formatDuration, formatMetric } from '../core/runs/compareRuns';
+import { formatDuration } from '../core/portable/format';
+import { formatMetric } from '../core/runs/compareRuns';
 import type { EpochMetrics } from '../protocol/runRecord';
 import type { AfterFitEvent, BeforeFitEvent, LogEvent, TrainingEvent } from '../protocol/trainingEvents';
 import type { CliIO } from './io';

@@ -10,10 +10,10 @@ import {
   TRAINER_CACHE_DIR_ARG,
   TRAINER_DESCRIBE_ARG,
   TRAINER_FIND_LR_ARG,
-  isHostToTrainer,
   type StartRequest,
   type TrainerToHost,
 } from '../protocol/trainerMessages';
+import { isHostToTrainer } from '../protocol/messageGuards';
 import {
   TRAINER_PREVIEW_AUGMENTATION_ARG,
   TRAINER_PREVIEW_COUNT_ARG,

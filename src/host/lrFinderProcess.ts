@@ -9,9 +9,9 @@ import type { LrFinderResult } from '../protocol/lrFinder';
 import {
   TRAINER_CACHE_DIR_ARG,
   TRAINER_FIND_LR_ARG,
-  isTrainerToHost,
   type LrFinderProgressMessage,
 } from '../protocol/trainerMessages';
+import { isTrainerToHost } from '../protocol/messageGuards';
 
 export interface LrFinderLaunch {
   /** Path of the bundled trainer (dist/trainer.js). */

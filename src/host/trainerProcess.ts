@@ -8,11 +8,11 @@ import * as os from 'node:os';
 import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
 import {
   TRAINER_BACKEND_ARG,
-  isTrainerToHost,
   type DoneMessage,
   type HostToTrainer,
   type StartRequest,
 } from '../protocol/trainerMessages';
+import { isTrainerToHost } from '../protocol/messageGuards';
 import type { TrainingEvent } from '../protocol/trainingEvents';
 import { listRuns, markRunCrashed } from '../core/runs/readRuns';
 import { forkTrainer } from './forkTrainer';

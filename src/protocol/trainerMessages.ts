@@ -2,6 +2,7 @@
  * IPC between the extension host (or any parent) and the trainer child process.
  * Handshake: the trainer sends `ready` (with the backend it initialised) before the parent sends `start`.
  * A `stop` makes the run end after the current batch; the best model is still saved.
+ * Both sides check each message with a guard (messageGuards.ts, from trainerMessageSchemas.ts).
  */
 import type { AugmentationPreviewImage } from './augmentationPreview';
 import type { BackendChoice, BackendName } from './experimentConfig';
@@ -27,18 +28,6 @@ export interface PipelineSettings {
   memoryBudgetMiB?: number;
   /** Train on cached activations of the frozen layers when the run allows it (default true). */
   activationCache?: boolean;
-}
-
-export function isPipelineSettings(value: unknown): value is PipelineSettings {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as { memoryBudgetMiB?: unknown; activationCache?: unknown };
-  return (
-    (v.memoryBudgetMiB === undefined ||
-      (typeof v.memoryBudgetMiB === 'number' &&
-        Number.isFinite(v.memoryBudgetMiB) &&
-        v.memoryBudgetMiB > 0)) &&
-    (v.activationCache === undefined || typeof v.activationCache === 'boolean')
-  );
 }
 
 export interface StopRequest {
@@ -122,21 +111,6 @@ export const TRAINER_FIND_LR_ARG = '--find-lr';
 /** With `--find-lr`: the activation cache folder training runs share (`<workspace>/.finetune/cache`). */
 export const TRAINER_CACHE_DIR_ARG = '--cache-dir';
 
-export function isTrainerToHost(value: unknown): value is TrainerToHost {
-  if (typeof value !== 'object' || value === null) return false;
-  const type = (value as { type?: unknown }).type;
-  return (
-    type === 'ready' ||
-    type === 'event' ||
-    type === 'done' ||
-    type === 'failed' ||
-    type === 'layers' ||
-    type === 'augmentationPreview' ||
-    type === 'lrFinderProgress' ||
-    type === 'lrFinderResult'
-  );
-}
-
 /** The data-pipeline settings of a run from VS Code's fineTune.memoryBudgetMiB and fineTune.activationCache. */
 export function pipelineSettings(settings: { get<T>(key: string): T | undefined }): PipelineSettings {
   const budget = settings.get<number>('memoryBudgetMiB');
@@ -147,25 +121,6 @@ export function pipelineSettings(settings: { get<T>(key: string): T | undefined 
       : {}),
     ...(typeof cache === 'boolean' ? { activationCache: cache } : {}),
   };
-}
-
-export function isHostToTrainer(value: unknown): value is HostToTrainer {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as {
-    type?: unknown;
-    experimentPath?: unknown;
-    runsDir?: unknown;
-    resume?: unknown;
-    pipeline?: unknown;
-  };
-  if (v.type === 'stop') return true;
-  return (
-    v.type === 'start' &&
-    typeof v.experimentPath === 'string' &&
-    typeof v.runsDir === 'string' &&
-    (v.resume === undefined || typeof v.resume === 'string') &&
-    (v.pipeline === undefined || isPipelineSettings(v.pipeline))
-  );
 }
 
 /** Answer of a trainer started with `--preview-augmentation <experiment>`: the images, then it exits. */

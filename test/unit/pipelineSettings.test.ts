@@ -6,7 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { pipelineOptions } from '../../src/engine/cache/prepareInputs';
-import { isHostToTrainer, isPipelineSettings, pipelineSettings } from '../../src/protocol/trainerMessages';
+import { pipelineSettings } from '../../src/protocol/trainerMessages';
+import { isHostToTrainer, isPipelineSettings } from '../../src/protocol/messageGuards';
 
 const settings = (values: Record<string, unknown>) => ({
   get: <T>(key: string): T | undefined => values[key] as T | undefined,

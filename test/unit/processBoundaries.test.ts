@@ -64,6 +64,8 @@ const IMPORTS: [string, string, boolean][] = [
   ['webview/training/x.ts', "import * as p from 'node:path';", false],
   ['webview/training/x.ts', "import { EventEmitter } from 'events';", false],
   ['webview/training/x.ts', "import * as vscode from 'vscode';", false],
+  ['webview/training/x.ts', "import { a } from '../../src/protocol/messageGuards';", false],
+  ['webview/training/x.ts', "import type { a } from '../../src/protocol/messageSchema';", true],
 ];
 
 describe('import boundaries: lint rules', () => {
@@ -132,6 +134,7 @@ describe('import boundaries: bundle check', () => {
       meta(['node_modules/punycode/punycode.js']),
       meta(['src/host/panels/webviewHtml.ts']),
       meta(['src/core/runs/readRuns.ts']),
+      meta(['src/protocol/messageGuards.ts']),
       meta(['node_modules/@tensorflow/tfjs-core/dist/index.js']),
     ];
     for (const metafile of cases) {

@@ -8,8 +8,9 @@ import type { Page } from 'playwright-core';
 import type { Advice } from '../../src/protocol/advice';
 import type { EpochMetrics, RunSummary } from '../../src/protocol/runRecord';
 import type { BatchPoint, TrainingPanelState } from '../../src/protocol/webviewMessages';
-import { chartSeries, CURVE_DATASETS, LR_DATASETS, spansDecade } from '../../webview/training/chartSeries';
-import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/training/smoothing';
+import { chartSeries, CURVE_DATASETS, LR_DATASETS } from '../../webview/training/chartSeries';
+import { spansDecade } from '../../webview/shared/logAxis';
+import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/shared/smoothing';
 import {
   adviceKey,
   markApplied,

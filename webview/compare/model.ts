@@ -10,7 +10,7 @@ import type {
   CompareSeries,
   HostToComparePanel,
 } from '../../src/protocol/webviewMessages';
-import { debiasedEma, type XY } from '../training/smoothing';
+import { debiasedEma, type XY } from '../shared/smoothing';
 
 export type XAxis = 'epoch' | 'time';
 

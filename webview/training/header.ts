@@ -6,8 +6,9 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { RunStatus } from '../../src/protocol/runRecord';
 import type { TrainingPanelState } from '../../src/protocol/webviewMessages';
-import { formatDuration, formatLoss, formatPercent } from './format';
+import { formatDuration, formatLoss, formatPercent } from '../shared/format';
 import { bestMetrics, elapsedSeconds, progressFraction } from './state';
+import { el } from '../shared/dom';
 
 const STATUS_ICON: Record<RunStatus, string> = {
   running: 'codicon-loading codicon-modifier-spin',
@@ -25,7 +26,7 @@ export interface HeaderView {
 export function createHeader(onStop: () => void): HeaderView {
   const element = el('header', 'run-header');
   const titleRow = element.appendChild(el('div', 'title-row'));
-  const name = titleRow.appendChild(el('h1', 'run-name'));
+  const name = titleRow.appendChild(el('h1', 'panel-title run-name'));
   const badge = titleRow.appendChild(el('span', 'status-badge'));
   badge.setAttribute('role', 'status');
   const badgeIcon = badge.appendChild(el('span', 'codicon'));
@@ -101,10 +102,4 @@ function fact(parent: HTMLElement, label: string): HTMLElement {
   const item = parent.appendChild(el('div', 'fact'));
   item.appendChild(el('span', 'fact-label')).textContent = label;
   return item.appendChild(el('span', 'fact-value'));
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -1,5 +1,6 @@
 /** `finetune runs`: every run in the runs folder, newest first, after recording dead trainers as crashed. */
-import { summarizeRun, formatDuration, formatMetric } from '../../core/runs/compareRuns';
+import { formatDuration } from '../../core/portable/format';
+import { summarizeRun, formatMetric } from '../../core/runs/compareRuns';
 import { listRuns, markCrashedRuns } from '../../core/runs/readRuns';
 import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';

@@ -11,11 +11,11 @@ import * as vscode from 'vscode';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import {
-  isComparePanelToHost,
   type ComparePanelToHost,
   type FreezeDiff,
   type HostToComparePanel,
 } from '../../protocol/webviewMessages';
+import { isComparePanelToHost } from '../../protocol/messageGuards';
 import { readRun, type RunListing } from '../../core/runs/readRuns';
 import { runDisplayName } from '../../core/runs/runNotes';
 import { errorMessage } from '../../core/userError';

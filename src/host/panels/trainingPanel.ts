@@ -12,13 +12,13 @@ import type { LayerNode } from '../../protocol/layerTree';
 import type { RunSummary } from '../../protocol/runRecord';
 import type { PhaseEvent, TrainingEvent } from '../../protocol/trainingEvents';
 import {
-  isTrainingPanelToHost,
   type HostToTrainingPanel,
   type LayerEdit,
   type TrainingPanelState,
   type TrainingPanelToHost,
   type UnfreezingInfo,
 } from '../../protocol/webviewMessages';
+import { isTrainingPanelToHost } from '../../protocol/messageGuards';
 import { readRun } from '../../core/runs/readRuns';
 import { describeAdviceAction, findAdviceAction } from '../training/adviceActions';
 import {
