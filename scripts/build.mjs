@@ -3,6 +3,7 @@
 //   dist/trainer.js    trainer child process
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
+//   dist/gpuProbe.js   child process that probes the WebGPU adapters (Dawn) for the trainer and the CLI
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
@@ -25,7 +26,8 @@ const common = {
   minify: production,
   logLevel: 'warning',
   // Native or optional packages are resolved at run time from node_modules.
-  external: ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // Dawn's bindings (webgpu) are a native module too.
+  external: ['vscode', 'sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   absWorkingDir: root,
   // jsonc-parser's default (UMD) build requires its own files at run time; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
@@ -36,6 +38,7 @@ const entries = {
   trainer: 'src/engine/trainerMain.ts',
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
+  gpuProbe: 'src/engine/backend/webgpu/gpuProbe.ts',
 };
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
@@ -50,10 +53,16 @@ for (const [name, entry] of Object.entries(entries)) {
     metafile: true,
   });
   if (name === 'extension') {
-    const tfInputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('@tensorflow'));
-    if (tfInputs.length > 0) {
+    // Neither TensorFlow.js nor Dawn (npm webgpu, external: only its import would show) in the host.
+    const tfInputs = Object.keys(result.metafile.inputs).filter(
+      (p) => p.includes('@tensorflow') || p.includes('node_modules/webgpu/') || p.includes('src/engine/backend/webgpu/'),
+    );
+    const dawnImports = Object.values(result.metafile.outputs).flatMap((o) =>
+      o.imports.filter((i) => i.path === 'webgpu' || i.path.startsWith('webgpu/')).map((i) => i.path),
+    );
+    if (tfInputs.length > 0 || dawnImports.length > 0) {
       throw new Error(
-        `The extension host bundle must not load TensorFlow.js, but it includes ${tfInputs.slice(0, 3).join(', ')}`,
+        `The extension host bundle must not load TensorFlow.js or Dawn, but it includes ${[...tfInputs, ...dawnImports].slice(0, 3).join(', ')}`,
       );
     }
   }
