@@ -30,6 +30,20 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'] }] },
   },
   {
+    // The webgpu backend cannot read GPU memory synchronously in Node: reads in the engine are
+    // `await tensor.data()` (and webgpuBackend.ts throws a clear message for any that slips through).
+    files: ['src/engine/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+          property,
+          message: 'Synchronous tensor reads fail on the webgpu backend: use `await tensor.data()` / `array()` / `buffer()`.',
+        })),
+      ],
+    },
+  },
+  {
     files: ['src/host/**/*.ts', 'src/protocol/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['@tensorflow/*'] }] },
   },

@@ -45,3 +45,15 @@ export function isGpuAdapterRecord(value: unknown): value is GpuAdapterRecord {
     typeof v.software === 'boolean'
   );
 }
+
+/** The adapter's name alone, short enough for a status bar: "NVIDIA GeForce RTX 4090", "llvmpipe…, software". */
+export function shortAdapterName(adapter: GpuAdapterRecord): string {
+  const name = adapter.device || adapter.description || adapter.vendor || adapter.dawnBackend;
+  const short = name.length > 32 ? `${name.slice(0, 31)}…` : name;
+  return adapter.software ? `${short}, software` : short;
+}
+
+/** "webgpu (NVIDIA GeForce RTX 4090)", or the backend's name alone when it has no adapter. */
+export function backendWithAdapter(backend: string, adapter: GpuAdapterRecord | undefined): string {
+  return adapter ? `${backend} (${shortAdapterName(adapter)})` : backend;
+}
