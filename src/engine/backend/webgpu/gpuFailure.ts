@@ -21,7 +21,7 @@ const SMALLER =
 
 /** An error the device reported (its class name: GPUOutOfMemoryError, GPUValidationError, GPUInternalError). */
 export function deviceErrorFailure(errorClass: string, detail: string, adapter: string): GpuFailure {
-  const text = detail.split('\n')[0].trim();
+  const text = detail.split('\n')[0].trim().replace(/\.$/, '');
   if (errorClass === 'GPUOutOfMemoryError' || /out of memory/i.test(text)) {
     return new GpuFailure('out-of-memory', `The GPU ran out of memory (${adapter}): ${text}. ${SMALLER}`);
   }
@@ -39,7 +39,8 @@ export function deviceErrorFailure(errorClass: string, detail: string, adapter: 
 
 /** The device was lost: destroyed, a driver reset or crash, or the GPU ran out of memory for good. */
 export function deviceLostFailure(reason: string, detail: string, adapter: string): GpuFailure {
-  const what = detail.trim() ? `${reason}: ${detail.trim().split('\n')[0]}` : reason;
+  const first = detail.trim().split('\n')[0].replace(/\.$/, '');
+  const what = first ? `${reason}: ${first}` : reason;
   return new GpuFailure(
     'lost',
     `The GPU device was lost (${adapter}; ${what}). A driver reset, a GPU crash or the GPU running out of memory ends the device; if it ran out of memory: ${SMALLER}`,

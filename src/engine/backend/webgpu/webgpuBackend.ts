@@ -57,7 +57,15 @@ function checkedBackend(module: typeof import('@tensorflow/tfjs-backend-webgpu')
       return values;
     }
 
-    override readSync(): never {
+    /**
+     * Values still held on the CPU (kernels read small inputs that way) are returned; a read that would
+     * need the GPU's memory throws our message instead of tfjs' OffscreenCanvas error.
+     */
+    override readSync(dataId: object): tf.backend_util.BackendValues {
+      const data = this.tensorMap.get(dataId);
+      if (data && (data.values != null || data.dtype === 'string' || data.dtype === 'complex64')) {
+        return super.readSync(dataId);
+      }
       throw new Error(SYNC_READ_MESSAGE);
     }
   };
