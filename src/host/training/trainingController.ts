@@ -164,7 +164,9 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     }
     const run: ActiveRun = { trainer, experiment, stopping: false };
     this.active = run;
-    this.log.info(`trainer ${trainer.pid} ready on ${trainer.backend} for ${experiment.fsPath}`);
+    this.log.info(
+      `trainer ${trainer.pid} ready on ${trainer.backend}${trainer.adapter ? ` (GPU adapter ${adapterLabel(trainer.adapter)})` : ''} for ${experiment.fsPath}`,
+    );
 
     const exit = await vscode.window.withProgress(
       {

@@ -24,6 +24,7 @@ export interface GpuAdapterLike {
 
 export interface GpuDeviceLike {
   readonly lost: Promise<{ reason: string; message: string }>;
+  readonly limits: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number };
   addEventListener(type: 'uncapturederror', listener: (event: { error: GpuErrorLike }) => void): void;
   destroy(): void;
 }

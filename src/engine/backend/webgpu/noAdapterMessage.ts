@@ -27,8 +27,9 @@ const PLATFORM_HELP: Partial<Record<NodeJS.Platform, string>> = {
 export function noAdapterMessage(context: NoAdapterContext): string {
   const help = context.platform === 'linux' ? LINUX_HELP : (PLATFORM_HELP[context.platform] ?? '');
   const found = context.vulkan ? ` Found here: ${describeVulkanEnvironment(context.vulkan)}.` : '';
-  const dawn = context.dawnLog.length
-    ? ` Dawn said: ${context.dawnLog.slice(0, 6).join(' | ')}${context.dawnLog.length > 6 ? ' | …' : ''}.`
+  const said = context.dawnLog.slice(0, 6).map((line) => line.replace(/\.$/, ''));
+  const dawn = said.length
+    ? ` Dawn said: ${said.join(' | ')}${context.dawnLog.length > 6 ? ' | …' : ''}.`
     : '';
   return `Backend "webgpu": ${context.reason}.${found}${dawn} ${help} Use "auto", "wasm" or "cpu" to train without a GPU.`;
 }

@@ -22,7 +22,7 @@ interface WebGpuState {
   target: ProbeTarget;
   adapter: GpuAdapterRecord;
   lost: boolean;
-  /** The first failure since the last initWebGpu (sticky: every later read throws it). */
+  /** The first failure of this device (sticky: every later read throws it; the next init replaces the device). */
   failure?: GpuFailure;
 }
 
@@ -97,15 +97,17 @@ function watch(s: WebGpuState): void {
 }
 
 /**
- * Makes `webgpu` the current tfjs backend on the target's adapter, creating the device the first time (and
- * again after a device loss or when another target is asked for). Clears a failure recorded earlier: each
- * run starts with a healthy device or not at all.
+ * Makes `webgpu` the current tfjs backend on the target's adapter, creating the device the first time, and
+ * again after a failure (a loss, an error it reported) or when another target is asked for: each run starts
+ * with a healthy device or not at all.
  */
 export async function initWebGpu(target: ProbeTarget): Promise<GpuAdapterRecord> {
   const module = webgpuModule();
+  // A device that reported an error or was lost is replaced (its late errors stay with it).
   const reuse =
     state &&
     !state.lost &&
+    !state.failure &&
     state.target.dawnBackend === target.dawnBackend &&
     state.target.featureLevel === target.featureLevel;
   if (!reuse) {
@@ -128,8 +130,6 @@ export async function initWebGpu(target: ProbeTarget): Promise<GpuAdapterRecord>
     // tfjs's typings know an older GPUDevice; Dawn's is the real one.
     tf.registerBackend(WEBGPU, () => new Backend(device as never, adapter.info as never));
     state = created;
-  } else if (state) {
-    delete state.failure;
   }
   if (!(await tf.setBackend(WEBGPU))) throw new Error('the webgpu backend failed to initialise');
   await tf.ready();
