@@ -55,7 +55,10 @@ for (const [name, entry] of Object.entries(entries)) {
   if (name === 'extension') {
     // Neither TensorFlow.js nor Dawn (npm webgpu, external: only its import would show) in the host.
     const tfInputs = Object.keys(result.metafile.inputs).filter(
-      (p) => p.includes('@tensorflow') || p.includes('node_modules/webgpu/') || p.includes('src/engine/backend/webgpu/'),
+      (p) =>
+        p.includes('@tensorflow') ||
+        p.includes('node_modules/webgpu/') ||
+        p.includes('src/engine/backend/webgpu/'),
     );
     const dawnImports = Object.values(result.metafile.outputs).flatMap((o) =>
       o.imports.filter((i) => i.path === 'webgpu' || i.path.startsWith('webgpu/')).map((i) => i.path),

@@ -28,7 +28,7 @@ export const webgpuSkip: string | undefined = webgpuOutcomes.some((o) => o.adapt
   ? undefined
   : process.env.CI === 'true'
     ? undefined // CI must have one: the tests run and fail with the engine's message
-    : `no WebGPU adapter here (${webgpuOutcomes.map((o) => `${o.target.dawnBackend}: ${o.reason}`).join('; ') || 'probe failed'}); install libegl-mesa0 libgles2 for the software one`;
+    : `no WebGPU adapter here (${webgpuOutcomes.map((o) => `${o.target.dawnBackend}: ${o.reason}`).join('; ') || 'probe failed'}); bash scripts/webgpu-setup.sh installs Mesa's software one`;
 
 /** True when the only adapters are software ones (as in CI). */
 export const webgpuSoftwareOnly = webgpuOutcomes.every((o) => !o.adapter || o.adapter.software);

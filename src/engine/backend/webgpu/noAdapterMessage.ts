@@ -15,7 +15,7 @@ export interface NoAdapterContext {
 }
 
 const LINUX_HELP =
-  "On Linux the GPU is reached through Vulkan, which needs the Vulkan loader (Debian/Ubuntu package libvulkan1) and the GPU driver's ICD file: NVIDIA's driver installs nvidia_icd.json (in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d; when the driver is installed elsewhere, point VK_DRIVER_FILES — VK_ICD_FILENAMES for older loaders — at it), AMD and Intel GPUs need Mesa's Vulkan drivers (package mesa-vulkan-drivers: RADV, ANV). In a container, the NVIDIA Container Toolkit must expose the graphics capability (NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics). Without a GPU, Mesa's llvmpipe (packages libegl-mesa0 libgles2) gives a software adapter for testing.";
+  "On Linux the GPU is reached through Vulkan, which needs the Vulkan loader (Debian/Ubuntu package libvulkan1) and the GPU driver's ICD file: NVIDIA's driver installs nvidia_icd.json (in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d; when the driver is installed elsewhere, point VK_DRIVER_FILES — VK_ICD_FILENAMES for older loaders — at it), AMD and Intel GPUs need Mesa's Vulkan drivers (package mesa-vulkan-drivers: RADV, ANV). In a container, the NVIDIA Container Toolkit must expose the graphics capability (NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics). Without a GPU, Mesa's llvmpipe gives a software adapter for testing (packages libegl-dev libegl-mesa0 libgles2 libgl1-mesa-dri: Dawn loads libEGL.so, which only libegl-dev provides).";
 
 const PLATFORM_HELP: Partial<Record<NodeJS.Platform, string>> = {
   darwin:
