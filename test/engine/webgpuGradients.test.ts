@@ -12,6 +12,7 @@ import { initBackend } from '../../src/engine/backend/selectBackend';
 import { crossEntropy } from '../../src/engine/training/evaluate';
 import { createRng } from '../../src/engine/rng';
 import { randomValues, relativeError } from '../helpers/numericCompare';
+import { webgpuSkip } from '../helpers/webgpuAvailable';
 
 const TOLERANCE = 1e-4;
 
@@ -67,7 +68,7 @@ function random(shape: number[], seed: string, low = -1, high = 1): Input {
   return { shape, values: randomValues(shape, createRng(seed), low, high) };
 }
 
-describe('webgpu gradients match the cpu backend', () => {
+describe('webgpu gradients match the cpu backend', { skip: webgpuSkip }, () => {
   before(async () => {
     await initBackend('cpu');
     await initBackend('webgpu');
