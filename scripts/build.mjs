@@ -3,6 +3,7 @@
 //   dist/trainer.js    trainer child process
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
+//   dist/gpuProbe.js   child process that probes the WebGPU adapters (Dawn) for the trainer and the CLI
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
@@ -26,7 +27,8 @@ const common = {
   minify: production,
   logLevel: 'warning',
   // Native or optional packages are resolved at run time from node_modules.
-  external: ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // Dawn's bindings (webgpu) are a native module too.
+  external: ['vscode', 'sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   absWorkingDir: root,
   // jsonc-parser's default (UMD) build requires its own files at run time; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
@@ -37,6 +39,7 @@ const entries = {
   trainer: 'src/engine/trainerMain.ts',
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
+  gpuProbe: 'src/engine/backend/webgpu/gpuProbe.ts',
 };
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.

@@ -22,7 +22,7 @@ await esbuild.build({
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  external: ['sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  external: ['sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   mainFields: ['module', 'main'],
 });
 const result = spawnSync(

@@ -6,8 +6,9 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
+import { adapterLabel, type GpuAdapterRecord } from '../protocol/gpuAdapter';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { currentBackend } from './backend/selectBackend';
+import { currentAdapter, currentBackend } from './backend/selectBackend';
 import { prepareInputs, type PipelineOptions, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
 import type { DatasetScan } from '../core/data/scanDataset';
@@ -127,9 +128,17 @@ async function trainOnInputs(
   const warnings = [...context.warnings, ...inputs.warnings, ...skipped];
   warnings.forEach((w) => log('warn', w));
 
+  const adapter = currentAdapter();
+  if (resume && adapterChanged(resume.record.adapter, adapter)) {
+    const was = resume.record.adapter ? adapterLabel(resume.record.adapter) : resume.record.backend;
+    warnings.push(
+      `resumed on ${adapter ? adapterLabel(adapter) : currentBackend()}, not on ${was} where the run started: the remaining epochs may differ slightly from an uninterrupted run`,
+    );
+    log('warn', warnings[warnings.length - 1]);
+  }
   // 2. The run folder exists from here on: every outcome is recorded in it.
   const writer = resume
-    ? reopenRun(resume, warnings)
+    ? reopenRun(resume, warnings, adapter)
     : RunWriter.create(options.runsDir, {
         name: config.name,
         status: 'running',
@@ -138,6 +147,7 @@ async function trainOnInputs(
         backend: currentBackend(),
         requestedBackend: config.training.backend,
         ...(backendNote ? { backendNote } : {}),
+        ...(adapter ? { adapter } : {}),
         datasetFingerprint: context.fingerprint,
         classNames: scan.classNames,
         counts: {
@@ -160,6 +170,7 @@ async function trainOnInputs(
     runId,
     runDir,
     backend: currentBackend(),
+    ...(adapter ? { adapter } : {}),
     classNames: scan.classNames,
     trainCount: inputs.train.count,
     valCount: inputs.val.count,
@@ -171,6 +182,8 @@ async function trainOnInputs(
 
   const restoreRandom = seedMathRandom(`fit:${config.training.seed}`, resume?.checkpoint.mathRandom);
   let epochsCompleted = resume?.checkpoint.epoch ?? 0;
+  /** The epoch of the checkpoint on disk (a failed run is resumed from it). */
+  let checkpointEpoch = resume?.checkpoint.epoch;
   try {
     const augmentation = config.augmentation;
     const result = await fit({
@@ -197,7 +210,10 @@ async function trainOnInputs(
         writer.update({ epochsCompleted });
       },
       resumeFrom: resume?.checkpoint,
-      onCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
+      onCheckpoint: (checkpoint) => {
+        writer.saveCheckpoint(checkpoint);
+        checkpointEpoch = checkpoint.epoch;
+      },
       mathRandomState: () => restoreRandom.state(),
     });
 
@@ -244,7 +260,11 @@ async function trainOnInputs(
     });
     return { runId, runDir, status: result.status, ...(result.error ? { error: result.error } : {}) };
   } catch (error) {
-    const message = errorMessage(error);
+    const message =
+      errorMessage(error) +
+      (checkpointEpoch !== undefined
+        ? ` The checkpoint of epoch ${checkpointEpoch} is kept: Resume Run (Runs view) or \`finetune train --resume ${runId}\` continues from it.`
+        : '');
     writer.update({
       status: 'failed',
       endedAt: new Date().toISOString(),
@@ -259,8 +279,13 @@ async function trainOnInputs(
   }
 }
 
+function adapterChanged(before: GpuAdapterRecord | undefined, now: GpuAdapterRecord | undefined): boolean {
+  if (!before && !now) return false;
+  return before?.device !== now?.device || before?.dawnBackend !== now?.dawnBackend;
+}
+
 /** Takes the run folder over for a resume: running again, in this process, its history cut to the checkpoint. */
-function reopenRun(resume: ResumePlan, warnings: string[]): RunWriter {
+function reopenRun(resume: ResumePlan, warnings: string[], adapter: GpuAdapterRecord | undefined): RunWriter {
   const {
     endedAt: _ended,
     endReason: _reason,
@@ -274,6 +299,7 @@ function reopenRun(resume: ResumePlan, warnings: string[]): RunWriter {
     resume.runDir,
     {
       ...kept,
+      ...(adapter ? { adapter } : {}),
       status: 'running',
       pid: process.pid,
       hostname: os.hostname(),

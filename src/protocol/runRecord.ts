@@ -1,5 +1,6 @@
 /** Shapes of the files in a run folder (`.finetune/runs/<runId>/`), per ../shared/DESIGN.md. */
 import type { BackendName, ExperimentConfig } from './experimentConfig';
+import type { GpuAdapterRecord } from './gpuAdapter';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'crashed';
 
@@ -35,6 +36,8 @@ export interface RunRecord {
   requestedBackend: string;
   /** Why the backend differs from the requested one (e.g. a kernel the wasm backend lacks). */
   backendNote?: string;
+  /** Backend `webgpu`: the GPU adapter the run trained on. */
+  adapter?: GpuAdapterRecord;
   datasetFingerprint: string;
   classNames: string[];
   counts: { train: number; val: number; skipped: number };

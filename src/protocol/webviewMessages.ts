@@ -28,6 +28,8 @@ export interface TrainingPanelState {
   name: string;
   status: RunStatus;
   backend: string;
+  /** Backend webgpu: the GPU adapter, in words (gpuAdapter.ts' adapterLabel). */
+  adapter?: string;
   classNames: string[];
   epochsPlanned: number;
   metrics: EpochMetrics[];
