@@ -4,8 +4,8 @@
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
 //   dist/gpuProbe.js   child process that probes the WebGPU adapters (Dawn) for the trainer and the CLI
-//   dist/wasmPthreadWorker.js  the pthread workers of the multi-threaded wasm backend (loaded from __dirname)
-//   dist/wasm/         the wasm backend's binaries and its threaded build's module script (loaded from disk)
+//   dist/kernelWorker.js  the kernel pool's worker threads of the wasm backend (loaded from __dirname)
+//   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
 import * as esbuild from 'esbuild';
@@ -41,7 +41,7 @@ const entries = {
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
   gpuProbe: 'src/engine/backend/webgpu/gpuProbe.ts',
-  wasmPthreadWorker: 'src/engine/backend/wasmThreads/wasmPthreadWorker.ts',
+  kernelWorker: 'src/engine/backend/wasmThreads/kernelWorker.ts',
 };
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
@@ -89,12 +89,6 @@ mkdirSync(join(root, 'dist', 'wasm'), { recursive: true });
 for (const file of readdirSync(wasmSrc).filter((f) => f.endsWith('.wasm'))) {
   cpSync(join(wasmSrc, file), join(root, 'dist', 'wasm', file));
 }
-// The multi-threaded build's Emscripten module, which its pthread workers load as a script
-// (src/engine/backend/wasmThreads/threadedWasm.ts).
-cpSync(
-  require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'),
-  join(root, 'dist', 'wasm', 'tfjs-backend-wasm-threaded-simd.js'),
-);
 
 // The JSON schema lives in the protocol module (one source of truth); VS Code needs it as a file.
 const schemaBundle = await esbuild.build({

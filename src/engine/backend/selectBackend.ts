@@ -19,7 +19,12 @@ import { noAdapterMessage } from './webgpu/noAdapterMessage';
 import { probeInChild, type ProbeReport } from './webgpu/probeInChild';
 import { vulkanEnvironment } from './webgpu/vulkanEnvironment';
 import { initWebGpu, webgpuAdapter } from './webgpu/webgpuBackend';
-import { clampThreads, defaultWasmThreads, registerWasmBackend, wasmThreading } from './wasmThreads/threadedWasm';
+import {
+  clampThreads,
+  defaultWasmThreads,
+  registerWasmBackend,
+  wasmThreading,
+} from './wasmThreads/threadedWasm';
 
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
