@@ -8,6 +8,7 @@ import { version } from '../../package.json';
 import { errorMessage, isUserError } from '../core/userError';
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
 import { METRICS_FORMATS, type MetricsFormat } from '../core/export/exportMetrics';
+import { MAX_TRAINER_THREADS } from '../protocol/trainerMessages';
 import { type CliIO, processIO } from './io';
 
 export const EXIT_OK = 0;
@@ -26,6 +27,14 @@ function positiveMiB(value: string): number {
   const n = Number(value);
   if (!/^\s*\d*\.?\d+\s*$/.test(value) || !Number.isFinite(n) || n <= 0) {
     throw new InvalidArgumentError(`Give a size in MiB above 0, e.g. 512.`);
+  }
+  return n;
+}
+
+function threadCount(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_TRAINER_THREADS) {
+    throw new InvalidArgumentError(`Give a whole number of threads from 1 to ${MAX_TRAINER_THREADS}.`);
   }
   return n;
 }
@@ -69,6 +78,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       positiveMiB,
     )
     .option('--no-cache', 'train without the activation cache of the frozen layers')
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print each training event as one JSON line, nothing else')
     .action(
       async (
@@ -81,6 +91,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
           resume?: string;
           memoryBudget?: number;
           cache?: boolean;
+          threads?: number;
         },
       ) => {
         const { trainCommand } = await import('./commands/train');
@@ -137,12 +148,13 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
     .option('--top <k>', 'how many classes to list per image (default 3)', positiveWhole)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print the predictions as JSON')
     .action(
       async (
         run: string,
         images: string[],
-        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean },
+        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean; threads?: number },
       ) => {
         const { predictCommand } = await import('./commands/predict');
         setExitCode(await predictCommand(run, images, opts, io));

@@ -1,6 +1,7 @@
 /** `finetune train <file.finetune.json>`: runs an experiment in this process and reports it as it goes. */
 import { pipelineOptions } from '../../engine/cache/prepareInputs';
 import { runExperiment } from '../../engine/runExperiment';
+import { configureThreads } from '../../engine/backend/selectBackend';
 import { resolveRunRef } from '../../core/runs/readRuns';
 import { UserError } from '../../core/userError';
 import type { BackendChoice } from '../../protocol/experimentConfig';
@@ -19,6 +20,8 @@ export interface TrainOptions {
   memoryBudget?: number;
   /** commander's `--no-cache`: false turns the activation cache off. */
   cache?: boolean;
+  /** Threads of the wasm backend (default: every core). */
+  threads?: number;
 }
 
 /** Exit status of a process ended by Ctrl-C, by shell convention (128 + SIGINT). */
@@ -71,6 +74,7 @@ export async function trainCommand(
   };
   process.on('SIGINT', onInterrupt);
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
+  configureThreads(options.threads);
   try {
     const outcome = await runExperiment({
       experimentPath,

@@ -52,12 +52,22 @@ export interface BackendSelection {
 }
 
 export interface BackendOptions {
-  /** Threads of the wasm backend (`fineTune.trainerThreads`, `--threads`); default: every core. */
+  /** Threads of the wasm backend; default: configureThreads' setting, else every core. */
   threads?: number;
 }
 
 /** Thread count the `wasm` backend is registered with (undefined: not registered by us yet). */
 let wasmThreadsRegistered: number | undefined;
+/** The process's thread setting (`--threads`, fineTune.trainerThreads), for calls that name none. */
+let configuredThreads: number | undefined;
+
+/**
+ * Sets the wasm backend's thread count for every later initBackend that names none (undefined: every
+ * core). A backend already running with another count is replaced at the next initBackend.
+ */
+export function configureThreads(threads: number | undefined): void {
+  configuredThreads = threads === undefined ? undefined : clampThreads(threads);
+}
 
 let current: BackendName | undefined;
 
@@ -96,11 +106,8 @@ function loadBackendModule(name: BackendName, options: BackendOptions): void {
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       wasm.setWasmPaths(wasmDir());
       // Our registration (threadedWasm.ts) replaces the package's; a different thread count replaces
-      // ours, disposing a backend made with the old one. No count asked for: the registered one stays.
-      const threads =
-        options.threads !== undefined
-          ? clampThreads(options.threads)
-          : (wasmThreadsRegistered ?? defaultWasmThreads());
+      // ours, disposing a backend made with the old one.
+      const threads = clampThreads(options.threads ?? configuredThreads ?? defaultWasmThreads());
       if (wasmThreadsRegistered !== threads) {
         registerWasmBackend(threads, wasmDir());
         wasmThreadsRegistered = threads;

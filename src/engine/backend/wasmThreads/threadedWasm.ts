@@ -26,11 +26,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasmModule } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm';
 import type { WasmFactoryConfig } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd';
+import { MAX_TRAINER_THREADS } from '../../../protocol/trainerMessages';
 import { KernelPool, setKernelPool } from './kernelPool';
 import type { WasmMemory } from './kernelInstance';
 
 /** Most threads of the wasm backend (the kernel pool; more than a machine's cores only adds overhead). */
-export const MAX_WASM_THREADS = 64;
+export const MAX_WASM_THREADS = MAX_TRAINER_THREADS;
 
 export const THREADED_BINARY = 'tfjs-backend-wasm-threaded-simd.wasm';
 /** A module whose workers never report in has failed; the single-threaded build is used instead. */
@@ -101,25 +102,46 @@ function wasmPackage(): typeof import('@tensorflow/tfjs-backend-wasm') {
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+const HANDLED_EVENTS = ['uncaughtException', 'unhandledRejection'];
+type Listener = (...args: unknown[]) => void;
+const listenersOf = (event: string): Listener[] =>
+  (process as NodeJS.EventEmitter).listeners(event) as Listener[];
+
 /**
  * Runs `start` and removes the process handlers Emscripten's modules add in Node (uncaughtException and
  * unhandledRejection, which rethrow): rethrown there, any later error of the process would be reported
  * with the module's minified source line — half a megabyte on stderr instead of the error.
  */
 async function withoutEmscriptenHandlers<T>(start: () => Promise<T>): Promise<T> {
-  const events: string[] = ['uncaughtException', 'unhandledRejection'];
-  const listeners = (event: string): ((...args: unknown[]) => void)[] =>
-    (process as NodeJS.EventEmitter).listeners(event) as ((...args: unknown[]) => void)[];
-  const before = events.map((event) => new Set(listeners(event)));
+  const before = HANDLED_EVENTS.map((event) => new Set(listenersOf(event)));
   try {
     return await start();
   } finally {
-    events.forEach((event, i) => {
-      for (const listener of listeners(event)) {
+    HANDLED_EVENTS.forEach((event, i) => {
+      for (const listener of listenersOf(event)) {
         if (!before[i].has(listener)) (process as NodeJS.EventEmitter).removeListener(event, listener);
       }
     });
   }
+}
+
+/**
+ * Disposing the module removes every uncaughtException/unhandledRejection handler of the process, not
+ * just its own (a filter in tfjs-backend-wasm's post.js that matches them all): the others are put back.
+ */
+function keepingProcessHandlers(dispose: () => void): () => void {
+  return () => {
+    const saved = HANDLED_EVENTS.map((event) => listenersOf(event));
+    try {
+      dispose();
+    } finally {
+      HANDLED_EVENTS.forEach((event, i) => {
+        const now = new Set(listenersOf(event));
+        for (const listener of saved[i])
+          if (!now.has(listener)) process.on(event as 'uncaughtException', listener);
+      });
+    }
+  };
 }
 
 /** Starts the threaded module with a kernel pool of `threads` threads and makes a BackendWasm of it. */
@@ -188,7 +210,7 @@ export async function createThreadedWasmBackend(threads: number, wasmDir: string
   });
   setKernelPool(pool);
   // The pool goes with the backend it works for.
-  const dispose = backend.dispose.bind(backend);
+  const dispose = keepingProcessHandlers(backend.dispose.bind(backend));
   backend.dispose = () => {
     setKernelPool(undefined);
     dispose();
@@ -234,7 +256,9 @@ export function registerWasmBackend(threads: number, wasmDir: string): void {
         threading = { threads: 1, fallback: `the multi-threaded build did not start (${reason})` };
       }
       wasmPackage().setThreadsCount(1);
-      return withoutEmscriptenHandlers(async () => singleThreaded());
+      const backend = await withoutEmscriptenHandlers(async () => singleThreaded());
+      backend.dispose = keepingProcessHandlers(backend.dispose.bind(backend));
+      return backend;
     },
     2,
   );
