@@ -46,6 +46,10 @@ export interface RunTiming {
   epochS: number[];
   /** The training part of each whole epoch (s). */
   epochTrainS: number[];
+  /** From the run's start to its first epoch (reading, decoding, building; before the first batch). */
+  startupS?: number;
+  /** The first batch of the run (the first step's one-time costs show here). */
+  firstBatchS?: number;
   wallS: number;
   /** Seconds the activation cache took to compute, when this run computed it. */
   cacheBuildS?: number;
@@ -131,6 +135,7 @@ async function timedRun(
   const durations: { seconds: number; images: number }[] = [];
   let firstEpochAt: number | undefined;
   let firstBatchAt: number | undefined;
+  let startupS: number | undefined;
   let epochStartedAt = started;
   let epochTrainedAt = started;
   const epochS: number[] = [];
@@ -146,6 +151,7 @@ async function timedRun(
     const now = performance.now();
     switch (event.type) {
       case 'beforeFit':
+        startupS ??= (now - started) / 1000;
         trainCount = event.trainCount;
         valCount = event.valCount;
         batchSize = Math.ceil(event.trainCount / event.batchesPerEpoch);
@@ -199,6 +205,8 @@ async function timedRun(
     ...(firstBatchAt !== undefined ? { timeToFirstBatchS: (firstBatchAt - started) / 1000 } : {}),
     epochS,
     epochTrainS,
+    ...(startupS !== undefined ? { startupS } : {}),
+    ...(durations.length > 0 ? { firstBatchS: durations[0].seconds } : {}),
     wallS,
     ...(cacheBuildS !== undefined ? { cacheBuildS } : {}),
     ...(cacheMode ? { cacheMode } : { cacheMode: 'images in memory' }),

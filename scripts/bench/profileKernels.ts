@@ -2,12 +2,13 @@
  * Where a full fine-tuning step of the MobileNet-like bench network spends its time on a backend: every
  * kernel of that backend is wrapped with a timer (wasm and cpu kernels are synchronous, so wall time per
  * call is the kernel's own), a few warm-up steps run, then N timed steps; prints a table per kernel.
- *   node dist/profileKernels.js [--backend wasm] [--threads N] [--steps 5] [--batch 32] [--unfused] [--inference] [--shapes]
+ *   node dist/profileKernels.js [--backend wasm] [--threads N] [--steps 5] [--batch 32] [--unfused] [--tfjs-adam] [--inference] [--shapes]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { walkContainer } from '../../src/engine/model/graphWalk';
+import { makeOptimizer } from '../../src/engine/training/optimizers';
 import { buildMobileNetLike } from './mobilenetLike';
 
 function option(name: string, fallback: string): string {
@@ -58,7 +59,10 @@ async function main(): Promise<void> {
   const selection = await initBackend(backend, threads ? { threads: Number(threads) } : {});
   if (selection.threads) console.log(`${selection.threads} thread(s)`);
   const model = buildMobileNetLike(96, 0.25, 10);
-  const optimizer = tf.train.adam(0.001);
+  // --tfjs-adam: tfjs' own AdamOptimizer instead of ours (fusedAdam.ts), for comparison.
+  const optimizer = process.argv.includes('--tfjs-adam')
+    ? tf.train.adam(0.001)
+    : makeOptimizer('adam', 0.001, 0);
   const x = tf.randomUniform([batch, 96, 96, 3], -1, 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10).cast('float32');
   // --inference: time the forward pass alone (evaluation mode) instead of a training step.

@@ -11,6 +11,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_INFERENCE, batchNormInference, registerBatchNormInference } from './batchNormInference';
 import { BATCH_NORM_TRAINING, batchNormTraining, registerBatchNormTraining } from './batchNormTraining';
 import { CLIPPED_RELU, clippedRelu, registerClippedRelu } from './clippedRelu';
+import { registerAdamStep } from './adamStep';
 import { FLOAT_KERNEL_BACKENDS, currentBackendHas } from './floatKernel';
 
 /** The fields of tfjs-layers' BatchNormalization that its `call` uses (private in the typings). */
@@ -28,6 +29,7 @@ interface BatchNormFields {
 
 /** Makes the fused kernels available on wasm and cpu (safe to call more than once). */
 export function registerFusedOps(): void {
+  registerAdamStep();
   registerBatchNormTraining();
   registerBatchNormInference();
   registerClippedRelu();

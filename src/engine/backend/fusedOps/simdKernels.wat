@@ -14,6 +14,65 @@
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
+  ;; One Adam step over n values, in tfjs' AdamOptimizer's order of float32 operations (so the same bits):
+  ;;   m' = m·b1 + g·c1,  v' = v·b2 + (g·g)·c2,  w' = ((m'/d1) / (sqrt(v'/d2) + eps))·negLr + w
+  ;; (c = 1 − b as float32, d = 1 − b^t, negLr = −learning rate). Outputs may not alias inputs.
+  (func (export "adam_step")
+    (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $ow i32) (param $om i32) (param $ov i32)
+    (param $n i32) (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $d1 f32) (param $d2 f32)
+    (param $eps f32) (param $negLr f32)
+    (local $o i32) (local $end i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $sb1 v128) (local $sc1 v128) (local $sb2 v128) (local $sc2 v128) (local $sd1 v128) (local $sd2 v128)
+    (local $seps v128) (local $slr v128) (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $sb1 (f32x4.splat (local.get $b1)))
+    (local.set $sc1 (f32x4.splat (local.get $c1)))
+    (local.set $sb2 (f32x4.splat (local.get $b2)))
+    (local.set $sc2 (f32x4.splat (local.get $c2)))
+    (local.set $sd1 (f32x4.splat (local.get $d1)))
+    (local.set $sd2 (f32x4.splat (local.get $d2)))
+    (local.set $seps (f32x4.splat (local.get $eps)))
+    (local.set $slr (f32x4.splat (local.get $negLr)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $simd
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $o))) (local.get $sb1))
+                                  (f32x4.mul (local.get $gv) (local.get $sc1))))
+        (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $o))) (local.get $sb2))
+                                  (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $sc2))))
+        (v128.store (i32.add (local.get $om) (local.get $o)) (local.get $mv))
+        (v128.store (i32.add (local.get $ov) (local.get $o)) (local.get $vv))
+        (v128.store (i32.add (local.get $ow) (local.get $o))
+          (f32x4.add
+            (f32x4.mul
+              (f32x4.div (f32x4.div (local.get $mv) (local.get $sd1))
+                         (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $sd2))) (local.get $seps)))
+              (local.get $slr))
+            (v128.load (i32.add (local.get $w) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $simd)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $scalar
+        (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $ms (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $o))) (local.get $b1))
+                                (f32.mul (local.get $gs) (local.get $c1))))
+        (local.set $vs (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $o))) (local.get $b2))
+                                (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $c2))))
+        (f32.store (i32.add (local.get $om) (local.get $o)) (local.get $ms))
+        (f32.store (i32.add (local.get $ov) (local.get $o)) (local.get $vs))
+        (f32.store (i32.add (local.get $ow) (local.get $o))
+          (f32.add
+            (f32.mul
+              (f32.div (f32.div (local.get $ms) (local.get $d1))
+                       (f32.add (f32.sqrt (f32.div (local.get $vs) (local.get $d2))) (local.get $eps)))
+              (local.get $negLr))
+            (f32.load (i32.add (local.get $w) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $scalar))))
+
   ;; y = min(max(x, lo), hi) for n values.
   (func (export "clip") (param $x i32) (param $y i32) (param $n i32) (param $lo f32) (param $hi f32)
     (local $o i32) (local $end i32) (local $vlo v128) (local $vhi v128)

@@ -148,7 +148,12 @@ export function parallelFilterGrad({ inputs, backend, attrs }: KernelArgs): tf.T
   const ciBlocks = Math.ceil(cin / 4);
   const coBlocks = Math.ceil(cout / 8);
   const tiles = kH * kW * ciBlocks;
-  const coGroup = Math.ceil((tiles * coBlocks) / MAX_ITEMS);
+  // Enough 8-channel blocks per item that an item's work outweighs claiming it (and items ≤ MAX_ITEMS).
+  const macsPerBlock = 32 * info.batchSize * info.outHeight * info.outWidth;
+  const coGroup = Math.min(
+    coBlocks,
+    Math.max(Math.ceil((tiles * coBlocks) / MAX_ITEMS), Math.ceil(MIN_MACS_PER_ITEM / macsPerBlock)),
+  );
   const coGroups = Math.ceil(coBlocks / coGroup);
   const out = heap.wasm.makeOutput(filterShape, 'float32');
   const pointers = pointersOf(heap, [x, dy, out]);

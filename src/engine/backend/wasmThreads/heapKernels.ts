@@ -132,3 +132,32 @@ export function depthwiseFilterGradOnHeap(
     return Float32Array.from(sum);
   });
 }
+
+/** The constants of one Adam step (see adam_step in simdKernels.wat), float32 values. */
+export interface AdamConstants {
+  b1: number;
+  c1: number;
+  b2: number;
+  c2: number;
+  d1: number;
+  d2: number;
+  eps: number;
+  negLr: number;
+}
+
+/** One Adam step on the heap (w, m, v, g in; w', m', v' out); false when the arrays are not there. */
+export function adamStepOnHeap(
+  [w, m, v, g]: Float32Array[],
+  [ow, om, ov]: Float32Array[],
+  k: AdamConstants,
+): boolean {
+  const found = poolFor([w, m, v, g, ow, om, ov]);
+  if (!found) return false;
+  const [pool, pointers] = found;
+  const per = valuesPerItem(pool, w.length);
+  pool.run('adamStep', Math.ceil(w.length / per), [
+    ...pointers,
+    ...[w.length, k.b1, k.c1, k.b2, k.c2, k.d1, k.d2, k.eps, k.negLr, per],
+  ]);
+  return true;
+}

@@ -22,6 +22,7 @@ declare const WebAssembly: {
 export const MAX_PAGES = 65536;
 
 export interface SimdExports {
+  adam_step(...args: number[]): void;
   clip(x: number, y: number, n: number, lo: number, hi: number): void;
   clipped_relu_grad(dy: number, x: number, dx: number, n: number, hi: number): void;
   channel_sums(

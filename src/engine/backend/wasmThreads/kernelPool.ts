@@ -145,7 +145,8 @@ export class KernelPool {
     const id = TASK_NAMES.indexOf(task);
     const { ints } = this.views;
     this.views.args.set(args);
-    if (this.workers.length === 0) {
+    // One item (or no workers): run it here; waking a worker for work it cannot share costs more.
+    if (this.workers.length === 0 || items === 1) {
       for (let item = 0; item < items; item++) runTaskItem(this.main, id, item, this.views.args);
       return;
     }

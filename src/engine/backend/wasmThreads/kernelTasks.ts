@@ -18,6 +18,7 @@ export const TASK_NAMES = [
   'depthwiseRows',
   'depthwiseInputGradRows',
   'depthwiseFilterGradImages',
+  'adamStep',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -95,23 +96,47 @@ const TASKS: Record<TaskName, Task> = {
     const rows = Math.min(4, cin - ci0);
     const [iMin, iEnd] = tapRange(r - top, sH, inH, outH);
     const [jMin, jEnd] = tapRange(s - left, sW, inW, outW);
-    const tail = [batch, iMin, iEnd, jMin, jEnd - jMin, r - top, s - left, inH, inW, outH, outW];
-    const strides = [cin * 4, cout * 4, sH, sW];
+    const n = jEnd - jMin;
+    const [cinBytes, coutBytes] = [cin * 4, cout * 4];
     for (let cob = cog * coGroup; cob < Math.min(coBlocks, (cog + 1) * coGroup); cob++) {
       const co0 = cob * 8;
       const wide = cout - co0 >= 8;
       const out = dw + ((tap * cin + ci0) * cout + co0) * 4;
-      if (iEnd <= iMin || jEnd <= jMin) {
+      if (iEnd <= iMin || n <= 0) {
         for (let ci = 0; ci < rows; ci++)
-          new Float32Array(k.memory.buffer, out + ci * cout * 4, wide ? 8 : 4).fill(0);
-      } else if (rows === 4) {
-        const tile = wide ? k.conv.filter_grad_4x8 : k.conv.filter_grad_4x4;
-        tile(x + ci0 * 4, dy + co0 * 4, out, cout * 4, ...tail, ...strides);
-      } else {
-        const tile = wide ? k.conv.filter_grad_1x8 : k.conv.filter_grad_1x4;
-        for (let ci = 0; ci < rows; ci++) {
-          tile(x + (ci0 + ci) * 4, dy + co0 * 4, out + ci * cout * 4, cout * 4, ...tail, ...strides);
-        }
+          new Float32Array(k.memory.buffer, out + ci * coutBytes, wide ? 8 : 4).fill(0);
+        continue;
+      }
+      const tile =
+        rows === 4
+          ? wide
+            ? k.conv.filter_grad_4x8
+            : k.conv.filter_grad_4x4
+          : wide
+            ? k.conv.filter_grad_1x8
+            : k.conv.filter_grad_1x4;
+      for (let ci = 0; ci < rows; ci += rows === 4 ? 4 : 1) {
+        tile(
+          x + (ci0 + ci) * 4,
+          dy + co0 * 4,
+          out + ci * coutBytes,
+          coutBytes,
+          batch,
+          iMin,
+          iEnd,
+          jMin,
+          n,
+          r - top,
+          s - left,
+          inH,
+          inW,
+          outH,
+          outW,
+          cinBytes,
+          coutBytes,
+          sH,
+          sW,
+        );
       }
     }
   },
@@ -138,6 +163,13 @@ const TASKS: Record<TaskName, Task> = {
       ...[x, dy, totals + image * values * 8, scratch + image * values * 4, image * outH, (image + 1) * outH],
       ...[inH, inW, c, outH, outW, kH, kW, sH, sW, top, left],
     );
+  },
+  // w, m, v, g, outW, outM, outV, n, b1, c1, b2, c2, d1, d2, eps, negLr, valuesPerItem
+  adamStep: (k, item, a) => {
+    const [w, m, v, g, ow, om, ov, n] = a;
+    const [first, count] = rowsOf(item, a[16], n);
+    const at = 4 * first;
+    k.simd.adam_step(w + at, m + at, v + at, g + at, ow + at, om + at, ov + at, count, ...a.subarray(8, 16));
   },
 };
 
