@@ -20,6 +20,8 @@ import { removeCheckpoint } from './training/checkpoint';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';
+import { watchStopRequest } from './sweep/stopRequest';
+import type { SweepTrialRef } from '../protocol/sweepConfig';
 import { UserError, errorMessage } from './userError';
 
 /** How long a stopped run may spend evaluating its best model for summary.json. */
@@ -40,6 +42,8 @@ export interface RunOptions {
    * `overrides` are not used.
    */
   resume?: string;
+  /** A sweep's trial: recorded as run.json `sweep`. */
+  sweep?: SweepTrialRef;
 }
 
 export interface RunOutcome {
@@ -151,6 +155,7 @@ async function trainOnInputs(
         pid: process.pid,
         hostname: os.hostname(),
         warnings,
+        ...(options.sweep ? { sweep: options.sweep } : {}),
       });
   const runId = writer.id;
   const runDir = writer.dir;
@@ -171,6 +176,8 @@ async function trainOnInputs(
 
   const restoreRandom = seedMathRandom(`fit:${config.training.seed}`, resume?.checkpoint.mathRandom);
   let epochsCompleted = resume?.checkpoint.epoch ?? 0;
+  // A sweep stops a trial (ASHA, cancel) through a stop-request file in the run folder.
+  const stopRequest = watchStopRequest(runDir, options.signal);
   try {
     const augmentation = config.augmentation;
     const result = await fit({
@@ -181,7 +188,7 @@ async function trainOnInputs(
       numClasses,
       config,
       emit,
-      signal: options.signal,
+      signal: stopRequest.signal,
       // Cached activations only exist when augmentation is off (prepareInputs), so rows here are images.
       augment: isAugmentationActive(augmentation)
         ? (x, rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, rng)
@@ -200,6 +207,7 @@ async function trainOnInputs(
       onCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
       mathRandomState: () => restoreRandom.state(),
     });
+    if (result.status === 'stopped' && stopRequest.reason) result.endReason = stopRequest.reason;
 
     // The saved model is the best epoch's. With restoreBestWeights off, the last epoch's weights are kept too.
     const es = config.training.earlyStopping;
@@ -254,6 +262,7 @@ async function trainOnInputs(
     emit({ type: 'afterFit', runId, runDir, status: 'failed', epochsCompleted, error: message });
     return { runId, runDir, status: 'failed', error: message };
   } finally {
+    stopRequest.dispose();
     restoreRandom();
     model.dispose();
   }
