@@ -96,10 +96,24 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       'run a sweep (*.sweep.json): many trials of an experiment, locally in parallel or as a Slurm array job; prints the best trial',
     )
     .argument('<file>', 'the *.sweep.json sweep file (or: status <sweepId>, cancel <sweepId>)')
-    .addOption(new Option('--executor <type>', 'where trials run (default: the file\'s executor)').choices(['local', 'slurm']))
-    .option('--parallel <n>', 'trials at once (default: the file\'s, else the core count on CPU backends)', positiveWhole)
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend of every trial').choices(BACKEND_CHOICES))
-    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs); the sweep lives in <runs-dir>/../sweeps')
+    .addOption(
+      new Option('--executor <type>', "where trials run (default: the file's executor)").choices([
+        'local',
+        'slurm',
+      ]),
+    )
+    .option(
+      '--parallel <n>',
+      "trials at once (default: the file's, else the core count on CPU backends)",
+      positiveWhole,
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend of every trial').choices(BACKEND_CHOICES),
+    )
+    .option(
+      '--runs-dir <dir>',
+      'folder of run folders (default: .finetune/runs); the sweep lives in <runs-dir>/../sweeps',
+    )
     .option('--new', 'start a new sweep even when an unfinished one of this file could be resumed')
     .option('--memory-budget <MiB>', 'memory budget of each trial (see train)', positiveMiB)
     .option('--no-cache', 'train every trial without the activation cache')

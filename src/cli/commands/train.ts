@@ -91,7 +91,9 @@ export async function trainCommand(
       onEvent: (event) => reporter.event(event),
       signal: controller.signal,
       ...(resume ? { resume } : {}),
-      ...(options.sweepTrial ? { sweep: readTrialRef(existingFile(io.cwd, options.sweepTrial, 'Sweep trial file'), io.env) } : {}),
+      ...(options.sweepTrial
+        ? { sweep: readTrialRef(existingFile(io.cwd, options.sweepTrial, 'Sweep trial file'), io.env) }
+        : {}),
     });
     reporter.finish(outcome);
     return outcome.status === 'failed' ? 1 : 0;

@@ -6,7 +6,6 @@
  * needs: the experiment's text and config, its layer names, and a check that a trial's whole experiment
  * (all its values applied) still loads.
  */
-import * as path from 'node:path';
 import * as fs from 'node:fs';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parseTree, type Node } from 'jsonc-parser';
@@ -181,12 +180,17 @@ export function checkParameter(
         node: valueNode,
         message: `parameters["${key}"]: an int_uniform range needs whole-number min and max (got ${min}, ${max}).`,
       });
-    if (types.includes('integer') && !types.includes('number') && distribution !== 'int_uniform')
+    const wholeNumbers = types.includes('integer') && !types.includes('number');
+    if (wholeNumbers && distribution !== 'int_uniform')
       findings.push({
         node: nodeAtPath(valueNode, ['distribution']) ?? valueNode,
         message: `parameters["${key}"]: ${key} takes whole numbers — use "distribution": "int_uniform".`,
       });
-    if (method === 'grid' && gridValues(parameter) === undefined)
+    if (
+      method === 'grid' &&
+      gridValues(parameter) === undefined &&
+      !(wholeNumbers && distribution !== 'int_uniform')
+    )
       findings.push({
         node: valueNode,
         message: `parameters["${key}"] is a continuous range, which has no grid — give "values" for a grid, or use "method": "random".`,
@@ -210,7 +214,7 @@ function layerNameFindings(
   if (!names) return [];
   const unknown = (name: string): string => {
     const guess = closest(name, [...names]);
-    return `the base model has no layer "${name}"${guess ? ` (did you mean "${guess}"?)` : ''} — \`finetune layers ${path.relative(process.cwd(), context.config.baseModel) || context.config.baseModel}\` lists them.`;
+    return `the base model has no layer "${name}"${guess ? ` (did you mean "${guess}"?)` : ''} — \`finetune layers ${context.config.baseModel}\` lists them.`;
   };
   if (jsonPath[0] === 'layers' && !names.has(jsonPath[1]))
     return [{ node: keyNode, message: `parameters["${key}"]: ${unknown(jsonPath[1])}` }];

@@ -146,7 +146,12 @@ export function resolveSweepRef(sweepsDir: string, ref: string): SweepListing {
   const sweeps = listSweeps(sweepsDir);
   const exact = sweeps.find((s) => s.id === trimmed);
   if (exact) return exact;
-  const matches = trimmed === '' ? [] : sweeps.filter((s) => s.id.startsWith(trimmed));
+  // A prefix of the id, else a part of it or the sweep's name — whichever names exactly one sweep.
+  const prefixed = trimmed === '' ? [] : sweeps.filter((s) => s.id.startsWith(trimmed));
+  const matches =
+    prefixed.length > 0 || trimmed === ''
+      ? prefixed
+      : sweeps.filter((s) => s.id.includes(trimmed) || s.state?.name === trimmed);
   if (matches.length === 1) return matches[0];
   if (matches.length > 1)
     throw new UserError(`Sweep "${ref}" is ambiguous: it matches ${matches.map((m) => m.id).join(', ')}.`);

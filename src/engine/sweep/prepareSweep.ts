@@ -54,6 +54,8 @@ export interface SweepStartOptions {
   backend?: BackendChoice;
   /** `--new`: never resume, start a fresh sweep. */
   fresh?: boolean;
+  /** Checks the executor can take the sweep (Slurm reachable) before anything is written; throws if not. */
+  preflight?: (executor: ExecutorConfig) => void;
 }
 
 export interface PreparedSweep {
@@ -106,7 +108,10 @@ export function prepareSweep(options: SweepStartOptions): PreparedSweep {
       (previous.effectiveStatus === 'interrupted' || previous.effectiveStatus === 'stopped')
     ) {
       const snapshot = readSnapshot(previous.dir);
-      if (snapshot.sweepText === sweepText) return resumeSweep(previous, snapshot, loaded.warnings);
+      if (snapshot.sweepText === sweepText) {
+        options.preflight?.(snapshot.config.executor);
+        return resumeSweep(previous, snapshot, loaded.warnings);
+      }
       notes.push(
         `The sweep file changed since sweep ${previous.id} (${previous.effectiveStatus}) was started, so a new sweep starts; that one stays as it was.`,
       );
@@ -123,6 +128,7 @@ function createSweep(loaded: LoadedSweep, sweepText: string, options: SweepStart
         ? { type: 'local' }
         : { type: 'slurm' }
       : config.executor;
+  options.preflight?.(executor);
   const trials = sweepTrials(config);
   const experimentText = fs.readFileSync(config.experimentPath, 'utf8');
   const backend = options.backend ?? loaded.experiment.training.backend;

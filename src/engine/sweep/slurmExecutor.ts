@@ -5,7 +5,7 @@
  * sweep submits the trials it still needs as a new array job (same indices); an interrupted trial's task
  * continues its run (`finetune train --resume`, named by trials/<n>/resume-run).
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SlurmExecutorConfig } from '../../protocol/sweepConfig';
@@ -52,6 +52,56 @@ export function runSlurmCommand(
 
 export const NO_SBATCH_MESSAGE =
   'sbatch is not on the PATH: the slurm executor submits trials with Slurm\'s sbatch, squeue and scancel, so start the sweep where they are installed (a cluster\'s login node), or use "executor": { "type": "local" } (finetune sweep --executor local).';
+
+/** The file a command name resolves to on the PATH, or undefined. */
+export function onPath(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, command);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks, before a sweep folder is created, that Slurm can take the sweep: sbatch is on the PATH and the
+ * partition the file names exists. Each problem is a UserError that says what to do.
+ */
+export function checkSlurm(executor: SlurmExecutorConfig, env: NodeJS.ProcessEnv = process.env): void {
+  if (!onPath('sbatch', env)) throw new UserError(NO_SBATCH_MESSAGE);
+  if (!executor.partition) return;
+  let partitions: string[];
+  try {
+    const out = execFileSync('sinfo', ['-h', '-o', '%R'], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    partitions = [
+      ...new Set(
+        out
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean),
+      ),
+    ];
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+    throw new UserError(
+      `Slurm does not answer (sinfo failed${stderr ? `: ${stderr.split('\n')[0]}` : ''}): is slurmctld running and reachable from here? \`sinfo\` should list the partitions.`,
+    );
+  }
+  if (!partitions.includes(executor.partition)) {
+    throw new UserError(
+      `Slurm has no partition "${executor.partition}" (executor.partition in the sweep file). This cluster has: ${partitions.join(', ') || 'none'}. Use one of them, or leave "partition" out for the default.`,
+    );
+  }
+}
 
 export interface SlurmExecutorOptions {
   parallel: number;

@@ -12,7 +12,7 @@ import { isProcessAlive } from '../runs/readRuns';
 import type { Executor } from './executor';
 import { LocalExecutor } from './localExecutor';
 import { prepareSweep, type PreparedSweep, type SweepStartOptions } from './prepareSweep';
-import { SlurmExecutor } from './slurmExecutor';
+import { checkSlurm, SlurmExecutor } from './slurmExecutor';
 import { runSweep } from './sweepController';
 
 export interface SweepProcessOptions {
@@ -71,7 +71,12 @@ export async function startSweep(
   start: SweepStartOptions,
   options: SweepProcessOptions,
 ): Promise<SweepState> {
-  const prepared = prepareSweep(start);
+  const prepared = prepareSweep({
+    ...start,
+    preflight: (executor) => {
+      if (executor.type === 'slurm') checkSlurm(executor, options.env);
+    },
+  });
   options.onPrepared?.(prepared);
   const executor = createExecutor(prepared, options.trainArgs, options.env);
   return runSweep({

@@ -84,8 +84,8 @@ class SweepController {
     try {
       jobId = await executor.submit(prepared.launches);
     } catch (error) {
-      // Nothing started (sbatch missing or refused): the sweep ends failed, with the reason.
-      this.finish('failed', errorMessage(error));
+      // Nothing started (sbatch refused the job): the sweep ends failed, with the reason, which the caller reports.
+      this.finish('failed', errorMessage(error), false);
       throw error;
     }
     if (jobId) state.slurmJobs = [...(state.slurmJobs ?? []), jobId];
@@ -140,7 +140,7 @@ class SweepController {
     return state;
   }
 
-  private finish(status: SweepStatus, reason: string): void {
+  private finish(status: SweepStatus, reason: string, announce = true): void {
     const state = this.state;
     state.status = status;
     state.endReason = reason;
@@ -148,7 +148,7 @@ class SweepController {
     delete state.controller;
     fs.rmSync(path.join(this.dir, CANCEL_REQUEST_FILE), { force: true });
     this.save(true);
-    this.emit({ type: 'sweepEnd', status, state });
+    if (announce) this.emit({ type: 'sweepEnd', status, state });
   }
 
   private requestCancel(reason: string, status: SweepStatus): void {
