@@ -44,6 +44,8 @@ export interface RunOptions {
   resume?: string;
   /** A sweep's trial: recorded as run.json `sweep`. */
   sweep?: SweepTrialRef;
+  /** ASHA rungs (epochs) at which the trial waits for the sweep's verdict. */
+  sweepRungs?: number[];
 }
 
 export interface RunOutcome {
@@ -177,7 +179,7 @@ async function trainOnInputs(
   const restoreRandom = seedMathRandom(`fit:${config.training.seed}`, resume?.checkpoint.mathRandom);
   let epochsCompleted = resume?.checkpoint.epoch ?? 0;
   // A sweep stops a trial (ASHA, cancel) through a stop-request file in the run folder.
-  const stopRequest = watchStopRequest(runDir, options.signal);
+  const stopRequest = watchStopRequest(runDir, options.signal, options.sweepRungs);
   try {
     const augmentation = config.augmentation;
     const result = await fit({
@@ -204,7 +206,10 @@ async function trainOnInputs(
         writer.update({ epochsCompleted });
       },
       resumeFrom: resume?.checkpoint,
-      onCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
+      onCheckpoint: async (checkpoint) => {
+        writer.saveCheckpoint(checkpoint);
+        await stopRequest.atEpochEnd(checkpoint.epoch);
+      },
       mathRandomState: () => restoreRandom.state(),
     });
     if (result.status === 'stopped' && stopRequest.reason) result.endReason = stopRequest.reason;

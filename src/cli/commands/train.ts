@@ -54,6 +54,9 @@ export async function trainCommand(
   } else {
     experimentPath = existingFile(io.cwd, file, 'Experiment file');
   }
+  const trial = options.sweepTrial
+    ? readTrialRef(existingFile(io.cwd, options.sweepTrial, 'Sweep trial file'), io.env)
+    : undefined;
   const reporter = createTrainReporter(io, options.json === true);
   const controller = new AbortController();
 
@@ -91,9 +94,7 @@ export async function trainCommand(
       onEvent: (event) => reporter.event(event),
       signal: controller.signal,
       ...(resume ? { resume } : {}),
-      ...(options.sweepTrial
-        ? { sweep: readTrialRef(existingFile(io.cwd, options.sweepTrial, 'Sweep trial file'), io.env) }
-        : {}),
+      ...(trial ? { sweep: trial.ref, sweepRungs: trial.rungs } : {}),
     });
     reporter.finish(outcome);
     return outcome.status === 'failed' ? 1 : 0;

@@ -72,7 +72,7 @@ export function batchScript(input: BatchScriptInput): string {
     // exec: the trainer gets Slurm's signals itself (SIGTERM on scancel or at the time limit: it stops cleanly).
     // A trial a resumed sweep continues has its run folder in resume-run: it goes on from its checkpoint.
     `if [ -f "$TRIAL_DIR/${RESUME_RUN_FILE}" ]; then`,
-    `  exec ${command} train --resume "$(cat "$TRIAL_DIR/${RESUME_RUN_FILE}")" --runs-dir "$RUNS_DIR"${trainArgs ? ` ${trainArgs}` : ''}`,
+    `  exec ${command} train --resume "$(cat "$TRIAL_DIR/${RESUME_RUN_FILE}")" --runs-dir "$RUNS_DIR" --sweep-trial "$TRIAL_DIR/trial.json"`,
     'fi',
     `exec ${command} train "$TRIAL_DIR/experiment.json" --runs-dir "$RUNS_DIR" --sweep-trial "$TRIAL_DIR/trial.json"${trainArgs ? ` ${trainArgs}` : ''}`,
     '',

@@ -116,7 +116,15 @@ export class LocalExecutor implements Executor {
     const task = this.tasks.get(launch.trial)!;
     const log = fs.openSync(path.join(launch.trialDir, TRIAL_LOG), 'a');
     const args = launch.resumeRunDir
-      ? ['train', '--resume', launch.resumeRunDir, '--runs-dir', this.options.runsDir]
+      ? [
+          'train',
+          '--resume',
+          launch.resumeRunDir,
+          '--runs-dir',
+          this.options.runsDir,
+          '--sweep-trial',
+          path.join(launch.trialDir, 'trial.json'),
+        ]
       : [
           'train',
           path.join(launch.trialDir, 'experiment.json'),

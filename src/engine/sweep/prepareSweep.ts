@@ -9,13 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendChoice } from '../../protocol/experimentConfig';
-import type {
-  ExecutorConfig,
-  ExecutorType,
-  SweepState,
-  SweepTrialRef,
-  TrialRecord,
-} from '../../protocol/sweepConfig';
+import type { ExecutorConfig, ExecutorType, SweepState, TrialRecord } from '../../protocol/sweepConfig';
 import { ashaRungs } from '../../core/sweep/asha';
 import { loadSweep, type LoadedSweep } from '../../core/sweep/loadSweep';
 import { sweepTrials } from '../../core/sweep/sampleTrials';
@@ -39,6 +33,7 @@ import { isProcessAlive, markRunCrashed, readRun } from '../runs/readRuns';
 import { resumeProblem } from '../runs/resumable';
 import { UserError } from '../userError';
 import type { TrialLaunch } from './executor';
+import type { TrialFileContents } from './trialRef';
 
 export const TRIAL_EXPERIMENT_FILE = 'experiment.json';
 export const TRIAL_REF_FILE = 'trial.json';
@@ -183,7 +178,13 @@ function createSweep(loaded: LoadedSweep, sweepText: string, options: SweepStart
       const finalDir = trialDirOf(sweepDir, trial);
       const dir = trialDirOf(staging, trial);
       fs.mkdirSync(dir, { recursive: true });
-      const ref: SweepTrialRef = { id, trial, params, executor: executor.type };
+      const ref: TrialFileContents = {
+        id,
+        trial,
+        params,
+        executor: executor.type,
+        ...(state.asha ? { rungs: state.asha.rungs } : {}),
+      };
       fs.writeFileSync(
         path.join(dir, TRIAL_EXPERIMENT_FILE),
         trialExperimentText({

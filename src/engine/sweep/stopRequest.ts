@@ -13,6 +13,16 @@ export const STOP_REQUEST_FILE = 'stop-request.json';
 
 /** How often a training run looks for a stop request: a stat per 200 ms costs nothing next to a batch. */
 const POLL_MS = 200;
+/** How long a trial at an ASHA rung waits for the sweep's verdict before it goes on without one. */
+export const RUNG_VERDICT_TIMEOUT_MS = 30_000;
+const RUNG_POLL_MS = 50;
+
+/** The sweep's "go on" for a trial at a rung (a stop is a stop request). */
+export const rungVerdictFile = (rung: number): string => `asha-rung-${rung}.json`;
+
+export function writeRungVerdict(runDir: string, rung: number): void {
+  writeFileAtomic(path.join(runDir, rungVerdictFile(rung)), `${JSON.stringify({ rung, continue: true })}\n`);
+}
 
 export interface StopRequest {
   reason: string;
@@ -43,6 +53,11 @@ export interface StopRequestWatch {
   readonly signal: AbortSignal;
   /** The request's reason once one stopped the run. */
   readonly reason: string | undefined;
+  /**
+   * Called when an epoch has been saved. At an ASHA rung the trial waits here for the sweep's verdict —
+   * go on, or a stop request — so it is stopped exactly at the rung, not an epoch later.
+   */
+  atEpochEnd(epoch: number): Promise<void>;
   dispose(): void;
 }
 
@@ -50,7 +65,12 @@ export interface StopRequestWatch {
  * Watches `runDir` for a stop request while a run trains. A request already there belongs to an earlier
  * life of the folder (a resumed run was stopped by one) and is removed first.
  */
-export function watchStopRequest(runDir: string, parent?: AbortSignal): StopRequestWatch {
+export function watchStopRequest(
+  runDir: string,
+  parent?: AbortSignal,
+  rungs: readonly number[] = [],
+  verdictTimeoutMs = RUNG_VERDICT_TIMEOUT_MS,
+): StopRequestWatch {
   const file = path.join(runDir, STOP_REQUEST_FILE);
   fs.rmSync(file, { force: true });
   const controller = new AbortController();
@@ -58,13 +78,25 @@ export function watchStopRequest(runDir: string, parent?: AbortSignal): StopRequ
   const onParentAbort = (): void => controller.abort();
   if (parent?.aborted) controller.abort();
   parent?.addEventListener('abort', onParentAbort);
-  const timer = setInterval(() => {
-    if (controller.signal.aborted || !fs.existsSync(file)) return;
+  const look = (): boolean => {
+    if (controller.signal.aborted) return true;
+    if (!fs.existsSync(file)) return false;
     reason = readStopRequest(runDir)?.reason ?? 'stop requested';
     controller.abort();
-  }, POLL_MS);
+    return true;
+  };
+  const timer = setInterval(look, POLL_MS);
   timer.unref();
+  const atEpochEnd = async (epoch: number): Promise<void> => {
+    if (!rungs.includes(epoch)) return;
+    const verdict = path.join(runDir, rungVerdictFile(epoch));
+    const deadline = Date.now() + verdictTimeoutMs;
+    while (!look() && !fs.existsSync(verdict) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, RUNG_POLL_MS));
+    fs.rmSync(verdict, { force: true });
+  };
   return {
+    atEpochEnd,
     signal: controller.signal,
     get reason() {
       return reason;

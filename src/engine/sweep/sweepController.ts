@@ -21,7 +21,7 @@ import { markRunCrashed, readRun, type RunListing } from '../runs/readRuns';
 import { errorMessage } from '../userError';
 import type { Executor, TaskStatus } from './executor';
 import type { PreparedSweep } from './prepareSweep';
-import { requestStop } from './stopRequest';
+import { requestStop, writeRungVerdict } from './stopRequest';
 import { TrialRunFinder } from './trialRuns';
 
 export interface SweepRunOptions {
@@ -56,6 +56,8 @@ class SweepController {
   private lastWrite = 0;
   private bestKey = '';
   private readonly epochsSeen = new Map<number, number>();
+  /** Rung verdicts ("go on") written in this life of the controller: `<trial>:<rung>`. */
+  private readonly verdicts = new Set<string>();
 
   constructor(private readonly options: SweepRunOptions) {
     const { prepared } = options;
@@ -264,9 +266,10 @@ class SweepController {
     }
     if (!this.asha || this.cancel || trial.stopRequested || run.record?.status !== 'running') return;
     const decisions = this.asha.observe(trial.trial, metricHistory(run, this.state.metric));
-    if (decisions.length === 0) return;
-    this.state.asha = { rungs: [...this.asha.rungs], recorded: this.asha.recorded };
-    this.dirty = true;
+    if (decisions.length > 0) {
+      this.state.asha = { rungs: [...this.asha.rungs], recorded: this.asha.recorded };
+      this.dirty = true;
+    }
     for (const decision of decisions) {
       if (!decision.stop) {
         trial.rungsPassed = [...(trial.rungsPassed ?? []), decision.rung];
@@ -284,6 +287,23 @@ class SweepController {
       this.save(true); // the decision is on disk before the trial acts on it: a resumed sweep knows why it stopped
       this.askToStop(trial, reason);
       this.emit({ type: 'trialPruned', trial: trial.trial, rung: decision.rung, reason });
+    }
+    // The trial waits at a rung for the verdict: "go on" unless it was just asked to stop.
+    if (
+      !trial.stopRequested &&
+      this.asha.rungs.includes(epochs) &&
+      !this.verdicts.has(`${trial.trial}:${epochs}`)
+    ) {
+      this.verdicts.add(`${trial.trial}:${epochs}`);
+      try {
+        writeRungVerdict(run.dir, epochs);
+      } catch (error) {
+        this.emit({
+          type: 'log',
+          level: 'warn',
+          message: `trial ${trial.trial}: cannot write its rung verdict: ${errorMessage(error)}`,
+        });
+      }
     }
   }
 

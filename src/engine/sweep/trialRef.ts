@@ -7,13 +7,19 @@ import * as fs from 'node:fs';
 import type { SweepTrialRef } from '../../protocol/sweepConfig';
 import { UserError } from '../userError';
 
-export function readTrialRef(
-  file: string,
-  env: Record<string, string | undefined> = process.env,
-): SweepTrialRef {
-  let value: Partial<SweepTrialRef>;
+export interface TrialFile {
+  ref: SweepTrialRef;
+  /** ASHA rungs (epochs) at which the trial waits for the sweep's verdict; empty without ASHA. */
+  rungs: number[];
+}
+
+/** trials/<n>/trial.json: the run.json `sweep` reference plus the ASHA rungs. */
+export type TrialFileContents = Omit<SweepTrialRef, 'jobId'> & { rungs?: number[] };
+
+export function readTrialRef(file: string, env: Record<string, string | undefined> = process.env): TrialFile {
+  let value: Partial<TrialFileContents>;
   try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<SweepTrialRef>;
+    value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<TrialFileContents>;
   } catch (error) {
     throw new UserError(`Cannot read the sweep trial file ${file}: ${(error as Error).message}`, file);
   }
@@ -28,11 +34,17 @@ export function readTrialRef(
   }
   const jobId = env.SLURM_ARRAY_JOB_ID;
   const index = env.SLURM_ARRAY_TASK_ID;
+  const rungs = Array.isArray(value.rungs)
+    ? value.rungs.filter((r: unknown): r is number => Number.isInteger(r) && (r as number) > 0)
+    : [];
   return {
-    id: value.id,
-    trial: value.trial,
-    params: value.params,
-    executor: value.executor,
-    ...(value.executor === 'slurm' && jobId && index !== undefined ? { jobId: `${jobId}_${index}` } : {}),
+    ref: {
+      id: value.id,
+      trial: value.trial,
+      params: value.params,
+      executor: value.executor,
+      ...(value.executor === 'slurm' && jobId && index !== undefined ? { jobId: `${jobId}_${index}` } : {}),
+    },
+    rungs,
   };
 }
