@@ -40,6 +40,13 @@ export interface ParameterFinding {
   warning?: boolean;
 }
 
+const TYPE_NOUNS: Record<string, string> = {
+  array: 'lists',
+  string: 'text',
+  boolean: 'true or false',
+  object: 'objects',
+};
+
 /** Keys whose values are layer names of the base model. */
 const LAYER_VALUED = new Set(['freezeUpTo', 'head.cutAt']);
 
@@ -161,7 +168,7 @@ export function checkParameter(
     if (!types.includes('number') && !types.includes('integer')) {
       findings.push({
         node: valueNode,
-        message: `parameters["${key}"]: ${key} takes ${types.join(' or ') || 'non-numeric values'}, not numbers — a range cannot produce them. Give "values" instead.`,
+        message: `parameters["${key}"]: ${key} takes ${types.map((t) => TYPE_NOUNS[t] ?? t).join(' or ') || 'other values'}, not numbers — a range cannot produce them. Give "values" instead.`,
       });
       return findings;
     }
