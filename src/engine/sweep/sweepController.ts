@@ -15,7 +15,14 @@ import * as path from 'node:path';
 import type { SweepEvent } from '../../protocol/sweepEvents';
 import type { SweepState, SweepStatus, TrialRecord } from '../../protocol/sweepConfig';
 import { Asha, ashaStopReason } from '../../core/sweep/asha';
-import { CANCEL_REQUEST_FILE, countTrials, readCancelRequest, writeState } from '../../core/sweep/sweepStore';
+import {
+  CANCEL_REQUEST_FILE,
+  countTrials,
+  readCancelRequest,
+  trialDirOf,
+  writeState,
+} from '../../core/sweep/sweepStore';
+import { resumeProblem } from '../runs/resumable';
 import { bestTrial, endedTrial, metricHistory, trialScore } from '../../core/sweep/trialOutcome';
 import { markRunCrashed, readRun, type RunListing } from '../runs/readRuns';
 import { errorMessage } from '../userError';
@@ -58,6 +65,8 @@ class SweepController {
   private readonly epochsSeen = new Map<number, number>();
   /** Rung verdicts ("go on") written in this life of the controller: `<trial>:<rung>`. */
   private readonly verdicts = new Set<string>();
+  /** Trials that crashed once in this life of the controller and were continued from their checkpoint. */
+  private readonly retried = new Set<number>();
 
   constructor(private readonly options: SweepRunOptions) {
     const { prepared } = options;
@@ -313,9 +322,41 @@ class SweepController {
         ? `(Slurm task ${task.jobId ?? '?'}) ended`
         : task.exitCode === null
           ? 'was killed by a signal'
-          : `exited with code ${task.exitCode ?? '?'}`;
+          : task.exitCode === undefined
+            ? 'ended' // adopted from an earlier controller: how it ended is not known
+            : `exited with code ${task.exitCode}`;
     const ended = endedTrial(run, trial.stopRequested, how, this.options.executor.logTail(trial.trial));
     if (ended.markCrashed && run) markRunCrashed(run, ended.markCrashed);
+    // A trainer that died (killed, out of memory, its node lost) gets one more go from its last epoch.
+    if (
+      ended.state === 'crashed' &&
+      run &&
+      !this.cancel &&
+      !this.retried.has(trial.trial) &&
+      !resumeProblem(run.dir)
+    ) {
+      this.retried.add(trial.trial);
+      this.emit({
+        type: 'log',
+        level: 'warn',
+        message: `trial ${trial.trial} crashed (${ended.error}); it continues from its last completed epoch (once)`,
+      });
+      trial.state = 'pending';
+      this.dirty = true;
+      void this.options.executor
+        .submit([{ trial: trial.trial, trialDir: trialDirOf(this.dir, trial.trial), resumeRunDir: run.dir }])
+        .then((jobId) => {
+          if (jobId) this.state.slurmJobs = [...(this.state.slurmJobs ?? []), jobId];
+        })
+        .catch((error: unknown) => {
+          Object.assign(trial, {
+            state: 'crashed',
+            error: `${ended.error}; continuing it failed: ${errorMessage(error)}`,
+          });
+          this.dirty = true;
+        });
+      return;
+    }
     trial.state = ended.state;
     trial.endedAt = new Date().toISOString();
     if (ended.endReason) trial.endReason = ended.endReason;
