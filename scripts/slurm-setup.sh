@@ -26,7 +26,11 @@ if [ "${1:-}" = "--check" ]; then
   esac
 fi
 
-[ "$(id -u)" -eq 0 ] || fail "must run as root (it installs packages and starts munged, slurmctld and slurmd); run it with sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  # Like scripts/e2e-setup.sh: sudo without a password prompt when there is one (CI machines).
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then exec sudo -n bash "$0" "$@"; fi
+  fail "must run as root (it installs packages and starts munged, slurmctld and slurmd); run it with sudo"
+fi
 
 # 1. Packages: offline from the Debian mirror.
 missing=()
