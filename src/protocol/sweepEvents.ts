@@ -3,7 +3,14 @@
  * host reads them from the sweep controller it starts (a child process running that very command). The
  * sweep folder's state.json stays the truth; events are for progress and low latency.
  */
-import type { ExecutorType, ParamValue, SweepState, SweepStatus, TrialState } from './sweepConfig';
+import type {
+  ExecutorType,
+  ParamValue,
+  SweepMetric,
+  SweepState,
+  SweepStatus,
+  TrialState,
+} from './sweepConfig';
 
 export type SweepEvent =
   | {
@@ -14,6 +21,7 @@ export type SweepEvent =
       trials: number;
       parallel: number;
       executor: ExecutorType;
+      metric: SweepMetric;
       /** Trials already finished when a resumed sweep starts again. */
       resumed?: { finished: number };
       /** Slurm: the array job submitted now. */

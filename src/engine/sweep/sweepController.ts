@@ -112,6 +112,7 @@ class SweepController {
       trials: state.trials.length,
       parallel: executor.parallel,
       executor: executor.type,
+      metric: state.metric,
       ...(prepared.resumed
         ? { resumed: { finished: state.trials.filter((t) => FINAL.has(t.state)).length } }
         : {}),
