@@ -40,7 +40,7 @@ async function pickSweep(
 ): Promise<SweepListing | undefined> {
   if (arg instanceof SweepItem) return readSweep(arg.sweep.dir);
   if (typeof arg === 'string' && fs.existsSync(path.join(arg, 'state.json'))) return readSweep(arg);
-  const selected = runs.view.selection.find((item): item is SweepItem => item instanceof SweepItem);
+  const selected = (runs.view.selection ?? []).find((item): item is SweepItem => item instanceof SweepItem);
   if (selected) return readSweep(selected.sweep.dir);
   const sweeps = runs.allSweeps();
   if (sweeps.length === 0) {
