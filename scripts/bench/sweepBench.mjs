@@ -88,12 +88,20 @@ for (const [name, parallel, asha] of [
       `best trial ${result.state.best?.trial} (val_accuracy ${result.state.best?.score.toFixed(4)})  ` +
       `${c.completed} completed, ${c.pruned} stopped by ASHA, ${c.failed + c.crashed} failed`,
   );
+  console.log(
+    `             per trial (val_accuracy, epochs): ${result.state.trials
+      .map((t) => `#${t.trial} ${t.score?.toFixed(3) ?? '—'}/${t.epochsCompleted ?? 0}${t.state === 'pruned' ? '✂' : ''}`)
+      .join('  ')}`,
+  );
 }
 const [a, b, c, d] = results;
+// Ties are common on the sample's 60 validation images: the best trial is the first of those with the top score.
+const tied = (r) => r.state.trials.filter((t) => t.score === r.state.best?.score).map((t) => t.trial);
 const same = (x, y) =>
   x.state.best?.trial === y.state.best?.trial
-    ? `yes (trial ${x.state.best?.trial})`
-    : `no: trial ${x.state.best?.trial} (${x.state.best?.score.toFixed(4)}) vs trial ${y.state.best?.trial} (${y.state.best?.score.toFixed(4)})`;
+    ? `yes (trial ${x.state.best?.trial}, ${x.state.best?.score.toFixed(4)})`
+    : `no: trial ${x.state.best?.trial} (${x.state.best?.score.toFixed(4)}) vs trial ${y.state.best?.trial} (${y.state.best?.score.toFixed(4)}); ` +
+      `trials at the top score with ASHA: ${tied(x).join(', ')}, without: ${tied(y).join(', ')}`;
 console.log(`wall time parallel 2 / parallel 1: ${(b.wall / a.wall).toFixed(2)} (target ≤ 0.6)`);
 console.log(`epochs with ASHA / without, parallel 2: ${(c.epochs / b.epochs).toFixed(2)}; parallel 1: ${(d.epochs / a.epochs).toFixed(2)} (target ≤ 0.5)`);
 console.log(`same best trial with ASHA — parallel 2: ${same(c, b)}; parallel 1: ${same(d, a)}`);
