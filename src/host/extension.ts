@@ -133,7 +133,7 @@ export function activate(context: vscode.ExtensionContext): void {
       experiments,
       runs,
       env: () => trainerEnvironment(context),
-      compare: (runDirs) => ComparePanel.show(runDirs, compareContext),
+      compare: (runDirs, sweep) => ComparePanel.show(runDirs, compareContext, sweep),
     }),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();

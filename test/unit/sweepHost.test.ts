@@ -65,7 +65,7 @@ const experiments = {
 } as unknown as ExperimentService;
 
 let runs: RunsViewProvider;
-const compared: string[][] = [];
+const compared: { dirs: string[]; sweep?: { name: string; metric: string } }[] = [];
 before(() => {
   vscode.workspace.workspaceFolders = [{ uri: vscode.Uri.file(ws.dir), name: 'ws', index: 0 }];
   runs = new RunsViewProvider();
@@ -75,7 +75,7 @@ before(() => {
     experiments,
     runs,
     env: () => process.env,
-    compare: (dirs) => void compared.push(dirs),
+    compare: (dirs, sweep) => void compared.push({ dirs, sweep }),
   });
 });
 after(() => {
@@ -219,10 +219,10 @@ describe('Start Sweep, the Runs view, Compare Trials and Apply Best Trial', { ti
   it('compares the trials and applies the best one as a single edit that keeps the comments', async () => {
     const sweep = runs.getChildren().find((item): item is SweepItem => item instanceof SweepItem)!;
     await command('fineTune.sweeps.compare')(sweep);
-    assert.deepEqual(
-      compared[compared.length - 1],
-      sweep.trials.map((t) => t.run.dir),
-    );
+    assert.deepEqual(compared[compared.length - 1], {
+      dirs: sweep.trials.map((t) => t.run.dir),
+      sweep: { name: 'small', metric: 'val_accuracy' },
+    });
     const best = readState(sweep.sweep.dir).best!;
     const before = fs.readFileSync(experimentFile, 'utf8');
     await command('fineTune.sweeps.applyBest')(sweep);

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { describeParams, formatParamValue } from '../../core/sweep/loadSweep';
 import { readSweep, requestCancel, type SweepListing } from '../../core/sweep/sweepStore';
 import { errorMessage } from '../../engine/userError';
+import type { SweepMetricName } from '../../protocol/sweepConfig';
 import type { ExperimentService } from '../experiments/experimentService';
 import type { RunsViewProvider } from '../views/runsView';
 import { SweepItem } from '../views/sweepItem';
@@ -25,8 +26,8 @@ export interface SweepCommandContext {
   experiments: ExperimentService;
   runs: RunsViewProvider;
   env: () => NodeJS.ProcessEnv;
-  /** Opens the Compare panel on these run folders. */
-  compare: (runDirs: string[]) => void;
+  /** Opens the Compare panel on these run folders (a sweep's trials: with its name and metric). */
+  compare: (runDirs: string[], sweep?: { name: string; metric: SweepMetricName }) => void;
 }
 
 const isSweepUri = (uri: unknown): uri is vscode.Uri =>
@@ -87,10 +88,15 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
     (sweep.state?.trials ?? []).flatMap((t) => (t.runDir && fs.existsSync(t.runDir) ? [t.runDir] : []));
 
   const compareTrials = (sweepDir: string): void => {
-    const dirs = trialDirs(readSweep(sweepDir));
+    const sweep = readSweep(sweepDir);
+    const dirs = trialDirs(sweep);
     if (dirs.length === 0)
       void vscode.window.showInformationMessage('Fine-Tune: no trial of this sweep has a run yet.');
-    else context.compare(dirs);
+    else
+      context.compare(
+        dirs,
+        sweep.state ? { name: sweep.state.name, metric: sweep.state.metric.name } : undefined,
+      );
   };
 
   const applyBest = async (sweepDir: string): Promise<void> => {
