@@ -11,7 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isProcessAlive } from '../../src/engine/runs/readRuns';
+import { fork } from 'node:child_process';
 import {
+  cliJs,
   killIfAlive,
   metricLines,
   onlySweepDir,
@@ -212,6 +214,41 @@ describe('local sweeps', { timeout: 600_000 }, () => {
     } finally {
       killIfAlive(controller.child.pid);
     }
+  });
+
+  it('stops its trials and is left interrupted when the process that started it goes away (window reload)', async () => {
+    const ws = workspace('fts-sweep-parent-');
+    const file = writeSweep(ws.dir, 'parent', {
+      parameters: { 'head.dropout': { values: [0.1, 0.3, 0.5] }, 'training.epochs': { values: [300] } },
+      parallel: 2,
+    });
+    // As VS Code starts it: a child process with an IPC channel.
+    const child = fork(cliJs, ['sweep', file, '--runs-dir', ws.runsDir, '--json'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    leftovers.push(child.pid);
+    const sweepDir = await waitFor(
+      'the sweep folder',
+      () => fs.existsSync(ws.sweepsDir) && onlySweepDir(ws.sweepsDir),
+    );
+    await waitFor('two trials training', () =>
+      readState(sweepDir).trials.filter((t) => t.runDir && metricLines(t.runDir) >= 1).length === 2
+        ? true
+        : undefined,
+    );
+    child.disconnect();
+    // Waited for on disk and by pid: a disconnected child no longer holds this process's event loop open.
+    await waitFor('the controller to stop its trials and exit', () =>
+      readState(sweepDir).status !== 'running' && !isProcessAlive(child.pid!) ? true : undefined,
+    );
+    const state = readState(sweepDir);
+    assert.equal(state.status, 'interrupted');
+    for (const trial of state.trials.slice(0, 2)) {
+      assert.equal(trial.state, 'stopped');
+      assert.equal(readRunRecord(trial.runDir!).status, 'stopped');
+    }
+    assert.equal(state.trials[2].runDir, undefined);
+    assert.equal(state.trials[2].endReason, 'sweep cancelled before the trial started');
   });
 
   it('resumes after its controller was killed, without re-running finished trials', async () => {
