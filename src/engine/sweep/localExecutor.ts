@@ -155,7 +155,11 @@ export class LocalExecutor implements Executor {
       );
       Object.assign(task, { ended: true, exitCode: -1 });
     });
-    child.on('exit', (code) => Object.assign(task, { ended: true, exitCode: code }));
+    child.on('exit', (code) => {
+      Object.assign(task, { ended: true, exitCode: code });
+      // The freed slot is taken at once, not at the controller's next look.
+      this.fill();
+    });
     // The controller must not wait for detached trials to exit before it may exit itself.
     child.unref();
   }
