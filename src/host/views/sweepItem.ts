@@ -75,7 +75,9 @@ function sweepTooltip(sweep: SweepListing, state: SweepState): vscode.MarkdownSt
   const tooltip = new vscode.MarkdownString(undefined, false);
   tooltip.appendMarkdown('**');
   tooltip.appendText(state.name);
-  tooltip.appendMarkdown(`** — sweep, ${sweep.effectiveStatus}\n\n`);
+  tooltip.appendMarkdown('** — sweep, ');
+  tooltip.appendText(sweep.effectiveStatus);
+  tooltip.appendMarkdown('\n\n');
   const lines = [
     `Sweep ${state.id}`,
     `${state.trials.length} trials on ${state.executor === 'slurm' ? `Slurm${state.slurmJobs?.length ? ` (job ${state.slurmJobs.join(', ')})` : ''}` : 'this machine'}, ${state.parallel} at a time`,
