@@ -8,6 +8,7 @@
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
+//   schemas/sweep.schema.json     the sweep-file schema, likewise
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -109,6 +110,24 @@ writeFileSync(
   join(root, 'schemas', 'finetune.schema.json'),
   `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
 );
+// The sweep file's schema, the same way.
+const sweepSchemaBundle = await esbuild.build({
+  ...common,
+  entryPoints: ['src/protocol/sweepSchema.ts'],
+  write: false,
+  sourcemap: false,
+  minify: false,
+});
+const sweepSchemaModule = { exports: {} };
+new Function('module', 'exports', 'require', sweepSchemaBundle.outputFiles[0].text)(
+  sweepSchemaModule,
+  sweepSchemaModule.exports,
+  require,
+);
+writeFileSync(
+  join(root, 'schemas', 'sweep.schema.json'),
+  `${JSON.stringify(sweepSchemaModule.exports.SWEEP_SCHEMA, null, 2)}\n`,
+);
 console.log(
-  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json',
+  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json, schemas/sweep.schema.json',
 );

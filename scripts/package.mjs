@@ -212,6 +212,7 @@ const required = [
   /^extension\/dist\/webview\/experiment\.js$/,
   /^extension\/dist\/webview\/codicon\.ttf$/,
   /^extension\/schemas\/finetune\.schema\.json$/,
+  /^extension\/schemas\/sweep\.schema\.json$/,
   /^extension\/media\/fine-tune\.svg$/,
   /^extension\/node_modules\/sharp\/lib\/index\.js$/,
   new RegExp(`^extension/node_modules/@img/sharp-${platform}/lib/sharp-${platform}\\.node$`),

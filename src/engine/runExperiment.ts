@@ -21,6 +21,8 @@ import { removeCheckpoint } from './training/checkpoint';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';
+import { watchStopRequest } from './sweep/stopRequest';
+import type { SweepTrialRef } from '../protocol/sweepConfig';
 import { UserError, errorMessage } from '../core/userError';
 
 /** How long a stopped run may spend evaluating its best model for summary.json. */
@@ -41,6 +43,10 @@ export interface RunOptions {
    * `overrides` are not used.
    */
   resume?: string;
+  /** A sweep's trial: recorded as run.json `sweep`. */
+  sweep?: SweepTrialRef;
+  /** ASHA rungs (epochs) at which the trial waits for the sweep's verdict. */
+  sweepRungs?: number[];
 }
 
 export interface RunOutcome {
@@ -161,6 +167,7 @@ async function trainOnInputs(
         pid: process.pid,
         hostname: os.hostname(),
         warnings,
+        ...(options.sweep ? { sweep: options.sweep } : {}),
       });
   const runId = writer.id;
   const runDir = writer.dir;
@@ -184,6 +191,8 @@ async function trainOnInputs(
   let epochsCompleted = resume?.checkpoint.epoch ?? 0;
   /** The epoch of the checkpoint on disk (a failed run is resumed from it). */
   let checkpointEpoch = resume?.checkpoint.epoch;
+  // A sweep stops a trial (ASHA, cancel) through a stop-request file in the run folder.
+  const stopRequest = watchStopRequest(runDir, options.signal, options.sweepRungs);
   try {
     const augmentation = config.augmentation;
     const result = await fit({
@@ -194,7 +203,7 @@ async function trainOnInputs(
       numClasses,
       config,
       emit,
-      signal: options.signal,
+      signal: stopRequest.signal,
       // Cached activations only exist when augmentation is off (prepareInputs), so rows here are images.
       augment: isAugmentationActive(augmentation)
         ? (x, rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, rng)
@@ -210,12 +219,14 @@ async function trainOnInputs(
         writer.update({ epochsCompleted });
       },
       resumeFrom: resume?.checkpoint,
-      onCheckpoint: (checkpoint) => {
+      onCheckpoint: async (checkpoint) => {
         writer.saveCheckpoint(checkpoint);
         checkpointEpoch = checkpoint.epoch;
+        await stopRequest.atEpochEnd(checkpoint.epoch);
       },
       mathRandomState: () => restoreRandom.state(),
     });
+    if (result.status === 'stopped' && stopRequest.reason) result.endReason = stopRequest.reason;
 
     // The saved model is the best epoch's. With restoreBestWeights off, the last epoch's weights are kept too.
     const es = config.training.earlyStopping;
@@ -274,6 +285,7 @@ async function trainOnInputs(
     emit({ type: 'afterFit', runId, runDir, status: 'failed', epochsCompleted, error: message });
     return { runId, runDir, status: 'failed', error: message };
   } finally {
+    stopRequest.dispose();
     restoreRandom();
     model.dispose();
   }

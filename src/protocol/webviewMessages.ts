@@ -224,6 +224,8 @@ export interface ComparePanelState {
   runs: CompareRun[];
   parameters: CompareParameter[];
   freeze: FreezeDiff;
+  /** The runs are a sweep's trials: its name and the metric it ranks them by (the parallel chart's outcome). */
+  sweep?: { name: string; metric: 'val_accuracy' | 'val_loss' | 'accuracy' | 'loss' };
 }
 
 /** What the compare webview persists with setState; the host's serializer reopens `runDirs`. */

@@ -7,6 +7,7 @@ import { UserError } from '../../core/userError';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import { type CliIO, routeConsoleToStderr } from '../io';
 import { existingFile, runsDirOf } from '../inputPaths';
+import { readTrialRef } from '../../engine/sweep/trialRef';
 import { createTrainReporter } from '../trainReporter';
 
 export interface TrainOptions {
@@ -22,6 +23,8 @@ export interface TrainOptions {
   cache?: boolean;
   /** Threads of the wasm backend (default: every core). */
   threads?: number;
+  /** A sweep's trial file (trials/<n>/trial.json): the run records which sweep and trial it is. */
+  sweepTrial?: string;
 }
 
 /** Exit status of a process ended by Ctrl-C, by shell convention (128 + SIGINT). */
@@ -54,6 +57,9 @@ export async function trainCommand(
   } else {
     experimentPath = existingFile(io.cwd, file, 'Experiment file');
   }
+  const trial = options.sweepTrial
+    ? readTrialRef(existingFile(io.cwd, options.sweepTrial, 'Sweep trial file'), io.env)
+    : undefined;
   const reporter = createTrainReporter(io, options.json === true);
   const controller = new AbortController();
 
@@ -73,6 +79,8 @@ export async function trainCommand(
     process.exit(EXIT_INTERRUPTED);
   };
   process.on('SIGINT', onInterrupt);
+  // SIGTERM (scancel, a Slurm time limit, a sweep cancelling a trial) stops as Ctrl-C does.
+  process.on('SIGTERM', onInterrupt);
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
   configureThreads(options.threads);
   try {
@@ -90,11 +98,13 @@ export async function trainCommand(
       onEvent: (event) => reporter.event(event),
       signal: controller.signal,
       ...(resume ? { resume } : {}),
+      ...(trial ? { sweep: trial.ref, sweepRungs: trial.rungs } : {}),
     });
     reporter.finish(outcome);
     return outcome.status === 'failed' ? 1 : 0;
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     restoreConsole();
     reporter.close();
   }

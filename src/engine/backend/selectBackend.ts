@@ -1,5 +1,5 @@
 /**
- * Picks and initialises the TensorFlow.js backend. Order for `auto` (DESIGN.md):
+ * Picks and initialises the TensorFlow.js backend. Order for `auto` (README.md, "Backends"):
  * tensorflow-gpu → webgpu (a hardware adapter only) → tensorflow → wasm → cpu. The native bindings are
  * optional dependencies that usually fail to install offline, so each candidate is tried and the reason it
  * was skipped is kept for the log. `webgpu` is Dawn (npm `webgpu`): its adapters are probed once per
