@@ -115,7 +115,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     )
     .option(
       '--parallel <n>',
-      "trials at once (default: the file's, else the core count on CPU backends)",
+      "trials at once (default: the file's, else on CPU backends one per core, or cores / --threads)",
       positiveWhole,
     )
     .addOption(
@@ -128,6 +128,11 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--new', 'start a new sweep even when an unfinished one of this file could be resumed')
     .option('--memory-budget <MiB>', 'memory budget of each trial (see train)', positiveMiB)
     .option('--no-cache', 'train every trial without the activation cache')
+    .option(
+      '--threads <n>',
+      'wasm threads of each trial (default: the cores shared out over the trials at once); with no --parallel, trials at once = cores / threads',
+      threadCount,
+    )
     .option('--json', 'print each sweep event as one JSON line, nothing else')
     .action(async (file: string, opts: Record<string, unknown>) => {
       const { sweepCommand } = await import('./commands/sweep');

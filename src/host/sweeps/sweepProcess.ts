@@ -15,7 +15,7 @@ export interface SweepProcessOptions {
   cliScript: string;
   sweepFile: string;
   runsDir: string;
-  /** More `finetune sweep` arguments (`--backend`, `--memory-budget`, `--no-cache`). */
+  /** More `finetune sweep` arguments (`--backend`, `--memory-budget`, `--no-cache`, `--threads`). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
