@@ -1,16 +1,20 @@
 // Bundles the three entry points with esbuild and copies the runtime assets next to them:
-//   dist/extension.js  VS Code extension host (must not contain TensorFlow.js — checked below)
+//   dist/extension.js  VS Code extension host (no TensorFlow.js, Dawn, sharp or src/engine — checked below)
 //   dist/trainer.js    trainer child process
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
+//   dist/gpuProbe.js   child process that probes the WebGPU adapters (Dawn) for the trainer and the CLI
+//   dist/kernelWorker.js  the kernel pool's worker threads of the wasm backend (loaded from __dirname)
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
+//   schemas/sweep.schema.json     the sweep-file schema, likewise
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { assembleWat } from './assembleWat.mjs';
+import { checkBundle } from './bundleBoundaries.mjs';
 
 const require = createRequire(import.meta.url);
 const root = dirname(dirname(new URL(import.meta.url).pathname));
@@ -25,7 +29,8 @@ const common = {
   minify: production,
   logLevel: 'warning',
   // Native or optional packages are resolved at run time from node_modules.
-  external: ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // Dawn's bindings (webgpu) are a native module too.
+  external: ['vscode', 'sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   absWorkingDir: root,
   // jsonc-parser's default (UMD) build requires its own files at run time; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
@@ -36,6 +41,8 @@ const entries = {
   trainer: 'src/engine/trainerMain.ts',
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
+  gpuProbe: 'src/engine/backend/webgpu/gpuProbe.ts',
+  kernelWorker: 'src/engine/backend/wasmThreads/kernelWorker.ts',
 };
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
@@ -49,25 +56,20 @@ for (const [name, entry] of Object.entries(entries)) {
     outfile: `dist/${name}.js`,
     metafile: true,
   });
-  if (name === 'extension') {
-    const tfInputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('@tensorflow'));
-    if (tfInputs.length > 0) {
-      throw new Error(
-        `The extension host bundle must not load TensorFlow.js, but it includes ${tfInputs.slice(0, 3).join(', ')}`,
-      );
-    }
-  }
+  checkBundle(`dist/${name}.js`, name === 'extension' ? 'extension' : 'trainer', result.metafile);
 }
 
 // Webviews: one browser bundle per panel (webview/<panel>/main.ts → dist/webview/<panel>.js, plus
 // <panel>.css when the panel imports CSS), and the codicon font they use, all loaded from local files.
+// Each bundle is checked: no TensorFlow.js, Dawn, sharp, engine or host code, no Node built-ins.
 mkdirSync(join(root, 'dist', 'webview'), { recursive: true });
 for (const panel of ['training', 'experiment', 'compare', 'lrFinder']) {
   const entry = join(root, 'webview', panel, 'main.ts');
   if (!existsSync(entry)) continue;
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: [entry],
     outfile: `dist/webview/${panel}.js`,
+    metafile: true,
     bundle: true,
     platform: 'browser',
     format: 'iife',
@@ -77,6 +79,7 @@ for (const panel of ['training', 'experiment', 'compare', 'lrFinder']) {
     logLevel: 'warning',
     absWorkingDir: root,
   });
+  checkBundle(`dist/webview/${panel}.js`, 'webview', result.metafile);
 }
 const codicons = dirname(require.resolve('@vscode/codicons/dist/codicon.css'));
 for (const file of ['codicon.css', 'codicon.ttf'])
@@ -107,6 +110,24 @@ writeFileSync(
   join(root, 'schemas', 'finetune.schema.json'),
   `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
 );
+// The sweep file's schema, the same way.
+const sweepSchemaBundle = await esbuild.build({
+  ...common,
+  entryPoints: ['src/protocol/sweepSchema.ts'],
+  write: false,
+  sourcemap: false,
+  minify: false,
+});
+const sweepSchemaModule = { exports: {} };
+new Function('module', 'exports', 'require', sweepSchemaBundle.outputFiles[0].text)(
+  sweepSchemaModule,
+  sweepSchemaModule.exports,
+  require,
+);
+writeFileSync(
+  join(root, 'schemas', 'sweep.schema.json'),
+  `${JSON.stringify(sweepSchemaModule.exports.SWEEP_SCHEMA, null, 2)}\n`,
+);
 console.log(
-  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json',
+  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json, schemas/sweep.schema.json',
 );

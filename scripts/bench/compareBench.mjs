@@ -35,7 +35,7 @@ for (const needed of [
   }
 }
 const out = (p) => require(join(root, 'out', p));
-const { listRuns } = out('src/engine/runs/readRuns.js');
+const { listRuns } = out('src/core/runs/readRuns.js');
 const { comparePanelState, freezePatternDiff } = out('src/host/panels/compareState.js');
 const { writeManyRuns } = out('test/webview/compareFixtures.js');
 const { openWebview, closeBrowser } = out('test/webview/harness.js');

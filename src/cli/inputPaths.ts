@@ -1,7 +1,7 @@
 /** Resolving and checking the paths given on the command line, with messages that say what to pass. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../engine/userError';
+import { UserError } from '../core/userError';
 
 export const DEFAULT_RUNS_DIR = path.join('.finetune', 'runs');
 

@@ -13,17 +13,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice } from '../protocol/experimentConfig';
 import { LR_FINDER_DEFAULTS, type LrFinderPoint, type LrFinderResult } from '../protocol/lrFinder';
 import { currentBackend } from './backend/selectBackend';
-import { writeLrFinderRecord } from './lrFinderRecord';
+import { writeLrFinderRecord } from '../core/lrFinderRecord';
 import { prepareInputs, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
 import { prefetchBatches } from './data/prefetch';
 import { prepareRun, type PreparedRun } from './prepareRun';
-import { createRng, seedMathRandom, shuffled, type Rng } from './rng';
+import { createRng, seedMathRandom, shuffled, type Rng } from '../core/rng';
 import { LearningRateGroups } from './training/learningRateGroups';
 import { SmoothedLoss, hasDiverged, suggestLearningRate, sweepLearningRate } from './training/lrSuggestion';
 import { prepareTrainingBatch } from './training/trainingBatch';
 import { trainStep } from './training/trainStep';
-import { UserError } from './userError';
+import { UserError } from '../core/userError';
 
 export interface LrFinderOptions {
   experimentPath: string;

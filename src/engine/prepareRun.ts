@@ -6,15 +6,15 @@
  */
 import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
 import { currentBackend, hasKernel, initBackend, switchToCpu } from './backend/selectBackend';
-import { loadExperiment } from './config/loadExperiment';
+import { loadExperiment } from '../core/config/loadExperiment';
 import { datasetFingerprint } from './data/fingerprint';
-import { scanDataset, type DatasetScan } from './data/scanDataset';
-import { splitDataset, type DatasetSplit } from './data/splitDataset';
+import { scanDataset, type DatasetScan } from '../core/data/scanDataset';
+import { splitDataset, type DatasetSplit } from '../core/data/splitDataset';
 import { assertEveryClassTrains } from './data/trainingCoverage';
 import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';
 import { loadBaseModel } from './model/loadBaseModel';
-import { seedMathRandom } from './rng';
-import { UserError } from './userError';
+import { seedMathRandom } from '../core/rng';
+import { UserError } from '../core/userError';
 
 export interface RunOverrides {
   epochs?: number;
@@ -85,6 +85,10 @@ export async function prepareRun(
   const warnings = [...loaded.warnings];
   const selection = await initBackend(snapshot ? snapshot.backend : config.training.backend);
   selection.notes.forEach((note) => log('info', `backend ${note}`));
+  if (selection.threads !== undefined)
+    log('info', `backend ${selection.backend}: ${selection.threads} thread(s)`);
+  // A software adapter: said in the run log and run.json (runExperiment logs every warning).
+  if (selection.warning) warnings.push(selection.warning);
 
   const scan = await scanDataset(config.dataset.path);
   warnings.push(...scan.warnings);

@@ -11,23 +11,24 @@ import {
   TRAINER_DESCRIBE_ARG,
   TRAINER_FIND_LR_ARG,
   TRAINER_LR_RECORD_DIR_ARG,
-  isHostToTrainer,
+  TRAINER_THREADS_ARG,
   type StartRequest,
   type TrainerToHost,
 } from '../protocol/trainerMessages';
+import { isHostToTrainer } from '../protocol/messageGuards';
 import {
   TRAINER_PREVIEW_AUGMENTATION_ARG,
   TRAINER_PREVIEW_COUNT_ARG,
   TRAINER_PREVIEW_SEED_ARG,
 } from '../protocol/augmentationPreview';
-import { initBackend } from './backend/selectBackend';
+import { configureThreads, initBackend } from './backend/selectBackend';
 import { pipelineOptions } from './cache/prepareInputs';
 import { findLearningRate } from './lrFinder';
 import { previewAugmentation } from './data/augmentationPreview';
 import { describeModel } from './model/layerTree';
 import { loadBaseModel } from './model/loadBaseModel';
 import { runExperiment } from './runExperiment';
-import { errorMessage, isUserError } from './userError';
+import { errorMessage, isUserError } from '../core/userError';
 
 function send(message: TrainerToHost): Promise<void> {
   return new Promise((resolve) => {
@@ -40,6 +41,13 @@ function requestedBackend(argv: string[]): BackendChoice {
   const i = argv.indexOf(TRAINER_BACKEND_ARG);
   const value = i >= 0 ? argv[i + 1] : 'auto';
   return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : 'auto';
+}
+
+/** `--threads <n>`: the wasm backend's threads (absent or not a positive integer: every core). */
+function requestedThreads(argv: string[]): number | undefined {
+  const i = argv.indexOf(TRAINER_THREADS_ARG);
+  const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+  return Number.isInteger(value) && value >= 1 ? value : undefined;
 }
 
 /** `--describe <model.json>`: the extension host's way to read a layer tree without loading TensorFlow.js itself. */
@@ -111,6 +119,7 @@ async function findLr(experimentPath: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  configureThreads(requestedThreads(process.argv));
   if (!process.send) {
     console.error(
       'The trainer runs as a child process with an IPC channel; use the `finetune` CLI from a terminal.',
@@ -147,6 +156,7 @@ async function main(): Promise<void> {
       backend: selection.backend,
       available: selection.available,
       pid: process.pid,
+      ...(selection.adapter ? { adapter: selection.adapter } : {}),
     });
   } catch (error) {
     await send({ type: 'failed', error: errorMessage(error) });
@@ -154,6 +164,8 @@ async function main(): Promise<void> {
   }
 
   const request = await start;
+  // The start message's setting wins (the same as --threads when the host sent both).
+  if (request.pipeline?.trainerThreads !== undefined) configureThreads(request.pipeline.trainerThreads);
   try {
     const outcome = await runExperiment({
       experimentPath: request.experimentPath,

@@ -36,6 +36,7 @@ import { registerExportMetricsCommand } from './commands/exportMetrics';
 import { registerExportModelCommand } from './commands/exportModel';
 import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
 import { registerFindLearningRateCommand } from './commands/findLearningRate';
+import { registerSweepCommands } from './sweeps/sweepCommands';
 
 let controller: TrainingController | undefined;
 
@@ -114,7 +115,10 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     registerNewExperimentCommand(context, experiments, describer),
     registerDatasetCommands(context, datasets, experiments),
-    registerExportModelCommand(log),
+    registerExportModelCommand({
+      log,
+      cliScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
+    }),
     registerExportMetricsCommand(log),
     registerInstallBackendCommand(context, log),
     registerFindLearningRateCommand({
@@ -126,6 +130,14 @@ export function activate(context: vscode.ExtensionContext): void {
       trainerEnv: () => trainerEnvironment(context),
     }),
     registerDownloadModelCommand(context, experiments, describer, log),
+    ...registerSweepCommands({
+      extensionUri: context.extensionUri,
+      log,
+      experiments,
+      runs,
+      env: () => trainerEnvironment(context),
+      compare: (runDirs, sweep) => ComparePanel.show(runDirs, compareContext, sweep),
+    }),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
       if (target) await training.start(target);

@@ -6,8 +6,9 @@
 import { forkTrainer } from './forkTrainer';
 import * as fs from 'node:fs';
 import type { LayerNode } from '../protocol/layerTree';
-import { TRAINER_DESCRIBE_ARG, isTrainerToHost } from '../protocol/trainerMessages';
-import { topologyLayerTree } from '../engine/model/topologyLayerTree';
+import { TRAINER_DESCRIBE_ARG } from '../protocol/trainerMessages';
+import { isTrainerToHost } from '../protocol/messageGuards';
+import { topologyLayerTree } from '../core/model/topologyLayerTree';
 
 export interface ModelDescription {
   layers: LayerNode[];

@@ -14,7 +14,7 @@ export interface LayerNode {
    * The layers whose outputs this one reads: paths of layers in the same model, or the path of the
    * enclosing nested model for that model's own input ('' for the base model's input). Absent when the
    * file does not say (then the previous layer is assumed, as in a Sequential). Valid head cuts are
-   * computed from these (src/engine/model/cutPoints.ts).
+   * computed from these (src/core/portable/cutPoints.ts).
    */
   inputs?: string[];
   /** Nested models: the path of the child whose output is the model's output. */

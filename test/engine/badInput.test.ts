@@ -17,7 +17,7 @@ import type { CliIO } from '../../src/cli/io';
 import { main } from '../../src/cli/program';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { atomicDirSaveHandler, fileLoadHandler } from '../../src/engine/model/fileModelIO';
-import { listRuns, parseMetricsLines, readRun } from '../../src/engine/runs/readRuns';
+import { listRuns, parseMetricsLines, readRun } from '../../src/core/runs/readRuns';
 import { RunItem } from '../../src/host/views/runItem';
 import type { RunRecord } from '../../src/protocol/runRecord';
 import { bmpBytes, pngHeaderOnly, solidImage } from './data/imageFixtures';

@@ -15,12 +15,12 @@ import type { LayerNode } from '../../src/protocol/layerTree';
 import type { RunRecord } from '../../src/protocol/runRecord';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
-import { analyseCuts, defaultCutPath } from '../../src/engine/model/cutPoints';
+import { analyseCuts, defaultCutPath } from '../../src/core/portable/cutPoints';
 import { allPaths, describeModel } from '../../src/engine/model/layerTree';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
-import { topologyLayerTree } from '../../src/engine/model/topologyLayerTree';
+import { topologyLayerTree } from '../../src/core/model/topologyLayerTree';
 import { runExperiment } from '../../src/engine/runExperiment';
-import { UserError } from '../../src/engine/userError';
+import { UserError } from '../../src/core/userError';
 import {
   RESIDUAL,
   TM,

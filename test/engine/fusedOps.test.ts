@@ -16,7 +16,7 @@ import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { fusedLayerCall, fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { setSimdChunkValues } from '../../src/engine/backend/fusedOps/simdKernels';
 import { walkContainer } from '../../src/engine/model/graphWalk';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { randomValues as random, relativeError } from '../helpers/numericCompare';
 
 type Backend = 'cpu' | 'wasm';

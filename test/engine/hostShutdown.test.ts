@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { readRun } from '../../src/engine/runs/readRuns';
+import { readRun } from '../../src/core/runs/readRuns';
 import { TrainingController } from '../../src/host/training/trainingController';
 import type { RunRecord } from '../../src/protocol/runRecord';
 import * as vscode from '../helpers/fakeVscodeApi';

@@ -14,7 +14,7 @@ import { findLearningRate } from '../../src/engine/lrFinder';
 import { prepareRun } from '../../src/engine/prepareRun';
 import { LearningRateGroups } from '../../src/engine/training/learningRateGroups';
 import { crossEntropy } from '../../src/engine/training/evaluate';
-import { UserError } from '../../src/engine/userError';
+import { UserError } from '../../src/core/userError';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { mixBatch, sampleBeta, smoothLabels } from '../../src/engine/data/mixBatch';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { crossEntropy } from '../../src/engine/training/evaluate';
 
 describe('mixup, CutMix and label smoothing', () => {

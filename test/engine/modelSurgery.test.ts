@@ -7,7 +7,7 @@ import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentCo
 import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { describeModel, allPaths } from '../../src/engine/model/layerTree';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
-import { UserError } from '../../src/engine/userError';
+import { UserError } from '../../src/core/userError';
 import { experimentConfig } from '../helpers/fixtureConfig';
 import { saveFlatSequential, saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 

@@ -15,8 +15,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { CliIO } from '../../src/cli/io';
 import { main } from '../../src/cli/program';
 import { classifyImages } from '../../src/engine/export/classifyImages';
-import { exportRunModel } from '../../src/engine/export/exportModel';
-import { readRunModel } from '../../src/engine/export/runModel';
+import { exportRunModel } from '../../src/core/export/exportModel';
+import { readRunModel } from '../../src/core/export/runModel';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 import { runExperiment } from '../../src/engine/runExperiment';
 import type { EpochMetrics, RunSummary } from '../../src/protocol/runRecord';
@@ -182,7 +182,7 @@ describe("a run's model outside training", () => {
   it('refuses to overwrite an exported model unless told to', () => {
     const out = path.join(root, 'exported-twice');
     exportRunModel(runDir, out);
-    assert.throws(() => exportRunModel(runDir, out), /already holds a model\.json/);
+    assert.throws(() => exportRunModel(runDir, out), /is not empty/);
     assert.ok(exportRunModel(runDir, out, { overwrite: true }).files.length > 0);
   });
 

@@ -14,7 +14,7 @@ import type { PipelineOptions } from '../../src/engine/cache/prepareInputs';
 import { decodeImages, type DecodeOptions } from '../../src/engine/data/decodeImages';
 import { prefetchBatches } from '../../src/engine/data/prefetch';
 import { memoryRows, type DataSplit, type RowStore } from '../../src/engine/data/rowStore';
-import { scanDataset, type ImageRef } from '../../src/engine/data/scanDataset';
+import { scanDataset, type ImageRef } from '../../src/core/data/scanDataset';
 import { WorkerDecoder, checkDecodable, streamingImageRows } from '../../src/engine/data/workerDecoder';
 import { runExperiment } from '../../src/engine/runExperiment';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';

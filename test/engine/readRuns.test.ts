@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { listRuns, markCrashedRuns, readRun, resolveRunRef } from '../../src/engine/runs/readRuns';
-import { UserError } from '../../src/engine/userError';
+import { listRuns, markCrashedRuns, readRun, resolveRunRef } from '../../src/core/runs/readRuns';
+import { UserError } from '../../src/core/userError';
 
 function tempRunsDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-runs-'));

@@ -12,7 +12,7 @@ import { before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
-import { readRun } from '../../src/engine/runs/readRuns';
+import { readRun } from '../../src/core/runs/readRuns';
 import { CHECKPOINT_DIR, readCheckpoint } from '../../src/engine/training/checkpoint';
 import { runExperiment } from '../../src/engine/runExperiment';
 import { describeTrainerDeath, TrainerProcess } from '../../src/host/trainerProcess';

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
-import { loadExperiment } from '../../src/engine/config/loadExperiment';
+import { loadExperiment } from '../../src/core/config/loadExperiment';
 import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 

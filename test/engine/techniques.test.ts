@@ -13,7 +13,7 @@ import { DEFAULT_SCHEDULE } from '../../src/protocol/experimentConfig';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 import { runExperiment } from '../../src/engine/runExperiment';
-import { PlateauScheduler, scheduledLearningRate } from '../../src/engine/training/lrSchedule';
+import { PlateauScheduler, scheduledLearningRate } from '../../src/core/portable/lrSchedule';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 

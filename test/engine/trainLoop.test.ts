@@ -12,7 +12,7 @@ import type { TrainingEvent } from '../../src/protocol/trainingEvents';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { memoryRows, type DataSplit } from '../../src/engine/data/rowStore';
 import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { CancelFit, type TrainingCallback } from '../../src/engine/training/callbacks/trainingCallback';
 import type { FitCheckpoint } from '../../src/engine/training/checkpoint';
 import { fit, type FitOptions } from '../../src/engine/training/trainLoop';

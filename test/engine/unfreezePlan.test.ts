@@ -12,9 +12,9 @@ import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { describeModel } from '../../src/engine/model/layerTree';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
 import { LearningRateGroups } from '../../src/engine/training/learningRateGroups';
-import { scheduledLearningRate } from '../../src/engine/training/lrSchedule';
-import { LR_STEPS_PER_EPOCH, scheduledLrSteps } from '../../src/engine/training/lrSteps';
-import { planLeavesFromTree, unfreezeTimeline } from '../../src/engine/training/unfreezePlan';
+import { scheduledLearningRate } from '../../src/core/portable/lrSchedule';
+import { LR_STEPS_PER_EPOCH, scheduledLrSteps } from '../../src/core/portable/lrSteps';
+import { planLeavesFromTree, unfreezeTimeline } from '../../src/core/portable/unfreezePlan';
 import { experimentConfig } from '../helpers/fixtureConfig';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 

@@ -16,7 +16,7 @@ import {
   replaceSlowWasmKernels,
 } from '../../src/engine/backend/wasmKernels/fasterWasmKernels';
 import { tileInto } from '../../src/engine/backend/wasmKernels/tileByCopies';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { randomValues, relativeError } from '../helpers/numericCompare';
 
 async function valuesOn(backend: 'cpu' | 'wasm', compute: () => tf.Tensor): Promise<number[]> {

@@ -13,7 +13,7 @@ import {
   WASM_TRAINING_KERNELS,
   registerWasmTrainingKernels,
 } from '../../src/engine/backend/wasmKernels/registerWasmKernels';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { randomValues, relativeError } from '../helpers/numericCompare';
 
 const TOLERANCE = 1e-4;

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { atomicDirSaveHandler } from '../../src/engine/model/fileModelIO';
-import { seedMathRandom } from '../../src/engine/rng';
+import { seedMathRandom } from '../../src/core/rng';
 
 type Sym = tfl.SymbolicTensor;
 

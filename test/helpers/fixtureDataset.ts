@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 
 /**
  * `<dir>/<class>/<class>_<i>.png`: class k is a noisy image whose dominant colour channel is k % 3 and

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { atomicDirSaveHandler } from '../../src/engine/model/fileModelIO';
-import { seedMathRandom } from '../../src/engine/rng';
+import { seedMathRandom } from '../../src/core/rng';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `fts-${prefix}-`));

@@ -1,6 +1,6 @@
 /** Random float inputs and a relative error measure, shared by the tests that compare kernels. */
 import { strict as assert } from 'node:assert';
-import type { Rng } from '../../src/engine/rng';
+import type { Rng } from '../../src/core/rng';
 
 /** Uniform values in [low, high) for a tensor of `shape`. */
 export function randomValues(shape: number[], rng: Rng, low = -1, high = 1): Float32Array {

@@ -9,22 +9,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseExperimentText } from '../../src/engine/config/loadExperiment';
-import { diffParameters, parameterTable, summarizeRun } from '../../src/engine/runs/compareRuns';
-import { readRun, type RunListing } from '../../src/engine/runs/readRuns';
+import { parseExperimentText } from '../../src/core/config/loadExperiment';
+import { diffParameters, parameterTable, summarizeRun } from '../../src/core/runs/compareRuns';
+import { readRun, type RunListing } from '../../src/core/runs/readRuns';
 import {
   configChanges,
   describeChanges,
   rerunExperimentText,
   rerunFilePath,
-} from '../../src/engine/runs/rerunConfig';
-import {
-  notesLockedReason,
-  runDisplayName,
-  runNotesOf,
-  updateRunNotes,
-} from '../../src/engine/runs/runNotes';
-import { isUserError } from '../../src/engine/userError';
+} from '../../src/core/runs/rerunConfig';
+import { notesLockedReason, runDisplayName, runNotesOf, updateRunNotes } from '../../src/core/runs/runNotes';
+import { isUserError } from '../../src/core/userError';
 import {
   compareRun,
   compareSeries,

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentConfig } from '../../src/protocol/experimentConfig';
-import { adviseFromCurves, type AdviceInput } from '../../src/engine/advice/curveAdvice';
+import { adviseFromCurves, type AdviceInput } from '../../src/core/advice/curveAdvice';
 import { OverfittingSignalCallback } from '../../src/engine/training/callbacks/overfittingSignal';
 import { FitProgress } from '../../src/engine/training/callbacks/trainingCallback';
 import { experimentConfig } from '../helpers/fixtureConfig';

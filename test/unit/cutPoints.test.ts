@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayerNode } from '../../src/protocol/layerTree';
-import { analyseCuts, defaultCutPath } from '../../src/engine/model/cutPoints';
+import { analyseCuts, defaultCutPath } from '../../src/core/portable/cutPoints';
 
 const leaf = (path: string, className: string, inputs?: string[]): LayerNode => ({
   path,

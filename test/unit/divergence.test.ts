@@ -8,7 +8,7 @@ import {
   divergenceVerdict,
   farAboveChance,
   type DivergenceMetrics,
-} from '../../src/engine/training/divergence';
+} from '../../src/core/portable/divergence';
 
 /** Epochs from [loss, val_loss, val_accuracy] triples; accuracy follows val_accuracy. */
 const curve = (...rows: [number, number, number][]): DivergenceMetrics[] =>

@@ -7,10 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Ajv from 'ajv';
-import { createRng, type Rng } from '../../src/engine/rng';
-import { parseExperimentText } from '../../src/engine/config/loadExperiment';
+import { createRng, type Rng } from '../../src/core/rng';
+import { parseExperimentText } from '../../src/core/config/loadExperiment';
 import { EXPERIMENT_SCHEMA } from '../../src/protocol/experimentSchema';
-import { UserError } from '../../src/engine/userError';
+import { UserError } from '../../src/core/userError';
 
 const FILE = 'fuzz.finetune.json';
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseTree } from 'jsonc-parser';
-import { parseExperimentText } from '../../src/engine/config/loadExperiment';
+import { parseExperimentText } from '../../src/core/config/loadExperiment';
 import type { LayerNode } from '../../src/protocol/layerTree';
 import {
   experimentFileName,

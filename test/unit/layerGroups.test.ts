@@ -5,7 +5,7 @@ import {
   phaseAtEpoch,
   unfreezeBlocks,
   type PlanLeaf,
-} from '../../src/engine/training/layerGroups';
+} from '../../src/core/portable/layerGroups';
 
 const leaf = (path: string, className: string, state: PlanLeaf['state'] = 'trainable'): PlanLeaf => ({
   path,
@@ -78,7 +78,7 @@ describe('discriminative learning rates', () => {
 
 describe('layers at a learning rate of 0', () => {
   it('are frozen: fineTuneLearningRateMultiplier 0, a group at 0 — and only trainable layers change state', async () => {
-    const { freezeZeroRateLayers } = await import('../../src/engine/training/layerGroups');
+    const { freezeZeroRateLayers } = await import('../../src/core/portable/layerGroups');
     const leaves = [
       { path: 'b/conv1', className: 'Conv2D', state: 'trainable' as const, hasKernel: true },
       { path: 'b/bn1', className: 'BatchNormalization', state: 'trainable' as const, hasKernel: false },

@@ -11,7 +11,7 @@ import { before, describe, it } from 'node:test';
 import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentConfig';
 import type { ExperimentPanelState } from '../../src/protocol/webviewMessages';
 import { initBackend } from '../../src/engine/backend/selectBackend';
-import { topologyLayerTree } from '../../src/engine/model/topologyLayerTree';
+import { topologyLayerTree } from '../../src/core/model/topologyLayerTree';
 import type { ExperimentService } from '../../src/host/experiments/experimentService';
 import { LayersViewProvider, type LayerItem } from '../../src/host/views/layersView';
 import { TM, saveTeachableMachineModel } from '../helpers/exportFixtures';

@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { DEFAULTS, DEFAULT_EARLY_STOPPING, type ExperimentConfig } from '../../src/protocol/experimentConfig';
 import { EXPERIMENT_SCHEMA, type JsonSchema } from '../../src/protocol/experimentSchema';
-import { loadExperiment, parseExperimentText } from '../../src/engine/config/loadExperiment';
-import { readModelInputSize } from '../../src/engine/config/modelInputShape';
-import { UserError } from '../../src/engine/userError';
+import { loadExperiment, parseExperimentText } from '../../src/core/config/loadExperiment';
+import { readModelInputSize } from '../../src/core/config/modelInputShape';
+import { UserError } from '../../src/core/userError';
 
 const FILE = 'digits.finetune.json';
 const size28 = (): [number, number] => [28, 28];

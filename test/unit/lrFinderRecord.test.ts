@@ -8,7 +8,7 @@ import {
   lrFinderDirBeside,
   readLrFinderSuggestion,
   writeLrFinderRecord,
-} from '../../src/engine/lrFinderRecord';
+} from '../../src/core/lrFinderRecord';
 import { experimentConfig } from '../helpers/fixtureConfig';
 
 describe('learning-rate finder record', () => {

@@ -5,7 +5,7 @@ import {
   PlateauScheduler,
   scheduledLearningRate,
   type ScheduleConfig,
-} from '../../src/engine/training/lrSchedule';
+} from '../../src/core/portable/lrSchedule';
 
 const s = (patch: Partial<ScheduleConfig>): ScheduleConfig => ({ ...DEFAULT_SCHEDULE, ...patch });
 const close = (a: number, b: number, tol = 1e-12): void =>

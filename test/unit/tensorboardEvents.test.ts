@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { crc32c, maskCrc, maskedCrc32c } from '../../src/engine/export/crc32c';
-import { decodeEvent, encodeEvent } from '../../src/engine/export/eventProto';
-import { decodeTfRecords, encodeTfRecord } from '../../src/engine/export/tfRecord';
+import { crc32c, maskCrc, maskedCrc32c } from '../../src/core/export/crc32c';
+import { decodeEvent, encodeEvent } from '../../src/core/export/eventProto';
+import { decodeTfRecords, encodeTfRecord } from '../../src/core/export/tfRecord';
 import {
   encodeEventFile,
   eventFileName,
@@ -18,7 +18,7 @@ import {
   exportTensorBoard,
   readEventFile,
   runScalarEvents,
-} from '../../src/engine/export/tensorboardExport';
+} from '../../src/core/export/tensorboardExport';
 import type { EpochMetrics } from '../../src/protocol/runRecord';
 
 const f32 = (x: number): number => Math.fround(x);

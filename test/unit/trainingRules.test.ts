@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { DEFAULT_EARLY_STOPPING } from '../../src/protocol/experimentConfig';
 import { BestEpochTracker } from '../../src/engine/training/earlyStopping';
-import { overfittingSignal } from '../../src/engine/training/overfitting';
+import { overfittingSignal } from '../../src/core/portable/overfitting';
 import { buildSummary } from '../../src/engine/training/summary';
 
 /** Feeds values until the tracker says stop; returns the epoch it stopped at (or the last) and the best. */

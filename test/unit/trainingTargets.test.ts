@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { memoryRows, type DataSplit } from '../../src/engine/data/rowStore';
 import { lossTargetsOf, validationLossOnTrainingTargets } from '../../src/engine/training/trainingTargets';
-import { overfittingSignal } from '../../src/engine/training/overfitting';
+import { overfittingSignal } from '../../src/core/portable/overfitting';
 
 /** 12 one-pixel "images" whose value is their label; the "model" maps value v to fixed probabilities. */
 function data(): DataSplit {

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { LrFinderResult } from '../../src/protocol/lrFinder';
-import { isLrFinderPanelToHost, type LrFinderPanelState } from '../../src/protocol/webviewMessages';
+import { type LrFinderPanelState } from '../../src/protocol/webviewMessages';
+import { isLrFinderPanelToHost } from '../../src/protocol/messageGuards';
 import { SmoothedLoss, suggestLearningRate, sweepLearningRate } from '../../src/engine/training/lrSuggestion';
-import { createRng } from '../../src/engine/rng';
+import { createRng } from '../../src/core/rng';
 import { lossAxisRange, roundLearningRate, smoothedAt } from '../../webview/lrFinder/curve';
 import { closeBrowser, openWebview, type WebviewPage } from './harness';
 

@@ -5,7 +5,7 @@
  */
 import type { LayerState } from '../../src/protocol/experimentConfig';
 import type { LayerNode } from '../../src/protocol/layerTree';
-import { analyseCuts } from '../../src/engine/model/cutPoints';
+import { analyseCuts } from '../../src/core/portable/cutPoints';
 
 export interface LayerRow {
   node: LayerNode;

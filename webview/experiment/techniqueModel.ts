@@ -16,13 +16,13 @@ import {
 } from '../../src/protocol/experimentConfig';
 import { EXPERIMENT_SCHEMA } from '../../src/protocol/experimentSchema';
 import type { ExperimentPanelState } from '../../src/protocol/webviewMessages';
-import { layerMultipliers, unfreezeBlocks, type PlanLeaf } from '../../src/engine/training/layerGroups';
-import { plateauMonitor, scheduleCurve } from '../../src/engine/training/lrSchedule';
+import { layerMultipliers, unfreezeBlocks, type PlanLeaf } from '../../src/core/portable/layerGroups';
+import { plateauMonitor, scheduleCurve } from '../../src/core/portable/lrSchedule';
 import {
   planLeavesFromTree,
   unfreezeTimeline,
   type UnfreezeTimeline,
-} from '../../src/engine/training/unfreezePlan';
+} from '../../src/core/portable/unfreezePlan';
 import { checkValue, schemaAt, valueAt, type JsonPath } from './fieldRules';
 
 /** The training settings the drawings need. */

@@ -5,8 +5,9 @@
  * images of the clicked cell. Class names and file names are file-derived: textContent only.
  */
 import type { RunSummary } from '../../src/protocol/runRecord';
-import { formatLoss, formatPercent, imagesEvaluated } from './format';
+import { formatLoss, formatPercent, imagesEvaluated } from '../shared/format';
 import type { CellSelection } from './state';
+import { el } from '../shared/dom';
 
 export interface EvaluationHandlers {
   onCell(trueIndex: number, predictedIndex: number): void;
@@ -192,12 +193,6 @@ function renderCellImages(
     parts.push(list);
   }
   container.replaceChildren(...parts);
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = ''): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  return element;
 }
 
 function textSpan(className: string, text: string): HTMLSpanElement {

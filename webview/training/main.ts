@@ -15,9 +15,10 @@ import { applyTheme, createCharts, updateCharts, type TrainingCharts } from './c
 import { createEvaluation } from './confusionMatrix';
 import { createHeader } from './header';
 import { markApplied, reducePanel, restorePanelState, selectCell, type PanelState } from './state';
-import { readChartTheme, watchTheme } from './theme';
+import { readChartTheme, watchTheme } from '../shared/theme';
 import { createUnfreezingView } from './unfreezing';
 import { connect } from '../shared/vscodeApi';
+import { el } from '../shared/dom';
 import './style.css';
 
 const MIN_BATCH_REDRAW_MS = 100;
@@ -33,7 +34,7 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'training-panel';
+root.className = 'panel training-panel';
 
 const header = createHeader(() => channel.post({ type: 'stopRun' }));
 const banners = createBanners();
@@ -128,10 +129,4 @@ function chartCard(id: string, title: string, subtitle: string) {
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `${title} per epoch`);
   return { card, canvas };
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

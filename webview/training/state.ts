@@ -4,7 +4,7 @@
  * `setState`, so a reloaded webview shows the same run before the host's `init` arrives.
  */
 import type { EpochMetrics } from '../../src/protocol/runRecord';
-import { keepsLrStep, lrStepX } from '../../src/engine/training/lrSteps';
+import { keepsLrStep, lrStepX } from '../../src/core/portable/lrSteps';
 import type { BatchPoint, HostToTrainingPanel, TrainingPanelState } from '../../src/protocol/webviewMessages';
 
 /** The confusion-matrix cell the user clicked, and its images once the host answered. */

@@ -1,6 +1,6 @@
 /** `finetune compare <runId…>`: runs side by side, with only the parameters that differ between them. */
-import { compareTable, diffParameters, summarizeRun } from '../../engine/runs/compareRuns';
-import { markCrashedRuns, resolveRunRef } from '../../engine/runs/readRuns';
+import { compareTable, diffParameters, summarizeRun } from '../../core/runs/compareRuns';
+import { markCrashedRuns, resolveRunRef } from '../../core/runs/readRuns';
 import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';
 import { formatTable } from '../table';

@@ -3,9 +3,9 @@
  * TensorBoard event files in the run folder (`tensorboard --logdir .finetune/runs` then shows the run).
  */
 import * as path from 'node:path';
-import { exportMetrics, type MetricsFormat } from '../../engine/export/exportMetrics';
-import { resolveRunRef } from '../../engine/runs/readRuns';
-import { UserError } from '../../engine/userError';
+import { exportMetrics, type MetricsFormat } from '../../core/export/exportMetrics';
+import { resolveRunRef } from '../../core/runs/readRuns';
+import { UserError } from '../../core/userError';
 import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';
 

@@ -1,6 +1,6 @@
 /** `finetune scan <dataset-dir>`: the classes of a dataset folder, their image counts, and what was skipped. */
 import * as path from 'node:path';
-import { type DatasetScan, scanDataset } from '../../engine/data/scanDataset';
+import { type DatasetScan, scanDataset } from '../../core/data/scanDataset';
 import type { CliIO } from '../io';
 import { formatCount, formatTable } from '../table';
 

@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecodeOptions, DecodedImages } from '../data/decodeImages';
 import { memoryRows, rowSize, type RowStore } from '../data/rowStore';
-import type { ImageRef } from '../data/scanDataset';
+import type { ImageRef } from '../../core/data/scanDataset';
 import type { WorkerDecoder } from '../data/workerDecoder';
-import { errorMessage } from '../userError';
+import { errorMessage } from '../../core/userError';
 import { CACHE_FORMAT, type CacheKeyParts } from './cacheKey';
 import type { FrozenPrefix } from './frozenPrefix';
 

@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AugmentationConfig } from '../../protocol/experimentConfig';
-import type { Rng } from '../rng';
-import { UserError } from '../userError';
+import type { Rng } from '../../core/rng';
+import { UserError } from '../../core/userError';
 
 /** The random choices for one image; exported so that tests and docs can speak about them. */
 export interface ImageAugmentation {

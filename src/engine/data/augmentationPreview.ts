@@ -12,14 +12,14 @@ import {
   MAX_PREVIEW_COUNT,
   type AugmentationPreviewImage,
 } from '../../protocol/augmentationPreview';
-import { loadExperiment } from '../config/loadExperiment';
-import { readModelInputChannels } from '../config/modelInputShape';
-import { createRng, shuffled, type Rng } from '../rng';
-import { UserError } from '../userError';
+import { loadExperiment } from '../../core/config/loadExperiment';
+import { readModelInputChannels } from '../../core/config/modelInputShape';
+import { createRng, shuffled, type Rng } from '../../core/rng';
+import { UserError } from '../../core/userError';
 import { augmentBatch } from './augment';
 import { decodeImages } from './decodeImages';
-import { scanDataset, type ImageRef } from './scanDataset';
-import { splitDataset } from './splitDataset';
+import { scanDataset, type ImageRef } from '../../core/data/scanDataset';
+import { splitDataset } from '../../core/data/splitDataset';
 
 export interface AugmentationPreviewOptions {
   experimentPath: string;

@@ -7,8 +7,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { errorMessage, UserError } from '../userError';
-import type { ImageRef } from './scanDataset';
+import { errorMessage, UserError } from '../../core/userError';
+import type { ImageRef } from '../../core/data/scanDataset';
 
 export interface DecodeOptions {
   /** [height, width] */

@@ -5,9 +5,9 @@
  * Protocol: DecodeRequest in, DecodeReply out, matched by id; requests may overlap.
  */
 import { parentPort } from 'node:worker_threads';
-import { errorMessage, isUserError } from '../userError';
+import { errorMessage, isUserError } from '../../core/userError';
 import { decodeImages, type DecodeOptions, type DecodedImages } from './decodeImages';
-import type { ImageRef } from './scanDataset';
+import type { ImageRef } from '../../core/data/scanDataset';
 
 export interface DecodeRequest {
   id: number;

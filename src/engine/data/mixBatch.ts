@@ -4,7 +4,7 @@
  * labels are mixed by the pasted area. When both are on, each batch uses one of them (50/50), as timm does.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../rng';
+import type { Rng } from '../../core/rng';
 
 export interface MixConfig {
   /** Beta(α, α) for mixup; 0 = off. */

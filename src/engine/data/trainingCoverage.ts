@@ -6,9 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../userError';
-import type { DatasetScan } from './scanDataset';
-import type { DatasetSplit } from './splitDataset';
+import { UserError } from '../../core/userError';
+import type { DatasetScan } from '../../core/data/scanDataset';
+import type { DatasetSplit } from '../../core/data/splitDataset';
 
 const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
 

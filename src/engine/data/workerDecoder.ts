@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { UserError } from '../userError';
+import { UserError } from '../../core/userError';
 import type { DecodeOptions, DecodedImages } from './decodeImages';
 import type { DecodeReply, DecodeRequest } from './decodeWorker';
 import { rowSize, type RowStore } from './rowStore';
-import type { ImageRef } from './scanDataset';
+import type { ImageRef } from '../../core/data/scanDataset';
 
 /**
  * The worker script: dist/decodeWorker.js beside the bundled trainer, CLI or bench (__dirname is dist/),

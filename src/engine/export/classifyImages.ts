@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { decodeImageFile } from '../data/decodeImages';
 import { fileLoadHandler } from '../model/fileModelIO';
-import { errorMessage } from '../userError';
-import type { RunModel } from './runModel';
+import { errorMessage } from '../../core/userError';
+import type { RunModel } from '../../core/export/runModel';
 
 export interface ClassScore {
   className: string;

@@ -8,14 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
-import { freezeZeroRateLayers } from '../training/layerGroups';
+import { isRegularizedWeight } from '../../core/portable/kernelWeights';
+import { freezeZeroRateLayers } from '../../core/portable/layerGroups';
+import { UserError } from '../../core/userError';
+import { resolveLayerStates, unknownLayerError } from '../../core/model/layerStates';
+import { analyseCuts, defaultCutPath } from '../../core/portable/cutPoints';
 import { planOf } from '../training/learningRateGroups';
-import { UserError } from '../userError';
-import { analyseCuts, defaultCutPath } from './cutPoints';
 import { LayerApplyError, enumerateLayers, walkContainer, type AnyTensor } from './graphWalk';
 import { buildHead } from './head';
 import { describeModel } from './layerTree';
-import { resolveLayerStates, unknownLayerError } from './layerStates';
 import { reinitializeLayer } from './reinitLayer';
 
 type Layer = tfl.layers.Layer;
@@ -49,8 +50,6 @@ export interface TrainingModel {
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   dispose(): void;
 }
-
-const KERNEL_WEIGHT = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel|embeddings)(_\d+)?$/;
 
 function paramCount(variables: { shape: number[] }[]): number {
   return variables.reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0);
@@ -212,7 +211,7 @@ export function buildTrainingModel(
     for (const weight of layer.trainableWeights) {
       const variable = weight.read() as tf.Variable;
       (state === 'reinit' ? headVariables : baseVariables).push(variable);
-      if (KERNEL_WEIGHT.test(weight.originalName)) kernelVariables.push(variable);
+      if (isRegularizedWeight(weight.originalName)) kernelVariables.push(variable);
       if (state === 'trainable' && config.regularization.l2sp > 0)
         pretrainedValues.set(variable, variable.clone());
     }
@@ -223,7 +222,7 @@ export function buildTrainingModel(
     for (const weight of layer.trainableWeights) {
       const variable = weight.read() as tf.Variable;
       headVariables.push(variable);
-      if (KERNEL_WEIGHT.test(weight.originalName)) kernelVariables.push(variable);
+      if (isRegularizedWeight(weight.originalName)) kernelVariables.push(variable);
     }
   }
   const trainableParams = paramCount([...headVariables, ...baseVariables]);

@@ -1,7 +1,7 @@
 /** Loads a pre-trained TensorFlow.js LayersModel from disk and checks it can classify images. */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileLoadHandler } from './fileModelIO';
-import { UserError, errorMessage, isUserError } from '../userError';
+import { UserError, errorMessage, isUserError } from '../../core/userError';
 
 export interface BaseModel {
   model: tfl.LayersModel;

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isProcessAlive } from './readRuns';
+import { isProcessAlive } from '../../core/runs/readRuns';
 
 /** A staging folder older than this cannot be a run folder still being assembled (that takes ms). */
 const STALE_STAGING_MS = 10 * 60 * 1000;

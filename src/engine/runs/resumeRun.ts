@@ -7,9 +7,9 @@
 import * as path from 'node:path';
 import type { RunRecord } from '../../protocol/runRecord';
 import { readCheckpoint, type FitCheckpoint } from '../training/checkpoint';
-import { UserError } from '../userError';
-import { readRun } from './readRuns';
-import { CHECKPOINT_DIR, resumeProblem } from './resumable';
+import { UserError } from '../../core/userError';
+import { readRun } from '../../core/runs/readRuns';
+import { CHECKPOINT_DIR, resumeProblem } from '../../core/runs/resumable';
 
 export interface ResumePlan {
   runDir: string;

@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runRecord';
-import { diskProblem, writeFileAtomic } from '../atomicFile';
+import { diskProblem, writeFileAtomic } from '../../core/atomicFile';
 import { atomicDirSaveHandler } from '../model/fileModelIO';
 import { writeCheckpoint, type FitCheckpoint } from '../training/checkpoint';
-import { UserError } from '../userError';
+import { UserError } from '../../core/userError';
 import { removeLeftovers } from './leftovers';
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */

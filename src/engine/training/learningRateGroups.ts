@@ -15,9 +15,10 @@ import {
   unfreezeBlocks,
   type PlanLeaf,
   type UnfreezePhase,
-} from './layerGroups';
+} from '../../core/portable/layerGroups';
+import { isKernelWeight } from '../../core/portable/kernelWeights';
+import { PlateauScheduler, plateauMonitor, scheduledLearningRate } from '../../core/portable/lrSchedule';
 import { isHigherBetter } from './earlyStopping';
-import { PlateauScheduler, plateauMonitor, scheduledLearningRate } from './lrSchedule';
 import { makeOptimizer, setLearningRate } from './optimizers';
 
 type Layer = tfl.layers.Layer;
@@ -28,8 +29,6 @@ interface Group {
   /** Variable name → the layer path it belongs to (head variables: ''). */
   layerOf: Map<string, string>;
 }
-
-const KERNEL = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel)(_\d+)?$/;
 
 /** Reduce-on-plateau's state in a checkpoint (JSON: an infinite best is null). */
 export interface PlateauState {
@@ -49,7 +48,7 @@ export function planOf(
       path,
       className: layer.getClassName(),
       state,
-      hasKernel: layer.weights.some((w) => KERNEL.test(w.originalName)),
+      hasKernel: layer.weights.some((w) => isKernelWeight(w.originalName)),
     };
   });
 }

@@ -12,7 +12,7 @@ import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { prefetchBatches } from '../data/prefetch';
 import type { DataSplit } from '../data/rowStore';
 import type { TrainingModel } from '../model/buildTrainingModel';
-import { createRng, shuffled, type Rng, type RngState, type SeededRng } from '../rng';
+import { createRng, shuffled, type Rng, type RngState, type SeededRng } from '../../core/rng';
 import { CheckpointCallback } from './callbacks/checkpoint';
 import { DivergenceGuardCallback } from './callbacks/divergenceGuard';
 import { EarlyStoppingCallback } from './callbacks/earlyStopping';

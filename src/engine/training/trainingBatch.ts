@@ -6,7 +6,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { isMixActive, mixBatch, smoothLabels, type MixConfig } from '../data/mixBatch';
-import type { Rng } from '../rng';
+import type { Rng } from '../../core/rng';
 
 export interface BatchTechniques {
   /** Augments a batch of images (returns a new tensor); absent when augmentation is off. */

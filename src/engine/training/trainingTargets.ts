@@ -11,7 +11,7 @@ import type { LossTargets } from '../../protocol/runRecord';
 import { isMixActive, mixBatch, smoothLabels, type MixConfig } from '../data/mixBatch';
 import { prefetchBatches } from '../data/prefetch';
 import type { DataSplit } from '../data/rowStore';
-import { createRng, shuffled } from '../rng';
+import { createRng, shuffled } from '../../core/rng';
 import { crossEntropy } from './evaluate';
 
 export interface TargetSettings {

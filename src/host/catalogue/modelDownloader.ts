@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CatalogueEntry } from './catalogue';
 import { fetchBuffer, fetchStream, type FetchOptions } from './httpFetch';
-import { BYTES_PER_DTYPE } from '../../engine/model/weightBytes';
+import { BYTES_PER_DTYPE } from '../../core/model/weightBytes';
 
 /** Written last into a verified model's folder; its presence marks the folder complete. */
 export const VERIFIED_FILE = 'fine-tune-download.json';

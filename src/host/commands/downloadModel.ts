@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { errorMessage } from '../../engine/userError';
+import { errorMessage } from '../../core/userError';
 import { bundledCatalogue, type CatalogueEntry } from '../catalogue/catalogue';
 import { cachedModel, downloadModel, type DownloadedModel } from '../catalogue/modelDownloader';
 import type { ExperimentService } from '../experiments/experimentService';

@@ -4,8 +4,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportMetrics, type MetricsFormat } from '../../engine/export/exportMetrics';
-import { errorMessage } from '../../engine/userError';
+import { exportMetrics, type MetricsFormat } from '../../core/export/exportMetrics';
+import { errorMessage } from '../../core/userError';
 import { pickRun } from './exportModel';
 
 async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Promise<void> {

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { NATIVE_PATH_ENV } from '../../engine/backend/nativePath';
+import { NATIVE_PATH_ENV } from '../../core/backend/nativePath';
 import { checkCuda, REQUIRED_CUDA, REQUIRED_CUDNN } from '../nativeBackend/cudaCheck';
 import {
   backendPrefix,

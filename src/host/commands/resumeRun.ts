@@ -4,8 +4,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns } from '../../engine/runs/readRuns';
-import { resumeProblem } from '../../engine/runs/resumable';
+import { listRuns } from '../../core/runs/readRuns';
+import { resumeProblem } from '../../core/runs/resumable';
 import type { TrainingController } from '../training/trainingController';
 import { RunItem } from '../views/runItem';
 import type { RunsViewProvider } from '../views/runsView';

@@ -7,15 +7,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatMetric } from '../../engine/runs/compareRuns';
-import { loadExperiment } from '../../engine/config/loadExperiment';
-import { readRun, type RunListing } from '../../engine/runs/readRuns';
+import { formatMetric } from '../../core/runs/compareRuns';
+import { loadExperiment } from '../../core/config/loadExperiment';
+import { readRun, type RunListing } from '../../core/runs/readRuns';
 import {
   configChanges,
   describeChanges,
   rerunExperimentText,
   rerunFilePath,
-} from '../../engine/runs/rerunConfig';
+} from '../../core/runs/rerunConfig';
 import {
   MAX_DISPLAY_NAME_LENGTH,
   MAX_NOTE_LENGTH,
@@ -23,8 +23,8 @@ import {
   runDisplayName,
   runNotesOf,
   updateRunNotes,
-} from '../../engine/runs/runNotes';
-import { errorMessage } from '../../engine/userError';
+} from '../../core/runs/runNotes';
+import { errorMessage } from '../../core/userError';
 import { isRunFolder } from '../panels/comparePanel';
 import { RunItem } from '../views/runItem';
 import type { RunsViewProvider } from '../views/runsView';

@@ -1,5 +1,5 @@
 /**
- * Finds image-classification datasets (both layouts of DESIGN.md "Dataset folders") under a folder, for
+ * Finds image-classification datasets (both layouts of README.md "Dataset folders") under a folder, for
  * the Datasets view and the New Experiment quick pick. Only folder listings are read — no image is opened
  * and no file is stat-ed unless it is a symbolic link — and the walk is breadth-first with a cap on the
  * folders listed, so a huge workspace costs a bounded amount of work and shallow datasets are found first.
@@ -14,8 +14,8 @@
 import type { Dirent } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { sortedByCodePoint } from '../../engine/data/codePointOrder';
-import { isImageFileName } from '../../engine/data/scanDataset';
+import { sortedByCodePoint } from '../../core/data/codePointOrder';
+import { isImageFileName } from '../../core/data/scanDataset';
 
 export interface FoundDataset {
   /** Absolute path of the dataset folder. */

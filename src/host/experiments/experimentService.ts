@@ -9,12 +9,12 @@ import { modify, parse, type Edit, type FormattingOptions } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { LayerEdit, ExperimentPanelState } from '../../protocol/webviewMessages';
-import { parseExperimentText } from '../../engine/config/loadExperiment';
-import { isUserError } from '../../engine/userError';
+import { parseExperimentText } from '../../core/config/loadExperiment';
+import { isUserError } from '../../core/userError';
 import type { ModelDescriber } from '../modelDescriber';
 import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
 import { currentStates, layerEditTextEdits, layerOrder } from './layerEdits';
-import { analyseCuts, defaultCutPath } from '../../engine/model/cutPoints';
+import { analyseCuts, defaultCutPath } from '../../core/portable/cutPoints';
 
 export const EXPERIMENT_GLOB = '**/*.finetune.json';
 
@@ -184,6 +184,14 @@ export class ExperimentService implements vscode.Disposable {
     return this.applyTextEdits(uri, (text, formatting) =>
       modify(text, jsonPath, value, { formattingOptions: formatting }),
     );
+  }
+
+  /** Edits the file with `compute`'s text edits as one undoable edit, then saves it. */
+  applyEdits(
+    uri: vscode.Uri,
+    compute: (text: string, formatting: FormattingOptions) => Edit[],
+  ): Promise<boolean> {
+    return this.applyTextEdits(uri, compute);
   }
 
   private async applyTextEdits(

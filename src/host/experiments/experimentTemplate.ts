@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { DEFAULTS } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
-import { analyseCuts, defaultCutPath } from '../../engine/model/cutPoints';
+import { analyseCuts, defaultCutPath } from '../../core/portable/cutPoints';
 
 export const EXPERIMENT_SUFFIX = '.finetune.json';
 

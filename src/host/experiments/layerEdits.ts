@@ -8,7 +8,7 @@ import { applyEdits, modify, parse, type Edit, type FormattingOptions } from 'js
 import type { LayerState } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { LayerEdit } from '../../protocol/webviewMessages';
-import { resolveLayerStates, type LeafInfo } from '../../engine/model/layerStates';
+import { resolveLayerStates, type LeafInfo } from '../../core/model/layerStates';
 
 export interface LayerOrder {
   leaves: LeafInfo[];

@@ -16,11 +16,11 @@ import type {
   FreezeDiff,
   FreezeDiffRow,
 } from '../../protocol/webviewMessages';
-import { parameterTable, summarizeRun } from '../../engine/runs/compareRuns';
-import type { RunListing } from '../../engine/runs/readRuns';
-import { runDisplayName, runNotesOf } from '../../engine/runs/runNotes';
+import { parameterTable, summarizeRun } from '../../core/runs/compareRuns';
+import type { RunListing } from '../../core/runs/readRuns';
+import { runDisplayName, runNotesOf } from '../../core/runs/runNotes';
 import { currentStates, layerOrder, type LayerOrder } from '../experiments/layerEdits';
-import { defaultCutPath } from '../../engine/model/cutPoints';
+import { defaultCutPath } from '../../core/portable/cutPoints';
 
 const finite = (value: unknown): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;

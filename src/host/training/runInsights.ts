@@ -11,19 +11,19 @@ import type { LayerNode } from '../../protocol/layerTree';
 import type { EpochMetrics, RunRecord } from '../../protocol/runRecord';
 import type { PhaseEvent } from '../../protocol/trainingEvents';
 import type { UnfreezingInfo } from '../../protocol/webviewMessages';
-import { adviseFromCurves } from '../../engine/advice/curveAdvice';
-import { scanDataset } from '../../engine/data/scanDataset';
-import { lrFinderDirBeside, readLrFinderSuggestion } from '../../engine/lrFinderRecord';
-import { splitDataset } from '../../engine/data/splitDataset';
-import { scheduledLrSteps, type LrStep } from '../../engine/training/lrSteps';
+import { adviseFromCurves } from '../../core/advice/curveAdvice';
+import { scanDataset } from '../../core/data/scanDataset';
+import { lrFinderDirBeside, readLrFinderSuggestion } from '../../core/lrFinderRecord';
+import { splitDataset } from '../../core/data/splitDataset';
+import { scheduledLrSteps, type LrStep } from '../../core/portable/lrSteps';
 import {
   nextUnfreezeEpoch,
   planLeavesFromTree,
   unfreezeTimeline,
   type UnfreezeTimeline,
-} from '../../engine/training/unfreezePlan';
+} from '../../core/portable/unfreezePlan';
 import { currentStates, layerOrder } from '../experiments/layerEdits';
-import { defaultCutPath } from '../../engine/model/cutPoints';
+import { defaultCutPath } from '../../core/portable/cutPoints';
 
 export interface RunInsights {
   /** Smallest number of training images in a class, as the run split the dataset. */

@@ -5,7 +5,7 @@
  * them (datasetTreeItems.ts).
  */
 import type * as vscode from 'vscode';
-import type { ClassCounts, scanDataset } from '../../engine/data/scanDataset';
+import type { ClassCounts, scanDataset } from '../../core/data/scanDataset';
 
 /** What the view keeps of a scan: counts and problems, not the list of every image. */
 export interface ScanSummary {

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { IMAGE_EXTENSIONS } from '../../engine/data/scanDataset';
+import { IMAGE_EXTENSIONS } from '../../core/data/scanDataset';
 import type { DatasetEntry, DatasetNode, ScanSummary } from './datasetEntry';
 
 /** Non-image files named in a tooltip; the rest are counted. */

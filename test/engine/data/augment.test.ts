@@ -11,7 +11,7 @@ import {
   type ImageAugmentation,
 } from '../../../src/engine/data/augment';
 import { DEFAULT_AUGMENTATION, type AugmentationConfig } from '../../../src/protocol/experimentConfig';
-import { createRng } from '../../../src/engine/rng';
+import { createRng } from '../../../src/core/rng';
 import { scriptedRng } from './imageFixtures';
 
 // The wasm binaries sit next to the package's main file; under Node a plain directory path works.

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeImageFile, decodeImages, type DecodeOptions } from '../../../src/engine/data/decodeImages';
-import type { ImageRef } from '../../../src/engine/data/scanDataset';
-import { UserError } from '../../../src/engine/userError';
+import type { ImageRef } from '../../../src/core/data/scanDataset';
+import { UserError } from '../../../src/core/userError';
 import { bmpBytes, makeTempDir, pngHeaderOnly, removeDir, solidImage, type Rgb } from './imageFixtures';
 
 let dir: string;

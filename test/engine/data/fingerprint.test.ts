@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { datasetFingerprint } from '../../../src/engine/data/fingerprint';
-import { scanDataset } from '../../../src/engine/data/scanDataset';
+import { scanDataset } from '../../../src/core/data/scanDataset';
 import { makeTempDir, removeDir, writeFiles } from './imageFixtures';
 
 const FIXED_TIME_S = 1_000_000_000; // whole seconds, so the restored mtime is exactly the original one

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { Rng } from '../../../src/engine/rng';
+import type { Rng } from '../../../src/core/rng';
 
 export async function makeTempDir(label: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `finetune-${label}-`));

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { scanDataset } from '../../../src/engine/data/scanDataset';
-import { UserError } from '../../../src/engine/userError';
+import { scanDataset } from '../../../src/core/data/scanDataset';
+import { UserError } from '../../../src/core/userError';
 import { makeTempDir, removeDir, writeFiles } from './imageFixtures';
 
 let base: string;

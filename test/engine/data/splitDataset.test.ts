@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { scanDataset, type DatasetScan, type ImageRef } from '../../../src/engine/data/scanDataset';
-import { splitDataset } from '../../../src/engine/data/splitDataset';
+import { scanDataset, type DatasetScan, type ImageRef } from '../../../src/core/data/scanDataset';
+import { splitDataset } from '../../../src/core/data/splitDataset';
 import { assertEveryClassTrains } from '../../../src/engine/data/trainingCoverage';
-import { UserError } from '../../../src/engine/userError';
+import { UserError } from '../../../src/core/userError';
 import { makeTempDir, removeDir, writeFiles } from './imageFixtures';
 
 /** A flat-layout scan built in memory: splitting reads only the refs. */

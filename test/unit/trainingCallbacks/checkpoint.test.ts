@@ -3,11 +3,11 @@ import { strict as assert } from 'node:assert';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/engine/backend/selectBackend';
-import { createRng } from '../../../src/engine/rng';
+import { createRng } from '../../../src/core/rng';
 import type { FitCheckpoint } from '../../../src/engine/training/checkpoint';
 import { CheckpointCallback } from '../../../src/engine/training/callbacks/checkpoint';
 import { FitProgress } from '../../../src/engine/training/callbacks/trainingCallback';
-import { UserError } from '../../../src/engine/userError';
+import { UserError } from '../../../src/core/userError';
 import { epochMetrics } from './metricsFixture';
 
 function model(values: number[][]) {
@@ -38,7 +38,7 @@ describe('training callbacks: checkpoint', () => {
         optimizers: [optimizer],
         rng,
         mathRandomState: () => createRng('math').state(),
-        parts: () => ({
+        parts: async () => ({
           tracker: { bestScore: 0.3, bestEpoch: 1, wait: 0 },
           bestWeights: null,
           extra: { x: 1 },
@@ -77,7 +77,7 @@ describe('training callbacks: checkpoint', () => {
       optimizers: [],
     } as unknown as FitCheckpoint;
     const weights = model([[1, 2], [3]]);
-    const sources = { weights, optimizers: [], rng: createRng('r'), parts: () => ({}) };
+    const sources = { weights, optimizers: [], rng: createRng('r'), parts: async () => ({}) };
     await new CheckpointCallback(sources).beforeFit(new FitProgress(saved));
     assert.deepEqual(weights.values, [[5, 6], [7]]);
 

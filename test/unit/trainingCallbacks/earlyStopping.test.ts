@@ -115,7 +115,7 @@ describe('training callbacks: early stopping', () => {
       if (split === undefined) take(await feedAccuracy(curve, 1));
       else {
         take(await feedAccuracy(curve.slice(0, split), 1));
-        const share = callback.checkpointState();
+        const share = await callback.checkpointState();
         callback.dispose();
         callback = new EarlyStoppingCallback(config, model, () => undefined);
         state = new FitProgress({ history: [...state.history], ...share } as never);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { TrainingEvent } from '../../../src/protocol/trainingEvents';
 import { GradualUnfreezingCallback } from '../../../src/engine/training/callbacks/gradualUnfreezing';
 import { FitProgress } from '../../../src/engine/training/callbacks/trainingCallback';
-import { phaseAtEpoch } from '../../../src/engine/training/layerGroups';
+import { phaseAtEpoch } from '../../../src/core/portable/layerGroups';
 
 describe('training callbacks: gradual unfreezing', () => {
   const blocks = [['conv3'], ['conv2']];

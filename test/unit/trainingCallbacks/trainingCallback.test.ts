@@ -72,14 +72,14 @@ describe('training callbacks: the list', () => {
     assert.equal(request()?.status, 'failed', 'a gentler request never replaces a failure');
   });
 
-  it("merges the callbacks' checkpoint shares, extra objects key by key", () => {
+  it("merges the callbacks' checkpoint shares, extra objects key by key", async () => {
     const list = new CallbackList([
       { checkpointState: () => ({ extra: { schedule: { best: 1, wait: 0, rate: 0.1 } } }) },
       { checkpointState: () => ({ tracker: { bestScore: 0.5, bestEpoch: 2, wait: 1 }, bestWeights: null }) },
       { checkpointState: () => ({ extra: { divergence: { streak: 1 } } }) },
       {},
     ]);
-    assert.deepEqual(list.checkpointState(), {
+    assert.deepEqual(await list.checkpointState(), {
       extra: { schedule: { best: 1, wait: 0, rate: 0.1 }, divergence: { streak: 1 } },
       tracker: { bestScore: 0.5, bestEpoch: 2, wait: 1 },
       bestWeights: null,

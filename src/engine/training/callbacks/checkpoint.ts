@@ -7,8 +7,8 @@
  * other callbacks restore their own share from `state.resumeFrom`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { RngState, SeededRng } from '../../rng';
-import { UserError } from '../../userError';
+import type { RngState, SeededRng } from '../../../core/rng';
+import { UserError } from '../../../core/userError';
 import {
   captureOptimizer,
   loadTensor,
@@ -28,7 +28,7 @@ export interface CheckpointSources {
   /** The state of the generator behind Math.random now (the caller seeded it). */
   mathRandomState?: () => RngState;
   /** The other callbacks' shares (CallbackList.checkpointState). */
-  parts: () => CheckpointPart;
+  parts: () => Promise<CheckpointPart>;
 }
 
 export class CheckpointCallback implements TrainingCallback {
@@ -65,7 +65,7 @@ export class CheckpointCallback implements TrainingCallback {
   async capture(epoch: number, state: FitState): Promise<FitCheckpoint> {
     const optimizers: OptimizerState[] = [];
     for (const optimizer of this.sources.optimizers) optimizers.push(await captureOptimizer(optimizer));
-    const { tracker, best, bestWeights, extra } = this.sources.parts();
+    const { tracker, best, bestWeights, extra } = await this.sources.parts();
     if (!tracker) throw new Error('checkpoint: no early-stopping tracker among the callbacks');
     return {
       epoch,
@@ -75,7 +75,7 @@ export class CheckpointCallback implements TrainingCallback {
       rng: this.sources.rng.state(),
       ...(this.sources.mathRandomState ? { mathRandom: this.sources.mathRandomState() } : {}),
       extra: extra ?? {},
-      weights: this.sources.weights.getWeights().map((w) => saveTensor(w)),
+      weights: await Promise.all(this.sources.weights.getWeights().map((w) => saveTensor(w))),
       bestWeights: bestWeights ?? null,
       optimizers,
     };

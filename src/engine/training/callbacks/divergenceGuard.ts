@@ -5,7 +5,11 @@
  * - After every epoch: a loss far above chance that does not fall, or that jumped far above the best so far
  *   (divergence.ts), ends the fit once the epoch is recorded — the best epoch's model stays saved.
  */
-import { divergenceMessage, divergenceVerdict, lowerLearningRateAdvice } from '../divergence';
+import {
+  divergenceMessage,
+  divergenceVerdict,
+  lowerLearningRateAdvice,
+} from '../../../core/portable/divergence';
 import { CancelFit, type BatchLogs, type FitState, type TrainingCallback } from './trainingCallback';
 
 export interface DivergenceGuardOptions {

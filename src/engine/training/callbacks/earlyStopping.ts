@@ -53,11 +53,11 @@ export class EarlyStoppingCallback implements TrainingCallback {
     }
   }
 
-  checkpointState(): CheckpointPart {
+  async checkpointState(): Promise<CheckpointPart> {
     return {
       tracker: this.tracker.state(),
       ...(this.best ? { best: this.best } : {}),
-      bestWeights: this.bestWeights ? this.bestWeights.map((w) => saveTensor(w)) : null,
+      bestWeights: this.bestWeights ? await Promise.all(this.bestWeights.map((w) => saveTensor(w))) : null,
     };
   }
 

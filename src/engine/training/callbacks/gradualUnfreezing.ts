@@ -4,7 +4,7 @@
  * `phase` event and a log line at the first epoch and whenever a block unfreezes.
  */
 import type { TrainingEvent } from '../../../protocol/trainingEvents';
-import type { UnfreezePhase } from '../layerGroups';
+import type { UnfreezePhase } from '../../../core/portable/layerGroups';
 import type { FitState, TrainingCallback } from './trainingCallback';
 
 /** What the callback drives (LearningRateGroups). */

@@ -3,7 +3,7 @@
  * risen `patience` epochs in a row while the training loss fell (overfitting.ts), and the epoch where it
  * turns on carries the explanation (`afterEpoch.overfittingReason`).
  */
-import { overfittingSignal } from '../overfitting';
+import { overfittingSignal } from '../../../core/portable/overfitting';
 import type { EpochLogs, FitState, TrainingCallback } from './trainingCallback';
 
 export class OverfittingSignalCallback implements TrainingCallback {

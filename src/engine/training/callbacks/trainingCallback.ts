@@ -90,8 +90,11 @@ export interface TrainingCallback {
   afterEpoch?(logs: EpochLogs, state: FitState): void | Promise<void>;
   /** Also after a CancelFit; not after an error. */
   afterFit?(outcome: FitOutcome, state: FitState): void | Promise<void>;
-  /** What the next epoch needs of this callback's state, for the epoch checkpoint. */
-  checkpointState?(): CheckpointPart;
+  /**
+   * What the next epoch needs of this callback's state, for the epoch checkpoint (asynchronous where it reads
+   * tensors: the webgpu backend cannot read GPU memory synchronously in Node).
+   */
+  checkpointState?(): CheckpointPart | Promise<CheckpointPart>;
 }
 
 const SEVERITY: Record<FitOutcome['status'], number> = { completed: 0, stopped: 1, failed: 2 };
@@ -139,10 +142,10 @@ export class CallbackList {
   }
 
   /** Every callback's checkpoint share, merged (`extra` objects merged key by key). */
-  checkpointState(): CheckpointPart {
+  async checkpointState(): Promise<CheckpointPart> {
     const merged: CheckpointPart = { extra: {} };
     for (const c of this.callbacks) {
-      const part = c.checkpointState?.();
+      const part = await c.checkpointState?.();
       if (!part) continue;
       const { extra, ...rest } = part;
       Object.assign(merged, rest);

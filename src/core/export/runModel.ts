@@ -1,0 +1,149 @@
+/**
+ * The best model a run saved (`<run>/model/`) and what is needed to feed it: class names, image size,
+ * pixel range and channels. Read from the files alone (no TensorFlow.js), so the extension host can
+ * export a model and the CLI can check its input before loading TensorFlow.js.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunListing } from '../runs/readRuns';
+import { readRun } from '../runs/readRuns';
+import { UserError } from '../userError';
+
+export interface RunModel {
+  runId: string;
+  runDir: string;
+  /** The run's experiment name, when run.json has it. */
+  name?: string;
+  modelDir: string;
+  modelJson: string;
+  /** Weight files model.json lists, as absolute paths, in manifest order. */
+  weightFiles: string[];
+  classNames: string[];
+  /** [height, width] */
+  imageSize: [number, number];
+  pixelRange: [number, number];
+  channels: 1 | 3;
+  bestEpoch?: number;
+  valAccuracy?: number;
+}
+
+interface ModelJsonShape {
+  modelTopology?: unknown;
+  weightsManifest?: { paths?: unknown }[];
+}
+
+/** [h, w, c] from the first layer that declares batch_input_shape (our saved models start with one). */
+function inputShapeOf(topology: unknown): number[] | undefined {
+  let found: number[] | undefined;
+  const visit = (node: unknown, depth: number): void => {
+    if (found || depth > 32 || node === null || typeof node !== 'object') return;
+    const shape = (node as Record<string, unknown>).batch_input_shape;
+    if (Array.isArray(shape) && shape.length === 4) {
+      found = shape.slice(1).map(Number);
+      return;
+    }
+    for (const child of Array.isArray(node) ? node : Object.values(node)) visit(child, depth + 1);
+  };
+  visit(topology, 0);
+  return found;
+}
+
+function isPair(value: unknown): value is [number, number] {
+  return Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === 'number');
+}
+
+/**
+ * A weight file model.json names, as a path inside the model folder: a manifest of a cloned repository
+ * must not make an export copy (or the trainer read) a file elsewhere (`../../.ssh/id_rsa`) or through a
+ * symbolic link.
+ */
+function containedWeightFile(modelDir: string, shard: string, modelJson: string): string {
+  const abs = path.resolve(modelDir, shard);
+  const relative = path.relative(modelDir, abs);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
+    throw new UserError(
+      `Weight file ${shard} listed in ${modelJson} is outside the model folder.`,
+      modelJson,
+    );
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(abs);
+  } catch {
+    throw new UserError(`Weight file ${abs} listed in ${modelJson} is missing.`, modelJson);
+  }
+  if (!stat.isFile())
+    throw new UserError(
+      `Weight file ${abs} listed in ${modelJson} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; weights must be plain files in the model folder.`,
+      modelJson,
+    );
+  return abs;
+}
+
+/** A run's saved best model, checked for the files it needs. Throws a UserError saying what is missing. */
+export function readRunModel(run: string | RunListing): RunModel {
+  const listing = typeof run === 'string' ? readRun(run) : run;
+  const modelDir = path.join(listing.dir, 'model');
+  const modelJson = path.join(modelDir, 'model.json');
+  if (!fs.existsSync(modelJson)) {
+    throw new UserError(
+      `Run ${listing.id} has no saved model (${modelJson} is missing): a run saves its best model when its first epoch ends.`,
+      modelJson,
+    );
+  }
+  let parsed: ModelJsonShape;
+  try {
+    parsed = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as ModelJsonShape;
+  } catch (error) {
+    throw new UserError(`${modelJson} is not valid JSON (${(error as Error).message}).`, modelJson);
+  }
+  const weightFiles: string[] = [];
+  for (const group of parsed.weightsManifest ?? []) {
+    for (const shard of Array.isArray(group.paths) ? group.paths : []) {
+      weightFiles.push(containedWeightFile(modelDir, String(shard), modelJson));
+    }
+  }
+
+  const labelsFile = path.join(modelDir, 'labels.json');
+  let classNames: string[] | undefined;
+  try {
+    const labels = JSON.parse(fs.readFileSync(labelsFile, 'utf8')) as unknown;
+    if (Array.isArray(labels) && labels.every((l) => typeof l === 'string')) classNames = labels;
+  } catch {
+    // fall back to run.json below
+  }
+  classNames ??= listing.record?.classNames;
+  if (!classNames || classNames.length === 0) {
+    throw new UserError(`Run ${listing.id} has no class names (${labelsFile} is missing).`, labelsFile);
+  }
+
+  const shape = inputShapeOf(parsed.modelTopology);
+  const config = listing.record?.config;
+  const imageSize: [number, number] | undefined = isPair(config?.dataset?.imageSize)
+    ? config.dataset.imageSize
+    : shape && shape[0] > 0 && shape[1] > 0
+      ? [shape[0], shape[1]]
+      : undefined;
+  if (!imageSize) {
+    throw new UserError(
+      `Cannot tell the image size of run ${listing.id}'s model: neither run.json nor model.json gives it.`,
+      modelJson,
+    );
+  }
+  const pixelRange: [number, number] = isPair(config?.dataset?.pixelRange)
+    ? config.dataset.pixelRange
+    : [0, 1];
+  return {
+    runId: listing.id,
+    runDir: listing.dir,
+    name: listing.record?.name,
+    modelDir,
+    modelJson,
+    weightFiles,
+    classNames,
+    imageSize,
+    pixelRange,
+    channels: shape?.[2] === 1 ? 1 : 3,
+    bestEpoch: listing.record?.bestEpoch,
+    valAccuracy: listing.record?.best?.val_accuracy,
+  };
+}
