@@ -4,6 +4,7 @@
  * A `stop` makes the run end after the current batch; the best model is still saved.
  */
 import type { AugmentationPreviewImage } from './augmentationPreview';
+import type { DataInsightProgress, DataInsightReport, GradCamResult } from './dataInsight';
 import type { BackendChoice, BackendName } from './experimentConfig';
 import type { LayerNode } from './layerTree';
 import type { LrFinderResult } from './lrFinder';
@@ -99,6 +100,24 @@ export interface LrFinderResultMessage {
   result: LrFinderResult;
 }
 
+/** Progress of a trainer started with `--analyze-data <experiment>` (dataInsight.ts). */
+export interface DataInsightProgressMessage {
+  type: 'dataInsightProgress';
+  progress: DataInsightProgress;
+}
+
+/** The data-insight analysis; the trainer exits after it (or after `failed`). */
+export interface DataInsightResultMessage {
+  type: 'dataInsightResult';
+  report: DataInsightReport;
+}
+
+/** Answer of a trainer started with `--explain <runDir> --image <file>`: the Grad-CAM overlay. */
+export interface GradCamResultMessage {
+  type: 'gradCamResult';
+  result: GradCamResult;
+}
+
 export type TrainerToHost =
   | ReadyMessage
   | EventMessage
@@ -107,7 +126,10 @@ export type TrainerToHost =
   | LayersMessage
   | AugmentationPreviewMessage
   | LrFinderProgressMessage
-  | LrFinderResultMessage;
+  | LrFinderResultMessage
+  | DataInsightProgressMessage
+  | DataInsightResultMessage
+  | GradCamResultMessage;
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';
@@ -133,7 +155,10 @@ export function isTrainerToHost(value: unknown): value is TrainerToHost {
     type === 'layers' ||
     type === 'augmentationPreview' ||
     type === 'lrFinderProgress' ||
-    type === 'lrFinderResult'
+    type === 'lrFinderResult' ||
+    type === 'dataInsightProgress' ||
+    type === 'dataInsightResult' ||
+    type === 'gradCamResult'
   );
 }
 
