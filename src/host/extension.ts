@@ -36,6 +36,7 @@ import { registerExportMetricsCommand } from './commands/exportMetrics';
 import { registerExportModelCommand } from './commands/exportModel';
 import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
 import { registerFindLearningRateCommand } from './commands/findLearningRate';
+import { registerFindLabelIssuesCommand } from './commands/findLabelIssues';
 
 let controller: TrainingController | undefined;
 
@@ -66,6 +67,11 @@ export function activate(context: vscode.ExtensionContext): void {
     experiments,
   );
   const training = controller;
+  TrainingPanel.configureDataInsight({
+    extensionUri: context.extensionUri,
+    log,
+    trainerEnv: () => trainerEnvironment(context),
+  });
   const layers = new LayersViewProvider(experiments, training);
   const datasets = new DatasetsViewProvider(experiments);
   const runs = new RunsViewProvider();
@@ -126,6 +132,7 @@ export function activate(context: vscode.ExtensionContext): void {
       trainerEnv: () => trainerEnvironment(context),
     }),
     registerDownloadModelCommand(context, experiments, describer, log),
+    registerFindLabelIssuesCommand(experiments, training),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
       if (target) await training.start(target);

@@ -89,6 +89,8 @@ export interface DataInsightReport {
   experimentName: string;
   /** Absolute dataset folder the analysis read. */
   datasetPath: string;
+  /** Class folders directly in it, or under train/ and val/ (DESIGN.md "Dataset folders"). */
+  layout: 'flat' | 'split';
   /** Fingerprint of the dataset as analysed (run.json's datasetFingerprint is comparable). */
   datasetFingerprint: string;
   classNames: string[];

@@ -278,6 +278,7 @@ export async function analyzeData(options: AnalyzeDataOptions): Promise<DataInsi
     return {
       experimentName: config.name,
       datasetPath: prepared.scan.root,
+      layout: prepared.scan.layout,
       datasetFingerprint: prepared.fingerprint,
       classNames,
       images: { train: trainCount, val: rows.count - trainCount, skipped: inputs.skipped.length },
