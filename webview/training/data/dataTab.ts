@@ -12,6 +12,13 @@ import { createEmbeddingChart, updateEmbeddingChart, type EmbeddingChart } from 
 import { duplicateCard, el, iconButton, issueCard, topLossCard, type CardContext } from './gallery';
 import { GALLERY_LIMITS } from '../../../src/protocol/dataInsight';
 
+declare global {
+  interface Window {
+    /** Test hook: the embedding map's Chart (test/webview/dataTab.test.ts clicks its points). */
+    __fineTuneEmbedding?: EmbeddingChart;
+  }
+}
+
 export interface DataTabHandlers {
   onAnalyze(): void;
   onCancel(): void;
@@ -177,7 +184,9 @@ export function createDataTab(handlers: DataTabHandlers): DataTabView {
           (map.sampled
             ? ` Showing ${map.points.length} of ${map.total} images (all flagged ones, a sample of the rest).`
             : '');
-        chart ??= createEmbeddingChart(canvas, (point) => handlers.onPoint(point));
+        chart ??= window.__fineTuneEmbedding = createEmbeddingChart(canvas, (point) =>
+          handlers.onPoint(point),
+        );
         updateEmbeddingChart(chart, map, classNames, hidden, state.selected?.file);
         renderSelected(selectedBox, state, classNames, handlers);
       }

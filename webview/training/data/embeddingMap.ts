@@ -69,14 +69,9 @@ export function createEmbeddingChart(
           },
         },
       },
-      onClick: (event) => {
-        const hits = chart.getElementsAtEventForMode(
-          event as unknown as Event,
-          'nearest',
-          { intersect: true },
-          false,
-        );
-        const hit = hits[0];
+      // `elements`: the points under the click (interaction mode: nearest, intersecting).
+      onClick: (_event, elements) => {
+        const hit = elements[0];
         if (!hit) return;
         const raw = chart.data.datasets[hit.datasetIndex].data[hit.index];
         if (raw) onPoint(raw.point);
