@@ -1,6 +1,6 @@
 // Flat config: typescript-eslint's recommended rules plus the architectural boundaries that keep the
 // processes apart (ARCHITECTURE.md, "Allowed imports"):
-//   src/protocol       imports nothing but itself (every process and the webviews share it)
+//   src/protocol       imports nothing but itself, and ajv for the guards the webviews never import
 //   src/core           TensorFlow-free library of the host, the engine and the CLI: protocol and core only
 //   src/core/portable  the part of core the webviews bundle too: no Node built-ins, protocol and portable only
 //   src/engine         the trainer: protocol, core, engine; never vscode
@@ -117,10 +117,28 @@ export default tseslint.config(
         HOST,
         CLI,
         {
+          regex: '^(\\.\\./)+src/protocol/messageGuards$',
+          message: 'the guards (and ajv) run in the host and the trainer; webviews trust the host',
+        },
+        {
           regex: '^(\\.\\./)+src/core/(?!portable/)',
           message: 'webviews may import src/core/portable only (the rest of core uses Node built-ins)',
         },
       ],
     ),
+  },
+  {
+    // The webgpu backend cannot read GPU memory synchronously in Node: reads in the engine are
+    // `await tensor.data()` (and webgpuBackend.ts throws a clear message for any that slips through).
+    files: ['src/engine/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+          property,
+          message: 'Synchronous tensor reads fail on the webgpu backend: use `await tensor.data()` / `array()` / `buffer()`.',
+        })),
+      ],
+    },
   },
 );

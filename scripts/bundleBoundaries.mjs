@@ -50,6 +50,10 @@ export function bundleProblems(kind, metafile) {
       inputs.filter((p) => /^src\/host\//.test(p)),
     );
     report(
+      'includes the message guards (they run in the host and the trainer)',
+      inputs.filter((p) => p === 'src/protocol/messageGuards.ts'),
+    );
+    report(
       'includes core modules outside src/core/portable',
       inputs.filter((p) => /^src\/core\//.test(p) && !/^src\/core\/portable\//.test(p)),
     );

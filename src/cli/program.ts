@@ -11,6 +11,7 @@ import { METRICS_FORMATS, type MetricsFormat } from '../core/export/exportMetric
 import { RANK_BY } from '../core/insight/confidentLearning';
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/insight/duplicates';
 import { DEFAULT_FOLDS, MAX_FOLDS } from '../core/insight/folds';
+import { MAX_TRAINER_THREADS } from '../protocol/trainerMessages';
 import { type CliIO, processIO } from './io';
 import type { ExplainOptions } from './commands/explain';
 import type { LabelIssuesOptions } from './commands/labelIssues';
@@ -47,6 +48,14 @@ function similarity(value: string): number {
   const n = Number(value);
   if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n > 0 && n <= 1)) {
     throw new InvalidArgumentError(`Give a cosine similarity above 0 and at most 1, e.g. 0.98.`);
+  }
+  return n;
+}
+
+function threadCount(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_TRAINER_THREADS) {
+    throw new InvalidArgumentError(`Give a whole number of threads from 1 to ${MAX_TRAINER_THREADS}.`);
   }
   return n;
 }
@@ -90,7 +99,9 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       positiveMiB,
     )
     .option('--no-cache', 'train without the activation cache of the frozen layers')
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print each training event as one JSON line, nothing else')
+    .addOption(new Option('--sweep-trial <file>', 'used by sweeps: the trial this run is').hideHelp())
     .action(
       async (
         file: string | undefined,
@@ -102,12 +113,72 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
           resume?: string;
           memoryBudget?: number;
           cache?: boolean;
+          threads?: number;
+          sweepTrial?: string;
         },
       ) => {
         const { trainCommand } = await import('./commands/train');
         setExitCode(await trainCommand(file, opts, io));
       },
     );
+
+  const sweep = program
+    .command('sweep')
+    .description(
+      'run a sweep (*.sweep.json): many trials of an experiment, locally in parallel or as a Slurm array job; prints the best trial',
+    )
+    .argument('<file>', 'the *.sweep.json sweep file (or: status <sweepId>, cancel <sweepId>)')
+    .addOption(
+      new Option('--executor <type>', "where trials run (default: the file's executor)").choices([
+        'local',
+        'slurm',
+      ]),
+    )
+    .option(
+      '--parallel <n>',
+      "trials at once (default: the file's, else on CPU backends one per core, or cores / --threads)",
+      positiveWhole,
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend of every trial').choices(BACKEND_CHOICES),
+    )
+    .option(
+      '--runs-dir <dir>',
+      'folder of run folders (default: .finetune/runs); the sweep lives in <runs-dir>/../sweeps',
+    )
+    .option('--new', 'start a new sweep even when an unfinished one of this file could be resumed')
+    .option('--memory-budget <MiB>', 'memory budget of each trial (see train)', positiveMiB)
+    .option('--no-cache', 'train every trial without the activation cache')
+    .option(
+      '--threads <n>',
+      'wasm threads of each trial (default: the cores shared out over the trials at once); with no --parallel, trials at once = cores / threads',
+      threadCount,
+    )
+    .option('--json', 'print each sweep event as one JSON line, nothing else')
+    .action(async (file: string, opts: Record<string, unknown>) => {
+      const { sweepCommand } = await import('./commands/sweep');
+      setExitCode(await sweepCommand(file, opts, io));
+    });
+  sweep
+    .command('status')
+    .description("a sweep's trials: state, epochs, score, parameters, and the best trial")
+    .argument('<sweepId>', 'sweep id, unique id prefix, or sweep folder')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print the sweep state as JSON')
+    .action(async (ref: string, opts: { runsDir?: string; json?: boolean }) => {
+      const { sweepStatusCommand } = await import('./commands/sweep');
+      setExitCode(await sweepStatusCommand(ref, opts, io));
+    });
+  sweep
+    .command('cancel')
+    .description('stop every trial of a running sweep cleanly (models kept) and end it as stopped')
+    .argument('<sweepId>', 'sweep id, unique id prefix, or sweep folder')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print the sweep state as JSON')
+    .action(async (ref: string, opts: { runsDir?: string; json?: boolean }) => {
+      const { sweepCancelCommand } = await import('./commands/sweep');
+      setExitCode(await sweepCancelCommand(ref, opts, io));
+    });
 
   program
     .command('layers')
@@ -158,12 +229,13 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
     .option('--top <k>', 'how many classes to list per image (default 3)', positiveWhole)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print the predictions as JSON')
     .action(
       async (
         run: string,
         images: string[],
-        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean },
+        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean; threads?: number },
       ) => {
         const { predictCommand } = await import('./commands/predict');
         setExitCode(await predictCommand(run, images, opts, io));
@@ -199,6 +271,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       positiveMiB,
     )
     .option('--no-cache', 'do not read or write the activation cache on disk')
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print the issues and duplicates as JSON')
     .action(async (file: string, opts: LabelIssuesOptions) => {
       const { labelIssuesCommand } = await import('./commands/labelIssues');
@@ -214,6 +287,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--class <name>', "the class to explain (default: each image's predicted class)")
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print the results as JSON')
     .action(async (run: string, images: string[], opts: ExplainOptions) => {
       const { explainCommand } = await import('./commands/explain');
@@ -222,14 +296,25 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
 
   program
     .command('export')
-    .description("write a run's best model, labels.json and a README with an inference script to a folder")
+    .description(
+      "write a run's best model (TensorFlow.js or ONNX), labels.json and a README with inference examples to a new folder",
+    )
     .argument('<run>', 'run id, unique id prefix, or run folder')
-    .argument('<folder>', 'where to write the model')
+    .argument('<folder>', 'where to write the model (a new or empty folder)')
+    .addOption(
+      new Option('--format <format>', 'tfjs: model.json + weights + predict.js; onnx: model.onnx (opset 13)')
+        .choices(['tfjs', 'onnx'])
+        .default('tfjs'),
+    )
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
-    .option('--force', 'replace a model.json already in the folder')
+    .option('--force', 'replace a previous export in the folder')
     .option('--json', 'print the written files as JSON')
     .action(
-      async (run: string, folder: string, opts: { runsDir?: string; force?: boolean; json?: boolean }) => {
+      async (
+        run: string,
+        folder: string,
+        opts: { runsDir?: string; force?: boolean; json?: boolean; format?: 'tfjs' | 'onnx' },
+      ) => {
         const { exportModelCommand } = await import('./commands/exportModel');
         setExitCode(await exportModelCommand(run, folder, opts, io));
       },

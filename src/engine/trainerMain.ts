@@ -10,17 +10,18 @@ import {
   TRAINER_CACHE_DIR_ARG,
   TRAINER_DESCRIBE_ARG,
   TRAINER_FIND_LR_ARG,
-  isHostToTrainer,
+  TRAINER_THREADS_ARG,
   type StartRequest,
   type TrainerToHost,
 } from '../protocol/trainerMessages';
+import { isHostToTrainer } from '../protocol/messageGuards';
 import {
   TRAINER_PREVIEW_AUGMENTATION_ARG,
   TRAINER_PREVIEW_COUNT_ARG,
   TRAINER_PREVIEW_SEED_ARG,
 } from '../protocol/augmentationPreview';
 import { TRAINER_ANALYZE_DATA_ARG, TRAINER_EXPLAIN_ARG } from '../protocol/dataInsight';
-import { initBackend } from './backend/selectBackend';
+import { configureThreads, initBackend } from './backend/selectBackend';
 import { analyzeDataOnce, explainOnce } from './insight/trainerModes';
 import { pipelineOptions } from './cache/prepareInputs';
 import { findLearningRate } from './lrFinder';
@@ -41,6 +42,13 @@ function requestedBackend(argv: string[]): BackendChoice {
   const i = argv.indexOf(TRAINER_BACKEND_ARG);
   const value = i >= 0 ? argv[i + 1] : 'auto';
   return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : 'auto';
+}
+
+/** `--threads <n>`: the wasm backend's threads (absent or not a positive integer: every core). */
+function requestedThreads(argv: string[]): number | undefined {
+  const i = argv.indexOf(TRAINER_THREADS_ARG);
+  const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+  return Number.isInteger(value) && value >= 1 ? value : undefined;
 }
 
 /** `--describe <model.json>`: the extension host's way to read a layer tree without loading TensorFlow.js itself. */
@@ -110,6 +118,7 @@ async function findLr(experimentPath: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  configureThreads(requestedThreads(process.argv));
   if (!process.send) {
     console.error(
       'The trainer runs as a child process with an IPC channel; use the `finetune` CLI from a terminal.',
@@ -167,6 +176,7 @@ async function main(): Promise<void> {
       backend: selection.backend,
       available: selection.available,
       pid: process.pid,
+      ...(selection.adapter ? { adapter: selection.adapter } : {}),
     });
   } catch (error) {
     await send({ type: 'failed', error: errorMessage(error) });
@@ -174,6 +184,8 @@ async function main(): Promise<void> {
   }
 
   const request = await start;
+  // The start message's setting wins (the same as --threads when the host sent both).
+  if (request.pipeline?.trainerThreads !== undefined) configureThreads(request.pipeline.trainerThreads);
   try {
     const outcome = await runExperiment({
       experimentPath: request.experimentPath,

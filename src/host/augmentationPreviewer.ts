@@ -13,7 +13,7 @@ import {
   TRAINER_PREVIEW_SEED_ARG,
   type AugmentationPreviewImage,
 } from '../protocol/augmentationPreview';
-import { isTrainerToHost } from '../protocol/trainerMessages';
+import { isTrainerToHost } from '../protocol/messageGuards';
 
 /** A request that a newer one replaced: nobody waits for its answer any more. */
 export class PreviewSupersededError extends Error {

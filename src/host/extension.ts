@@ -37,6 +37,7 @@ import { registerExportModelCommand } from './commands/exportModel';
 import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
 import { registerFindLearningRateCommand } from './commands/findLearningRate';
 import { registerFindLabelIssuesCommand } from './commands/findLabelIssues';
+import { registerSweepCommands } from './sweeps/sweepCommands';
 
 let controller: TrainingController | undefined;
 
@@ -120,7 +121,10 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     registerNewExperimentCommand(context, experiments, describer),
     registerDatasetCommands(context, datasets, experiments),
-    registerExportModelCommand(log),
+    registerExportModelCommand({
+      log,
+      cliScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
+    }),
     registerExportMetricsCommand(log),
     registerInstallBackendCommand(context, log),
     registerFindLearningRateCommand({
@@ -133,6 +137,14 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     registerDownloadModelCommand(context, experiments, describer, log),
     registerFindLabelIssuesCommand(experiments, training),
+    ...registerSweepCommands({
+      extensionUri: context.extensionUri,
+      log,
+      experiments,
+      runs,
+      env: () => trainerEnvironment(context),
+      compare: (runDirs, sweep) => ComparePanel.show(runDirs, compareContext, sweep),
+    }),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
       if (target) await training.start(target);

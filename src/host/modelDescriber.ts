@@ -6,7 +6,8 @@
 import { forkTrainer } from './forkTrainer';
 import * as fs from 'node:fs';
 import type { LayerNode } from '../protocol/layerTree';
-import { TRAINER_DESCRIBE_ARG, isTrainerToHost } from '../protocol/trainerMessages';
+import { TRAINER_DESCRIBE_ARG } from '../protocol/trainerMessages';
+import { isTrainerToHost } from '../protocol/messageGuards';
 import { topologyLayerTree } from '../core/model/topologyLayerTree';
 
 export interface ModelDescription {

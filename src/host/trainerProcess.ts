@@ -6,13 +6,15 @@
 import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
+import { isGpuAdapterRecord, type GpuAdapterRecord } from '../protocol/gpuAdapter';
 import {
   TRAINER_BACKEND_ARG,
-  isTrainerToHost,
+  TRAINER_THREADS_ARG,
   type DoneMessage,
   type HostToTrainer,
   type StartRequest,
 } from '../protocol/trainerMessages';
+import { isTrainerToHost } from '../protocol/messageGuards';
 import type { TrainingEvent } from '../protocol/trainingEvents';
 import { listRuns, markRunCrashed } from '../core/runs/readRuns';
 import { forkTrainer } from './forkTrainer';
@@ -46,6 +48,8 @@ export interface LaunchOptions {
    * Absent or 0: Node's default limit.
    */
   memoryLimitMB?: number;
+  /** Threads of the trainer's wasm backend (`fineTune.trainerThreads`); absent: every core. */
+  threads?: number;
 }
 
 /** V8's words when a heap limit is hit (Node 20: "Reached heap limit … JavaScript heap out of memory"). */
@@ -102,6 +106,9 @@ export class TrainerProcess {
     this.finished = new Promise((resolve) => (this.exitResolver = resolve));
   }
 
+  /** Backend webgpu: the adapter the trainer initialised (from its `ready`). */
+  adapter: GpuAdapterRecord | undefined;
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -110,7 +117,11 @@ export class TrainerProcess {
   static launch(options: LaunchOptions): Promise<TrainerProcess> {
     const { child, stderrTail } = forkTrainer(
       options.trainerScript,
-      [TRAINER_BACKEND_ARG, options.backend ?? 'auto'],
+      [
+        TRAINER_BACKEND_ARG,
+        options.backend ?? 'auto',
+        ...(options.threads ? [TRAINER_THREADS_ARG, String(options.threads)] : []),
+      ],
       {
         cwd: options.cwd,
         env: options.env,
@@ -160,6 +171,7 @@ export class TrainerProcess {
               : undefined,
           );
           trainer.stderrTail = stderrTail;
+          if (isGpuAdapterRecord(message.adapter)) trainer.adapter = message.adapter;
           trainer.attach();
           resolve(trainer);
         }

@@ -2,18 +2,19 @@
  * The experiment file (`*.finetune.json`) as the engine, the host and the webviews see it.
  * `ExperimentFile` is what a user may write (most keys optional); `ExperimentConfig` is the same
  * document with every default filled in and paths resolved — the snapshot stored in run.json.
- * Key names follow ../shared/DESIGN.md and must not change.
+ * Key names are a public contract (README.md, "The experiment file") and must not change.
  */
 
 export type LayerState = 'frozen' | 'trainable' | 'reinit';
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
 export type MonitorName = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = [
   'auto',
   'tensorflow-gpu',
+  'webgpu',
   'tensorflow',
   'wasm',
   'cpu',

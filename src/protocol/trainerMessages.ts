@@ -2,10 +2,12 @@
  * IPC between the extension host (or any parent) and the trainer child process.
  * Handshake: the trainer sends `ready` (with the backend it initialised) before the parent sends `start`.
  * A `stop` makes the run end after the current batch; the best model is still saved.
+ * Both sides check each message with a guard (messageGuards.ts, from trainerMessageSchemas.ts).
  */
 import type { AugmentationPreviewImage } from './augmentationPreview';
 import type { DataInsightProgress, DataInsightReport, GradCamResult } from './dataInsight';
 import type { BackendChoice, BackendName } from './experimentConfig';
+import type { GpuAdapterRecord } from './gpuAdapter';
 import type { LayerNode } from './layerTree';
 import type { LrFinderResult } from './lrFinder';
 import type { TrainingEvent } from './trainingEvents';
@@ -28,18 +30,11 @@ export interface PipelineSettings {
   memoryBudgetMiB?: number;
   /** Train on cached activations of the frozen layers when the run allows it (default true). */
   activationCache?: boolean;
-}
-
-export function isPipelineSettings(value: unknown): value is PipelineSettings {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as { memoryBudgetMiB?: unknown; activationCache?: unknown };
-  return (
-    (v.memoryBudgetMiB === undefined ||
-      (typeof v.memoryBudgetMiB === 'number' &&
-        Number.isFinite(v.memoryBudgetMiB) &&
-        v.memoryBudgetMiB > 0)) &&
-    (v.activationCache === undefined || typeof v.activationCache === 'boolean')
-  );
+  /**
+   * Threads of the wasm backend's kernels (`fineTune.trainerThreads`; default: every core). The trainer
+   * also gets it as TRAINER_THREADS_ARG, to start its backend with it before `ready`.
+   */
+  trainerThreads?: number;
 }
 
 export interface StopRequest {
@@ -54,6 +49,8 @@ export interface ReadyMessage {
   /** Backends that loaded in this process, in preference order. */
   available: BackendName[];
   pid: number;
+  /** Backend `webgpu`: the adapter it initialised. */
+  adapter?: GpuAdapterRecord;
 }
 
 export interface EventMessage {
@@ -133,6 +130,8 @@ export type TrainerToHost =
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';
+/** `--threads <n>`: threads of the trainer's wasm backend (absent: every core). */
+export const TRAINER_THREADS_ARG = '--threads';
 /** Argument that makes the trainer describe a model (`LayersMessage`) instead of training. */
 export const TRAINER_DESCRIBE_ARG = '--describe';
 /**
@@ -144,54 +143,30 @@ export const TRAINER_FIND_LR_ARG = '--find-lr';
 /** With `--find-lr`: the activation cache folder training runs share (`<workspace>/.finetune/cache`). */
 export const TRAINER_CACHE_DIR_ARG = '--cache-dir';
 
-export function isTrainerToHost(value: unknown): value is TrainerToHost {
-  if (typeof value !== 'object' || value === null) return false;
-  const type = (value as { type?: unknown }).type;
-  return (
-    type === 'ready' ||
-    type === 'event' ||
-    type === 'done' ||
-    type === 'failed' ||
-    type === 'layers' ||
-    type === 'augmentationPreview' ||
-    type === 'lrFinderProgress' ||
-    type === 'lrFinderResult' ||
-    type === 'dataInsightProgress' ||
-    type === 'dataInsightResult' ||
-    type === 'gradCamResult'
-  );
-}
-
-/** The data-pipeline settings of a run from VS Code's fineTune.memoryBudgetMiB and fineTune.activationCache. */
+/**
+ * The settings of a run from VS Code's fineTune.memoryBudgetMiB, fineTune.activationCache and
+ * fineTune.trainerThreads (0: every core, left out).
+ */
 export function pipelineSettings(settings: { get<T>(key: string): T | undefined }): PipelineSettings {
   const budget = settings.get<number>('memoryBudgetMiB');
   const cache = settings.get<boolean>('activationCache');
+  const threads = settings.get<number>('trainerThreads');
   return {
     ...(typeof budget === 'number' && Number.isFinite(budget) && budget > 0
       ? { memoryBudgetMiB: budget }
       : {}),
     ...(typeof cache === 'boolean' ? { activationCache: cache } : {}),
+    ...(typeof threads === 'number' &&
+    Number.isInteger(threads) &&
+    threads >= 1 &&
+    threads <= MAX_TRAINER_THREADS
+      ? { trainerThreads: threads }
+      : {}),
   };
 }
 
-export function isHostToTrainer(value: unknown): value is HostToTrainer {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as {
-    type?: unknown;
-    experimentPath?: unknown;
-    runsDir?: unknown;
-    resume?: unknown;
-    pipeline?: unknown;
-  };
-  if (v.type === 'stop') return true;
-  return (
-    v.type === 'start' &&
-    typeof v.experimentPath === 'string' &&
-    typeof v.runsDir === 'string' &&
-    (v.resume === undefined || typeof v.resume === 'string') &&
-    (v.pipeline === undefined || isPipelineSettings(v.pipeline))
-  );
-}
+/** The most threads fineTune.trainerThreads / --threads take. */
+export const MAX_TRAINER_THREADS = 64;
 
 /** Answer of a trainer started with `--preview-augmentation <experiment>`: the images, then it exits. */
 export interface AugmentationPreviewMessage {

@@ -1,7 +1,8 @@
 /**
  * Messages between the extension host and its webviews (typed, both directions). A webview sends
- * `ready` first; the host only posts after it. Every message from a webview is checked with the
- * `is…` guards below before the host acts on it (a webview is untrusted input).
+ * `ready` first; the host only posts after it. Every message from a webview is checked by a guard
+ * (messageGuards.ts, compiled from the descriptions in webviewMessageSchemas.ts) before the host acts on
+ * it: a webview is untrusted input.
  */
 import type { Advice } from './advice';
 import type { AugmentationPreviewImage } from './augmentationPreview';
@@ -28,6 +29,8 @@ export interface TrainingPanelState {
   name: string;
   status: RunStatus;
   backend: string;
+  /** Backend webgpu: the GPU adapter, in words (gpuAdapter.ts' adapterLabel). */
+  adapter?: string;
   classNames: string[];
   epochsPlanned: number;
   metrics: EpochMetrics[];
@@ -170,96 +173,12 @@ export type HostToExperimentPanel =
 
 export type ExperimentPanelToHost =
   | { type: 'ready' }
-  /** Sets one value by JSON path (e.g. ['training', 'learningRate']); `undefined` removes the key. */
-  | { type: 'setValue'; path: (string | number)[]; value: unknown }
+  /** Sets one value by JSON path (e.g. ['training', 'learningRate']); no value (undefined) removes the key. */
+  | { type: 'setValue'; path: (string | number)[]; value?: unknown }
   | { type: 'layerEdit'; edit: LayerEdit }
   | { type: 'startTraining' }
   /** Real training images through the file's augmentation settings; `seed` picks images and draws. */
   | { type: 'previewAugmentation'; seed: number };
-
-// ───────────────────────── Guards for messages from webviews ─────────────────────────
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const isIndex = (v: unknown): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 10000;
-
-export function isTrainingPanelToHost(v: unknown): v is TrainingPanelToHost {
-  if (!isObject(v)) return false;
-  switch (v.type) {
-    case 'ready':
-    case 'stopRun':
-      return true;
-    case 'showCell':
-      return isIndex(v.trueIndex) && isIndex(v.predictedIndex);
-    case 'openImage':
-      return typeof v.file === 'string' && v.file.length < 4096;
-    case 'applyAdvice':
-      return typeof v.adviceId === 'string' && v.adviceId.length <= 64 && isIndex(v.index);
-    case 'analyzeData':
-    case 'cancelAnalysis':
-    case 'undoDataAction':
-      return true;
-    case 'dataAction':
-      return (
-        typeof v.action === 'string' &&
-        (DATA_ACTIONS as readonly string[]).includes(v.action) &&
-        isRelativeFile(v.file) &&
-        (v.action === 'move'
-          ? typeof v.toClass === 'string' && v.toClass.length > 0 && v.toClass.length <= 255
-          : v.toClass === undefined)
-      );
-    case 'gradCam':
-      return isRelativeFile(v.file) && isIndex(v.classIndex);
-    case 'previewImage':
-      return isRelativeFile(v.file);
-    default:
-      return false;
-  }
-}
-
-/** A path relative to a dataset folder as the report names it (the host checks it against the report). */
-const isRelativeFile = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length < 4096;
-
-const LAYER_EDIT_KINDS = new Set([
-  'setFrozen',
-  'freezeUpTo',
-  'unfreezeFrom',
-  'setReinit',
-  'setCut',
-  'unfreezeAll',
-]);
-
-export function isLayerEdit(v: unknown): v is LayerEdit {
-  if (!isObject(v) || typeof v.kind !== 'string' || !LAYER_EDIT_KINDS.has(v.kind)) return false;
-  if (v.kind === 'unfreezeAll') return true;
-  if (typeof v.path !== 'string' || v.path.length === 0 || v.path.length > 1024) return false;
-  if (v.kind === 'setFrozen') return typeof v.frozen === 'boolean';
-  if (v.kind === 'setReinit') return typeof v.reinit === 'boolean';
-  return true;
-}
-
-export function isExperimentPanelToHost(v: unknown): v is ExperimentPanelToHost {
-  if (!isObject(v)) return false;
-  switch (v.type) {
-    case 'ready':
-    case 'startTraining':
-      return true;
-    case 'setValue':
-      return (
-        Array.isArray(v.path) &&
-        v.path.length > 0 &&
-        v.path.length <= 6 &&
-        v.path.every((p) => (typeof p === 'string' && p.length < 256) || isIndex(p))
-      );
-    case 'layerEdit':
-      return isLayerEdit(v.edit);
-    case 'previewAugmentation':
-      return typeof v.seed === 'number' && Number.isInteger(v.seed) && v.seed >= 0 && v.seed <= 0x7fffffff;
-    default:
-      return false;
-  }
-}
 
 // ───────────────────────── Compare Runs panel ─────────────────────────
 
@@ -348,6 +267,8 @@ export interface ComparePanelState {
   runs: CompareRun[];
   parameters: CompareParameter[];
   freeze: FreezeDiff;
+  /** The runs are a sweep's trials: its name and the metric it ranks them by (the parallel chart's outcome). */
+  sweep?: { name: string; metric: 'val_accuracy' | 'val_loss' | 'accuracy' | 'loss' };
 }
 
 /** What the compare webview persists with setState; the host's serializer reopens `runDirs`. */
@@ -371,40 +292,6 @@ export type ComparePanelToHost =
   /** Ask where to save, then write the image (`data:image/png;base64,…`). */
   | { type: 'savePng'; suggestedName: string; dataUrl: string };
 
-/** Exports are built in the webview; this bounds what the host accepts to write. */
-export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
-/** A plain file name (the host joins it to a folder): no separators, no `..`, not hidden. */
-const SAFE_FILE_NAME = /^(?!.*\.\.)\w[\w .()+-]{0,150}$/;
-
-export function isComparePanelToHost(v: unknown): v is ComparePanelToHost {
-  if (!isObject(v)) return false;
-  switch (v.type) {
-    case 'ready':
-      return true;
-    case 'openRun':
-      return typeof v.dir === 'string' && v.dir.length > 0 && v.dir.length < 4096;
-    case 'saveCsv':
-      return (
-        typeof v.suggestedName === 'string' &&
-        SAFE_FILE_NAME.test(v.suggestedName) &&
-        v.suggestedName.endsWith('.csv') &&
-        typeof v.csv === 'string' &&
-        v.csv.length <= MAX_EXPORT_CHARS
-      );
-    case 'savePng':
-      return (
-        typeof v.suggestedName === 'string' &&
-        SAFE_FILE_NAME.test(v.suggestedName) &&
-        v.suggestedName.endsWith('.png') &&
-        typeof v.dataUrl === 'string' &&
-        v.dataUrl.startsWith('data:image/png;base64,') &&
-        v.dataUrl.length <= MAX_EXPORT_CHARS
-      );
-    default:
-      return false;
-  }
-}
-
 // ───────────────────────── LR finder panel ─────────────────────────
 
 /** What the LR finder panel shows (and persists with setState, so the serializer can reopen it). */
@@ -427,21 +314,3 @@ export type LrFinderPanelToHost =
   | { type: 'useLearningRate'; value: number }
   /** Run the sweep again on the file as it is now. */
   | { type: 'findAgain' };
-
-/** A learning rate the panel may write: positive, finite, at most 100 (a sweep ends at 10 by default). */
-export function isUsableLearningRate(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 100;
-}
-
-export function isLrFinderPanelToHost(v: unknown): v is LrFinderPanelToHost {
-  if (!isObject(v)) return false;
-  switch (v.type) {
-    case 'ready':
-    case 'findAgain':
-      return true;
-    case 'useLearningRate':
-      return isUsableLearningRate(v.value);
-    default:
-      return false;
-  }
-}

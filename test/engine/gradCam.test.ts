@@ -88,9 +88,9 @@ after(() => {
 
 describe('Grad-CAM', () => {
   for (let q = 0; q < 4; q++) {
-    it(`puts most of the heat in the ${QUADRANTS[q]} quadrant where the blob is`, () => {
+    it(`puts most of the heat in the ${QUADRANTS[q]} quadrant where the blob is`, async () => {
       const image = tf.tensor4d(imageWithBlob(q), [1, SIZE, SIZE, 1]);
-      const cam = gradCam(model, image, 0);
+      const cam = await gradCam(model, image, 0);
       image.dispose();
       assert.equal(cam.layer, 'detector');
       assert.deepEqual([cam.height, cam.width], [SIZE, SIZE]);
@@ -101,13 +101,13 @@ describe('Grad-CAM', () => {
     });
   }
 
-  it('for the class the blob speaks against, there is no positive evidence anywhere', () => {
+  it('for the class the blob speaks against, there is no positive evidence anywhere', async () => {
     const image = tf.tensor4d(imageWithBlob(0), [1, SIZE, SIZE, 1]);
-    const cam = gradCam(model, image, 1);
+    const cam = await gradCam(model, image, 1);
     image.dispose();
     assert.ok(cam.map.every((v) => v === 0));
-    assert.throws(
-      () => gradCam(model, tf.zeros([1, SIZE, SIZE, 1]) as tf.Tensor4D, 2),
+    await assert.rejects(
+      gradCam(model, tf.zeros([1, SIZE, SIZE, 1]) as tf.Tensor4D, 2),
       /not one of the model's 2 classes/,
     );
   });

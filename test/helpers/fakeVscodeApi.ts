@@ -143,10 +143,24 @@ export const recorded = {
   commands: [] as { id: string; args: unknown[] }[],
   appliedEdits: [] as WorkspaceEdit[],
   deletes: [] as { path: string; useTrash: boolean }[],
+  shown: [] as string[],
 };
 
-/** Answers the next warning/info/error message prompts get (else undefined: dismissed). */
-export const answers: { next?: string } = {};
+/**
+ * Answers the next warning/info/error message prompts get (else undefined: dismissed); `quickPick` picks
+ * from a quick pick's items, `openDialog` is what the next open dialog returns (each used once).
+ */
+export const answers: {
+  next?: string;
+  quickPick?: (items: { label: string }[]) => unknown;
+  openDialog?: Uri[];
+} = {};
+
+/** Quick picks and open dialogs shown, for assertions. */
+export const prompts = {
+  quickPicks: [] as { labels: string[]; placeHolder?: string }[],
+  openDialogs: [] as { title?: string; defaultUri?: Uri }[],
+};
 
 function show(list: string[]) {
   return (message: string): Promise<string | undefined> => {
@@ -245,6 +259,8 @@ export const workspace = {
         await fsp.rm(uri.fsPath, { recursive: options?.recursive === true });
       }
     },
+    writeFile: async (uri: Uri, data: Uint8Array) =>
+      (await import('node:fs/promises')).writeFile(uri.fsPath, data),
   },
 };
 
@@ -333,6 +349,19 @@ export const window = {
     };
     return item;
   },
+  showQuickPick: async (items: { label: string }[], options?: { placeHolder?: string }) => {
+    const resolved = await Promise.resolve(items);
+    prompts.quickPicks.push({ labels: resolved.map((i) => i.label), placeHolder: options?.placeHolder });
+    const pick = answers.quickPick;
+    answers.quickPick = undefined;
+    return pick ? pick(resolved) : undefined;
+  },
+  showOpenDialog: async (options?: { title?: string; defaultUri?: Uri }) => {
+    prompts.openDialogs.push({ title: options?.title, defaultUri: options?.defaultUri });
+    const result = answers.openDialog;
+    answers.openDialog = undefined;
+    return result;
+  },
   withProgress: async <R>(
     _options: unknown,
     task: (
@@ -341,6 +370,8 @@ export const window = {
     ) => Promise<R>,
   ): Promise<R> => task({ report: () => {} }, { onCancellationRequested: () => new Disposable() }),
   createTreeView: () => ({ message: undefined as string | undefined, dispose: () => {} }),
+  /** Records the documents shown (tests read `recorded.shown`). */
+  showTextDocument: async (uri: Uri) => void recorded.shown.push(uri.fsPath),
 };
 
 export const commands = {
@@ -348,7 +379,12 @@ export const commands = {
     recorded.commands.push({ id, args });
     return undefined;
   },
-  registerCommand: () => new Disposable(),
+  /** Handlers registered with registerCommand, so tests can run a command as VS Code would. */
+  registered: new Map<string, (...args: unknown[]) => unknown>(),
+  registerCommand: (id: string, handler: (...args: unknown[]) => unknown) => {
+    commands.registered.set(id, handler);
+    return new Disposable(() => commands.registered.delete(id));
+  },
 };
 
 export const env = { language: 'en' };

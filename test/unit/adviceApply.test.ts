@@ -13,11 +13,8 @@ import type { Advice, AdviceAction } from '../../src/protocol/advice';
 import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentConfig';
 import type { LayerNode } from '../../src/protocol/layerTree';
 import type { EpochMetrics, RunRecord } from '../../src/protocol/runRecord';
-import {
-  isExperimentPanelToHost,
-  isTrainingPanelToHost,
-  type LayerEdit,
-} from '../../src/protocol/webviewMessages';
+import { type LayerEdit } from '../../src/protocol/webviewMessages';
+import { isExperimentPanelToHost, isTrainingPanelToHost } from '../../src/protocol/messageGuards';
 import { describeAdviceAction, findAdviceAction } from '../../src/host/training/adviceActions';
 import {
   adviceForRun,

@@ -10,11 +10,11 @@ import {
   epochsSinceBest,
   finalGap,
   flattenConfig,
-  formatDuration,
   recomputeBestEpoch,
   runDurationS,
   type MetricsLine,
 } from '../../src/core/runs/compareRuns';
+import { formatDuration } from '../../src/core/portable/format';
 import { experimentConfig } from '../helpers/fixtureConfig';
 
 function config(overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
@@ -116,6 +116,13 @@ test('duration comes from start/end, else from the epoch times', () => {
   assert.equal(formatDuration(5), '5.0s');
   assert.equal(formatDuration(185), '3m 05s');
   assert.equal(formatDuration(3720), '1h 02m');
+});
+
+test('durations read the same everywhere: one formatDuration for the CLI, the host and the panels', () => {
+  assert.equal(formatDuration(0), '0.0s');
+  assert.equal(formatDuration(59.4), '59s');
+  assert.equal(formatDuration(3725), '1h 02m');
+  for (const none of [undefined, NaN, Infinity, -1]) assert.equal(formatDuration(none), '—');
 });
 
 test('flattenConfig uses dotted keys, arrays as JSON and layers by path', () => {

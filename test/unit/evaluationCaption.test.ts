@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { RunSummary } from '../../src/protocol/runRecord';
-import { imagesEvaluated } from '../../webview/training/format';
+import { imagesEvaluated } from '../../webview/shared/format';
 
 function summary(evaluated: number, validationCount?: number): RunSummary {
   return {

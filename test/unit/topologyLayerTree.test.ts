@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { readModelArtifacts } from '../../src/engine/model/fileModelIO';
 import { describeModelFile } from '../../src/engine/model/layerTree';
 import { topologyLayerTree } from '../../src/core/model/topologyLayerTree';
 import { UserError } from '../../src/core/userError';
@@ -80,6 +81,39 @@ describe('layer tree from model.json text', () => {
       assert.throws(
         () => topologyLayerTree(file),
         (e: unknown) => e instanceof UserError && message.test(e.message),
+        file,
+      );
+    }
+  });
+
+  it('gives the messages the engine loader gives: one model.json reader for both', () => {
+    const write = (name: string, text: string): string => {
+      const file = path.join(root, name);
+      fs.writeFileSync(file, text);
+      return file;
+    };
+    const files = [
+      path.join(root, 'absent.json'),
+      write('half.json', '{"modelTopology": '),
+      write('no-topology.json', '{"format": "graph-model", "weightsManifest": []}'),
+      write('graph-topology.json', '{"format": "graph-model", "modelTopology": {"node": []}}'),
+      write('not-an-object.json', '[1, 2]'),
+    ];
+    const messageOf = (read: () => unknown): string => {
+      try {
+        read();
+      } catch (error) {
+        assert.ok(error instanceof UserError, String(error));
+        return error.message;
+      }
+      throw new Error('did not throw');
+    };
+    for (const file of files) {
+      const message = messageOf(() => topologyLayerTree(file));
+      assert.ok(message.includes(file), message);
+      assert.equal(
+        messageOf(() => readModelArtifacts(file)),
+        message,
         file,
       );
     }

@@ -15,7 +15,8 @@ import type { LayerNode } from '../../src/protocol/layerTree';
 import type { ComparePanelState, CompareRun } from '../../src/protocol/webviewMessages';
 import { listRuns, readRun } from '../../src/core/runs/readRuns';
 import { comparePanelState, compareRun, freezePatternDiff } from '../../src/host/panels/compareState';
-import { csvField, seriesCsv, tableCsv } from '../../webview/compare/csv';
+import { csvField } from '../../src/core/portable/csv';
+import { seriesCsv, tableCsv } from '../../webview/compare/csv';
 import {
   curvePoints,
   DEFAULT_UI,
@@ -28,7 +29,7 @@ import {
   type PageState,
 } from '../../webview/compare/model';
 import { axisPosition, parallelAxes } from '../../webview/compare/parallelModel';
-import { debiasedEma } from '../../webview/training/smoothing';
+import { debiasedEma } from '../../webview/shared/smoothing';
 import { writeFixtureRun } from './compareFixtures';
 import { closeBrowser, openWebview, type WebviewPage } from './harness';
 

@@ -8,8 +8,9 @@ import type { Page } from 'playwright-core';
 import type { Advice } from '../../src/protocol/advice';
 import type { EpochMetrics, RunSummary } from '../../src/protocol/runRecord';
 import type { BatchPoint, TrainingPanelState } from '../../src/protocol/webviewMessages';
-import { chartSeries, CURVE_DATASETS, LR_DATASETS, spansDecade } from '../../webview/training/chartSeries';
-import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/training/smoothing';
+import { chartSeries, CURVE_DATASETS, LR_DATASETS } from '../../webview/training/chartSeries';
+import { spansDecade } from '../../webview/shared/logAxis';
+import { batchX, debiasedEma, SMOOTHING_BETA, smoothedBatchSeries } from '../../webview/shared/smoothing';
 import {
   adviceKey,
   markApplied,
@@ -380,6 +381,24 @@ describe('training panel in headless Chromium', { timeout: 60_000 }, () => {
       assert.match(facts ?? '', /Training time15s/, 'six epochs of 2.5 s');
       assert.equal(await view.page.locator('#placeholder').isVisible(), false);
       await view.page.screenshot({ path: '/tmp/training-panel-init.png', fullPage: true });
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('a webgpu run shows its GPU adapter (as text); a run without one hides the fact', async () => {
+    const view = await openWebview('training');
+    try {
+      await send(view, { type: 'init', state: runState() });
+      const adapterFact = view.page.locator('.fact', { hasText: 'GPU adapter' });
+      assert.equal(await adapterFact.isVisible(), false, 'no adapter on wasm');
+      const label = 'NVIDIA GeForce RTX 4090 <img src=x onerror=alert(1)> via vulkan';
+      await send(view, { type: 'init', state: runState({ backend: 'webgpu', adapter: label }) });
+      assert.equal(await adapterFact.isVisible(), true);
+      assert.equal(await adapterFact.locator('.fact-value').textContent(), label);
+      assert.equal(await view.page.locator('.facts img').count(), 0, 'the label is text, not markup');
+      assert.match((await view.page.locator('.facts').textContent()) ?? '', /Backendwebgpu/);
       await assertClean(view);
     } finally {
       await view.close();

@@ -1,25 +1,11 @@
 /**
- * CSV exports of the compare panel (RFC 4180: comma separated, CRLF, fields with commas, quotes or line
- * breaks quoted). Numbers are written at full precision, not as displayed. Text from files (run names,
- * notes, parameter values) that starts like a spreadsheet formula is prefixed with an apostrophe, so
- * opening the file in a spreadsheet cannot run it.
+ * CSV exports of the compare panel, written by the one escaper of src/core/portable/csv.ts (RFC 4180,
+ * full-precision numbers rather than the displayed ones, text that starts like a spreadsheet formula
+ * prefixed with an apostrophe).
  */
+import { csvText } from '../../src/core/portable/csv';
 import type { ComparePanelState } from '../../src/protocol/webviewMessages';
 import { cellValue, TABLE_COLUMNS, wallTimes, type CellValue } from './model';
-
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-export function csvField(value: CellValue): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
-  let text = String(value);
-  if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function csv(rows: CellValue[][]): string {
-  return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
-}
 
 /**
  * The runs table as shown: rows in the shown order, the shown parameter columns; plus the run id, folder
@@ -52,7 +38,7 @@ export function tableCsv(
       ...parameterKeys.map((key) => cellValue(data, i, `param:${key}`)),
     ];
   });
-  return csv([header, ...rows]);
+  return csvText([header, ...rows]);
 }
 
 /** Every epoch of every run (long format: one line per run and epoch), raw values, hidden runs included. */
@@ -90,5 +76,5 @@ export function seriesCsv(data: ComparePanelState): string {
       ]),
     );
   }
-  return csv(rows);
+  return csvText(rows);
 }

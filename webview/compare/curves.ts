@@ -19,13 +19,14 @@ import {
   type TooltipItem,
 } from 'chart.js';
 import type { CompareMetric, CompareRun } from '../../src/protocol/webviewMessages';
-import { spansDecade } from '../training/chartSeries';
-import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../training/format';
-import type { XY } from '../training/smoothing';
-import type { ChartTheme } from '../training/theme';
+import { spansDecade } from '../shared/logAxis';
+import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../shared/format';
+import type { XY } from '../shared/smoothing';
+import type { ChartTheme } from '../shared/theme';
 import { curvePoints, METRICS, type CompareUi, type PageState } from './model';
 import { alpha, runStyle, swatch } from './palette';
 import { chartPng, fileSafe } from './png';
+import { el } from '../shared/dom';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
 
@@ -308,10 +309,4 @@ function textSpan(className: string, text: string): HTMLElement {
   const span = el('span', className);
   span.textContent = text;
   return span;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -8,6 +8,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { FreezeCellState } from '../../src/protocol/webviewMessages';
 import { sortedRunIndices, type CompareUi, type PageState } from './model';
 import { runStyle, swatch } from './palette';
+import { el } from '../shared/dom';
 
 const STATES: Record<FreezeCellState, { icon: string; label: string; title: string }> = {
   frozen: { icon: 'codicon-lock', label: 'frozen', title: 'Frozen: pre-trained weights kept as they are' },
@@ -153,10 +154,4 @@ function stateChip(state: FreezeCellState, compact: boolean): HTMLElement {
   icon.setAttribute('aria-hidden', 'true');
   if (!compact) chip.appendChild(document.createTextNode(STATES[state].label));
   return chip;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

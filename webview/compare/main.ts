@@ -5,7 +5,7 @@
  * persisted with setState, so a reloaded panel (or a restored window) comes back as it was.
  */
 import type { ComparePanelToHost, HostToComparePanel } from '../../src/protocol/webviewMessages';
-import { readChartTheme, watchTheme, type ChartTheme } from '../training/theme';
+import { readChartTheme, watchTheme, type ChartTheme } from '../shared/theme';
 import { connect } from '../shared/vscodeApi';
 import { seriesCsv, tableCsv } from './csv';
 import { createCurves } from './curves';
@@ -14,6 +14,7 @@ import { reduce, restoreRunDirs, restoreUi, savedState, type CompareUi, type Pag
 import { runPalette } from './palette';
 import { createParallel } from './parallel';
 import { createRunTable } from './runTable';
+import { el } from '../shared/dom';
 import './style.css';
 
 type Section = 'header' | 'curves' | 'table' | 'freeze' | 'parallel';
@@ -47,14 +48,14 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'compare-panel';
+root.className = 'panel compare-panel';
 
 let page: PageState = { ui: restoreUi(undefined) };
 let theme: ChartTheme = readChartTheme();
 let palette = runPalette();
 
 const header = el('header', 'compare-header');
-const title = header.appendChild(el('h1', 'compare-title'));
+const title = header.appendChild(el('h1', 'panel-title compare-title'));
 title.textContent = 'Compare runs';
 const facts = header.appendChild(el('span', 'compare-facts'));
 const placeholder = el('div', 'placeholder');
@@ -178,6 +179,8 @@ function render(sections: Set<Section>): void {
 
 function renderHeader(): void {
   const runs = page.data?.runs ?? [];
+  const sweep = page.data?.sweep;
+  title.textContent = sweep ? `Sweep ${sweep.name}: its trials` : 'Compare runs';
   const running = runs.filter((r) => r.status === 'running').length;
   const differing = page.data?.parameters.filter((p) => p.differs).length ?? 0;
   facts.textContent = [
@@ -196,9 +199,3 @@ watchTheme(() => {
 });
 
 render(new Set(ALL));
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
-}

@@ -3,7 +3,7 @@
  * legend, the table and the freeze diff. VS Code's chart colours (theme-aware) come first, then fixed
  * hues that stay apart from them in light and dark themes.
  */
-import { withAlpha } from '../training/theme';
+import { withAlpha } from '../shared/theme';
 
 const THEME_COLORS: [string, string][] = [
   ['--vscode-charts-blue', '#1a85ff'],

@@ -7,11 +7,12 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { ChartTheme } from '../training/theme';
+import type { ChartTheme } from '../shared/theme';
 import { OUTCOMES, type CompareUi, type OutcomeKey, type PageState } from './model';
 import { axisPosition, goodness, parallelAxes, type ParallelAxis } from './parallelModel';
 import { alpha } from './palette';
 import { chartPng, fileSafe } from './png';
+import { el } from '../shared/dom';
 
 export interface ParallelView {
   element: HTMLElement;
@@ -303,10 +304,4 @@ function clip(ctx: CanvasRenderingContext2D, text: string, max: number): string 
   let t = text;
   while (t.length > 1 && ctx.measureText(`…${t}`).width > max) t = t.slice(1);
   return `…${t}`;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -4,7 +4,7 @@
  * chosen outcome. Pure: positions are fractions (0 = bottom, 1 = top), the canvas code only scales them.
  */
 import type { ComparePanelState } from '../../src/protocol/webviewMessages';
-import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../training/format';
+import { formatDuration, formatLearningRate, formatLoss, formatPercent } from '../shared/format';
 import { OUTCOMES, type OutcomeKey } from './model';
 
 export interface ParallelAxis {

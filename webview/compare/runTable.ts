@@ -7,9 +7,10 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { CompareParameter, ComparePanelState, CompareRun } from '../../src/protocol/webviewMessages';
-import { formatDuration, formatLoss, formatPercent } from '../training/format';
+import { formatDuration, formatLoss, formatPercent } from '../shared/format';
 import { nextSort, sortedRunIndices, TABLE_COLUMNS, type CompareUi, type PageState } from './model';
 import { runStyle, swatch } from './palette';
+import { el } from '../shared/dom';
 
 export interface RunTableHandlers {
   onUi(change: Partial<CompareUi>): void;
@@ -249,10 +250,4 @@ const full = (value: number | undefined): string | undefined =>
 function signed(value: number | undefined): string {
   if (value === undefined) return '—';
   return `${value >= 0 ? '+' : '−'}${formatLoss(Math.abs(value))}`;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  return element;
 }

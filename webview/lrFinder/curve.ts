@@ -3,7 +3,7 @@
  * the points to plot, the loss axis range, and the sentences that explain the result.
  */
 import type { LrFinderResult } from '../../src/protocol/lrFinder';
-import { formatDuration, formatLearningRate } from '../training/format';
+import { formatDuration, formatLearningRate } from '../shared/format';
 
 export interface XY {
   x: number;

@@ -18,8 +18,8 @@ import {
   type TooltipItem,
 } from 'chart.js';
 import type { LrFinderResult } from '../../src/protocol/lrFinder';
-import { formatLoss } from '../training/format';
-import { withAlpha, type ChartTheme } from '../training/theme';
+import { formatLoss } from '../shared/format';
+import { withAlpha, type ChartTheme } from '../shared/theme';
 import { formatRate, lossAxisRange, lossSeries, smoothedAt, type XY } from './curve';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);

@@ -12,9 +12,10 @@ import type {
   LrFinderPanelToHost,
 } from '../../src/protocol/webviewMessages';
 import { connect } from '../shared/vscodeApi';
-import { readChartTheme, watchTheme } from '../training/theme';
+import { readChartTheme, watchTheme } from '../shared/theme';
 import { formatRate, roundLearningRate, stopExplanation, sweepSummary } from './curve';
 import { applyTheme, createLrChart, updateLrChart, type LrChart, type RateMark } from './lrChart';
+import { el } from '../shared/dom';
 import './style.css';
 
 declare global {
@@ -25,11 +26,11 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'lr-finder';
+root.className = 'panel lr-finder';
 
 const header = root.appendChild(el('header', 'finder-header'));
 const titleRow = header.appendChild(el('div', 'title-row'));
-titleRow.appendChild(el('h1', 'title')).textContent = 'Learning rate finder';
+titleRow.appendChild(el('h1', 'panel-title title')).textContent = 'Learning rate finder';
 const experimentName = titleRow.appendChild(el('span', 'experiment-name'));
 titleRow.appendChild(el('span', 'spacer'));
 const findAgain = titleRow.appendChild(button('find-again', 'Find Again', 'refresh', true));
@@ -167,10 +168,4 @@ function button(id: string, label: string, icon: string | undefined, secondary: 
 function setLabel(b: VscodeButton, text: string): void {
   const label = b.querySelector('.button-label');
   if (label) label.textContent = text;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -8,6 +8,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { Advice } from '../../src/protocol/advice';
 import { adviceKey } from './state';
+import { el } from '../shared/dom';
 
 export interface AdviceView {
   element: HTMLElement;
@@ -80,10 +81,4 @@ function item(
     });
   });
   return root;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -6,7 +6,8 @@
 import type { EpochMetrics } from '../../src/protocol/runRecord';
 import type { TrainingPanelState } from '../../src/protocol/webviewMessages';
 import { bestMetrics, firstOverfitEpoch } from './state';
-import { smoothedBatchSeries, type XY } from './smoothing';
+import { spansDecade } from '../shared/logAxis';
+import { smoothedBatchSeries, type XY } from '../shared/smoothing';
 
 /** Dataset indices of the loss and accuracy charts (tests read `chart.data.datasets[i]`). */
 export const CURVE_DATASETS = { train: 0, val: 1, batch: 2, best: 3 } as const;
@@ -83,15 +84,6 @@ export function changesWithinEpochs(steps: readonly XY[]): boolean {
     else if (Math.abs(p.y - first) > 1e-9 * Math.max(Math.abs(first), Math.abs(p.y))) return true;
   }
   return false;
-}
-
-/**
- * A log axis only pays off when the values cover at least a factor of ten (a decaying schedule, or a
- * fine-tune multiplier of 0.1); it cannot show zero or negative values.
- */
-export function spansDecade(values: readonly number[]): boolean {
-  if (values.length === 0 || values.some((v) => v <= 0)) return false;
-  return Math.max(...values) / Math.min(...values) >= 10;
 }
 
 /**

@@ -23,9 +23,9 @@ import {
 } from 'chart.js';
 import { epochMarkersPlugin } from './chartPlugins';
 import type { ChartSeries, CurveSeries } from './chartSeries';
-import { formatLearningRate, formatLoss, formatPercent } from './format';
-import type { XY } from './smoothing';
-import { withAlpha, type ChartTheme } from './theme';
+import { formatLearningRate, formatLoss, formatPercent } from '../shared/format';
+import type { XY } from '../shared/smoothing';
+import { withAlpha, type ChartTheme } from '../shared/theme';
 
 Chart.register(
   LineController,

@@ -6,8 +6,9 @@
  */
 import type { RunSummary } from '../../src/protocol/runRecord';
 import { gradCamKey, type GradCamEntry } from './data/dataState';
-import { formatLoss, formatPercent, imagesEvaluated } from './format';
+import { formatLoss, formatPercent, imagesEvaluated } from '../shared/format';
 import type { CellSelection } from './state';
+import { el } from '../shared/dom';
 
 export interface EvaluationHandlers {
   onCell(trueIndex: number, predictedIndex: number): void;
@@ -233,12 +234,6 @@ function gradCamFigure(file: string, entry: GradCamEntry): HTMLElement {
       `${entry.result.className}: ${formatPercent(entry.result.probability)} · layer ${entry.result.layer} (${entry.result.mapSize.join('×')})`;
   }
   return figure;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = ''): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  return element;
 }
 
 function textSpan(className: string, text: string): HTMLSpanElement {

@@ -1,13 +1,14 @@
 /**
- * The panel's header: run name, status badge, backend, epoch N of M with a progress bar, the best epoch,
+ * The panel's header: run name, status badge, backend (and the GPU adapter on webgpu), epoch N of M with a progress bar, the best epoch,
  * training time, and a Stop button while the run is in progress. Built once; `update` rewrites text only
  * (called up to ~10×/s while batches stream in). File-derived strings go in through textContent.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { RunStatus } from '../../src/protocol/runRecord';
 import type { TrainingPanelState } from '../../src/protocol/webviewMessages';
-import { formatDuration, formatLoss, formatPercent } from './format';
+import { formatDuration, formatLoss, formatPercent } from '../shared/format';
 import { bestMetrics, elapsedSeconds, progressFraction } from './state';
+import { el } from '../shared/dom';
 
 const STATUS_ICON: Record<RunStatus, string> = {
   running: 'codicon-loading codicon-modifier-spin',
@@ -25,7 +26,7 @@ export interface HeaderView {
 export function createHeader(onStop: () => void): HeaderView {
   const element = el('header', 'run-header');
   const titleRow = element.appendChild(el('div', 'title-row'));
-  const name = titleRow.appendChild(el('h1', 'run-name'));
+  const name = titleRow.appendChild(el('h1', 'panel-title run-name'));
   const badge = titleRow.appendChild(el('span', 'status-badge'));
   badge.setAttribute('role', 'status');
   const badgeIcon = badge.appendChild(el('span', 'codicon'));
@@ -42,6 +43,7 @@ export function createHeader(onStop: () => void): HeaderView {
 
   const facts = element.appendChild(el('div', 'facts'));
   const backend = fact(facts, 'Backend');
+  const adapter = fact(facts, 'GPU adapter');
   const epoch = fact(facts, 'Epoch');
   const best = fact(facts, 'Best');
   const time = fact(facts, 'Training time');
@@ -81,6 +83,9 @@ export function createHeader(onStop: () => void): HeaderView {
       stopLabel.textContent = stopping ? 'Stopping…' : 'Stop';
 
       backend.textContent = run.backend || '—';
+      const adapterText = typeof run.adapter === 'string' ? run.adapter : '';
+      adapter.textContent = adapterText;
+      (adapter.parentElement as HTMLElement).hidden = !adapterText;
       const done = run.metrics.length > 0 ? run.metrics[run.metrics.length - 1].epoch : 0;
       epoch.textContent = `${done} of ${run.epochsPlanned}`;
       const b = bestMetrics(run);
@@ -101,10 +106,4 @@ function fact(parent: HTMLElement, label: string): HTMLElement {
   const item = parent.appendChild(el('div', 'fact'));
   item.appendChild(el('span', 'fact-label')).textContent = label;
   return item.appendChild(el('span', 'fact-value'));
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

@@ -25,9 +25,10 @@ import {
   type PanelState,
 } from './state';
 import { createTabs } from './tabs';
-import { readChartTheme, watchTheme } from './theme';
+import { readChartTheme, watchTheme } from '../shared/theme';
 import { createUnfreezingView } from './unfreezing';
 import { connect } from '../shared/vscodeApi';
+import { el } from '../shared/dom';
 import './style.css';
 import './data/data.css';
 
@@ -44,7 +45,7 @@ declare global {
 }
 
 const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('div'));
-root.className = 'training-panel';
+root.className = 'panel training-panel';
 
 const header = createHeader(() => channel.post({ type: 'stopRun' }));
 const banners = createBanners();
@@ -190,10 +191,4 @@ function chartCard(id: string, title: string, subtitle: string) {
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `${title} per epoch`);
   return { card, canvas };
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.className = className;
-  return element;
 }

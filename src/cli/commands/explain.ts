@@ -21,6 +21,8 @@ export interface ExplainOptions {
   class?: string;
   runsDir?: string;
   backend?: BackendChoice;
+  /** Threads of the wasm backend (default: every core). */
+  threads?: number;
   json?: boolean;
 }
 
@@ -57,7 +59,7 @@ export async function explainCommand(
   await fs.mkdir(outDir, { recursive: true });
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
   try {
-    const backend = await initBackend(options.backend ?? 'auto');
+    const backend = await initBackend(options.backend ?? 'auto', { threads: options.threads });
     const explainer = await Explainer.open(model);
     const taken = new Set<string>();
     const results: Record<string, unknown>[] = [];

@@ -28,6 +28,8 @@ export interface LabelIssuesOptions {
   memoryBudget?: number;
   /** commander's `--no-cache`. */
   cache?: boolean;
+  /** Threads of the wasm backend (default: every core). */
+  threads?: number;
 }
 
 export const DEFAULT_TOP = 20;
@@ -46,7 +48,7 @@ export async function labelIssuesCommand(
   process.on('SIGINT', onInterrupt);
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
   try {
-    await initBackend(options.backend ?? 'auto');
+    await initBackend(options.backend ?? 'auto', { threads: options.threads });
     const report = await analyzeData({
       experimentPath,
       ...(runDir ? { runDir } : {}),

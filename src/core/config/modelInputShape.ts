@@ -3,29 +3,27 @@
  * no TensorFlow.js, no weights — so an experiment file can omit `dataset.imageSize` and loading the config
  * stays instant.
  *
- * Topologies come in several spellings: tfjs writes `modelTopology` = { class_name, config }; Keras
- * exports nest that under `modelTopology.model_config`; Sequential configs are `{ layers: [...] }` or, in
+ * Topologies come in several spellings (model.json is read by core/model/modelJson.ts, which unwraps
+ * Keras' `model_config`): Sequential configs are `{ layers: [...] }` or, in
  * old Keras, the layer array itself; functional models ("Model"/"Functional") name their inputs in
  * `config.input_layers`; and a model may be a layer of another (a Sequential whose first layer is a
  * MobileNet), in which case the input is the inner model's input.
  */
-import * as fs from 'node:fs';
-
-type Json = unknown;
-
-/** Nested models deeper than this are not real exports; the limit keeps hostile files from recursing forever. */
-const MAX_NESTING = 32;
-
-const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
+import {
+  classOf,
+  field,
+  MAX_NESTING,
+  MODEL_CLASSES,
+  readModelJson,
+  topologyOf,
+  type Json,
+} from '../model/modelJson';
 
 export function readModelInputSize(modelJsonPath: string): [number, number] | undefined {
   try {
-    const modelJson: Json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
-    let topology = field(modelJson, 'modelTopology');
-    if (field(topology, 'model_config') !== undefined) topology = field(topology, 'model_config');
-    return imageSizeOf(inputShapeOfModel(topology, 0));
+    return imageSizeOf(inputShapeOfModel(topologyOf(readModelJson(modelJsonPath)), 0));
   } catch {
-    // Unreadable or not JSON: the caller asks the user for dataset.imageSize instead.
+    // Unreadable, not JSON or no topology: the caller asks the user for dataset.imageSize instead.
     return undefined;
   }
 }
@@ -33,10 +31,7 @@ export function readModelInputSize(modelJsonPath: string): [number, number] | un
 /** Channels of the image input as the topology declares them (1 or 3), or undefined when it does not say. */
 export function readModelInputChannels(modelJsonPath: string): 1 | 3 | undefined {
   try {
-    const modelJson: Json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
-    let topology = field(modelJson, 'modelTopology');
-    if (field(topology, 'model_config') !== undefined) topology = field(topology, 'model_config');
-    const shape = inputShapeOfModel(topology, 0);
+    const shape = inputShapeOfModel(topologyOf(readModelJson(modelJsonPath)), 0);
     const channels = shape?.length === 4 ? shape[3] : undefined;
     return channels === 1 || channels === 3 ? channels : undefined;
   } catch {
@@ -47,7 +42,7 @@ export function readModelInputChannels(modelJsonPath: string): 1 | 3 | undefined
 /** [null, h, w, c] of a model (`{ class_name, config }`), or undefined when it does not say. */
 function inputShapeOfModel(model: Json, depth: number): Json[] | undefined {
   if (depth > MAX_NESTING) return undefined;
-  const className = field(model, 'class_name') ?? field(model, 'className');
+  const className = classOf(model);
   const config = field(model, 'config');
   // The model's own config may carry the shape (a Sequential built with an explicit batchInputShape).
   const own = shapeInLayerConfig(config);
@@ -67,9 +62,8 @@ function inputShapeOfModel(model: Json, depth: number): Json[] | undefined {
 
 /** Shape a layer declares, recursing when the layer is itself a model. */
 function inputShapeOfLayer(layer: Json, depth: number): Json[] | undefined {
-  const className = field(layer, 'class_name') ?? field(layer, 'className');
-  if (typeof className === 'string' && MODEL_CLASSES.has(className))
-    return inputShapeOfModel(layer, depth + 1);
+  const className = classOf(layer);
+  if (className !== undefined && MODEL_CLASSES.has(className)) return inputShapeOfModel(layer, depth + 1);
   return shapeInLayerConfig(field(layer, 'config'));
 }
 
@@ -108,9 +102,4 @@ function imageSizeOf(shape: Json[] | undefined): [number, number] | undefined {
 
 function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1;
-}
-
-function field(value: Json, key: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  return Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, Json>)[key] : undefined;
 }

@@ -5,13 +5,12 @@
  * stretch to the model's size, alpha dropped, sRGB, then the pixel range).
  *
  * Files are copied, not re-serialised: no TensorFlow.js is needed, so the extension host exports directly.
- * The weights and model.json are written to temporary names first and renamed at the end, so a failed
- * export never leaves a model.json pointing at missing weights.
+ * The folder is written beside the target and renamed into place (exportFolder.ts): a failed export leaves
+ * nothing half written.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomicFile';
-import { UserError } from '../userError';
+import { checkExportTarget, writeExportFolder, type ExportFolderOptions } from './exportFolder';
 import { readRunModel, type RunModel } from './runModel';
 
 export interface ModelExport {
@@ -129,24 +128,18 @@ pixel range above.
 `;
 }
 
-/** Writes the run's best model to `outDir`. An existing model.json there is only replaced with `overwrite`. */
+/**
+ * Writes the run's best model to `outDir` (a new or empty folder; with `overwrite` also a previous export),
+ * staged and renamed into place (exportFolder.ts).
+ */
 export function exportRunModel(
   runDir: string,
   outDir: string,
-  options: { overwrite?: boolean } = {},
+  options: ExportFolderOptions = {},
 ): ModelExport {
   const model = readRunModel(runDir);
   const target = path.resolve(outDir);
-  if (fs.existsSync(path.join(target, 'model.json')) && !options.overwrite) {
-    throw new UserError(
-      `${target} already holds a model.json; choose an empty folder or allow overwriting.`,
-      target,
-    );
-  }
-  if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) {
-    throw new UserError(`${target} is a file, not a folder.`, target);
-  }
-  fs.mkdirSync(target, { recursive: true });
+  checkExportTarget(target, options.overwrite ?? false);
 
   const modelJson = JSON.parse(fs.readFileSync(model.modelJson, 'utf8')) as {
     weightsManifest?: { paths: string[] }[];
@@ -158,32 +151,17 @@ export function exportRunModel(
   for (const group of modelJson.weightsManifest ?? [])
     group.paths = group.paths.map(() => `./${weightNames[index++]}`);
 
-  const files: string[] = [];
-  const staged: [string, string][] = [];
-  try {
-    model.weightFiles.forEach((source, i) => {
-      const final = path.join(target, weightNames[i]);
-      const tmp = `${final}.tmp-${process.pid}`;
-      fs.copyFileSync(source, tmp);
-      staged.push([tmp, final]);
-    });
-    for (const [tmp, final] of staged) {
-      fs.renameSync(tmp, final);
-      files.push(final);
-    }
-  } finally {
-    for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
-  }
-  const write = (name: string, text: string): void => {
-    const file = path.join(target, name);
-    writeFileAtomic(file, text);
-    files.push(file);
-  };
-  write('labels.json', `${JSON.stringify(model.classNames, null, 2)}\n`);
-  write('preprocessing.json', `${JSON.stringify(preprocessingOf(model), null, 2)}\n`);
-  write('predict.js', inferenceSnippet(model));
-  write('README.md', readme(model, weightNames));
-  // Last: model.json only appears once the weights it names are in place.
-  write('model.json', JSON.stringify(modelJson));
+  const files = writeExportFolder(
+    target,
+    [
+      ...model.weightFiles.map((source, i) => ({ name: weightNames[i], copyFrom: source })),
+      { name: 'labels.json', data: `${JSON.stringify(model.classNames, null, 2)}\n` },
+      { name: 'preprocessing.json', data: `${JSON.stringify(preprocessingOf(model), null, 2)}\n` },
+      { name: 'predict.js', data: inferenceSnippet(model) },
+      { name: 'README.md', data: readme(model, weightNames) },
+      { name: 'model.json', data: JSON.stringify(modelJson) },
+    ],
+    options,
+  );
   return { outDir: target, files, model };
 }

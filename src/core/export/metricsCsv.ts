@@ -1,9 +1,10 @@
 /**
- * A run's metrics.jsonl as CSV (RFC 4180): one row per epoch, a fixed column order, empty cells for
+ * A run's metrics.jsonl as CSV (src/core/portable/csv.ts): one row per epoch, a fixed column order, empty cells for
  * values an epoch does not have (lr_base without trainable pre-trained layers, a NaN loss that JSON
  * stored as null). Numbers keep full precision, so nothing is lost against metrics.jsonl.
  */
 import type { EpochMetrics } from '../../protocol/runRecord';
+import { csvText } from '../portable/csv';
 
 export const CSV_COLUMNS = [
   'epoch',
@@ -19,19 +20,10 @@ export const CSV_COLUMNS = [
   'time_s',
 ] as const;
 
-function cell(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 export function metricsToCsv(metrics: readonly EpochMetrics[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const m of metrics) {
+  const rows = metrics.map((m) => {
     const row = m as unknown as Record<string, unknown>;
-    lines.push(CSV_COLUMNS.map((column) => cell(row[column])).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+    return CSV_COLUMNS.map((column) => row[column]);
+  });
+  return csvText([CSV_COLUMNS, ...rows]);
 }

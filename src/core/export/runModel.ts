@@ -52,6 +52,33 @@ function isPair(value: unknown): value is [number, number] {
   return Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === 'number');
 }
 
+/**
+ * A weight file model.json names, as a path inside the model folder: a manifest of a cloned repository
+ * must not make an export copy (or the trainer read) a file elsewhere (`../../.ssh/id_rsa`) or through a
+ * symbolic link.
+ */
+function containedWeightFile(modelDir: string, shard: string, modelJson: string): string {
+  const abs = path.resolve(modelDir, shard);
+  const relative = path.relative(modelDir, abs);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
+    throw new UserError(
+      `Weight file ${shard} listed in ${modelJson} is outside the model folder.`,
+      modelJson,
+    );
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(abs);
+  } catch {
+    throw new UserError(`Weight file ${abs} listed in ${modelJson} is missing.`, modelJson);
+  }
+  if (!stat.isFile())
+    throw new UserError(
+      `Weight file ${abs} listed in ${modelJson} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; weights must be plain files in the model folder.`,
+      modelJson,
+    );
+  return abs;
+}
+
 /** A run's saved best model, checked for the files it needs. Throws a UserError saying what is missing. */
 export function readRunModel(run: string | RunListing): RunModel {
   const listing = typeof run === 'string' ? readRun(run) : run;
@@ -72,10 +99,7 @@ export function readRunModel(run: string | RunListing): RunModel {
   const weightFiles: string[] = [];
   for (const group of parsed.weightsManifest ?? []) {
     for (const shard of Array.isArray(group.paths) ? group.paths : []) {
-      const abs = path.resolve(modelDir, String(shard));
-      if (!fs.existsSync(abs))
-        throw new UserError(`Weight file ${abs} listed in ${modelJson} is missing.`, modelJson);
-      weightFiles.push(abs);
+      weightFiles.push(containedWeightFile(modelDir, String(shard), modelJson));
     }
   }
 

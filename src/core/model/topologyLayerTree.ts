@@ -5,27 +5,17 @@
  * in a folder that is not trusted; output shapes and parameter counts need the model loaded, and are left
  * empty here.
  */
-import * as fs from 'node:fs';
 import type { LayerNode } from '../../protocol/layerTree';
 import { UserError } from '../userError';
-
-/** model.json files are topology plus a manifest; anything this large is not one. */
-const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
-/** Nested models deeper than this are not real exports; the limit keeps hostile files from recursing forever. */
-const MAX_NESTING = 32;
-const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
-
-type Json = unknown;
-
-function field(value: Json, key: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  return Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, Json>)[key] : undefined;
-}
-
-function classOf(layer: Json): string {
-  const name = field(layer, 'class_name') ?? field(layer, 'className');
-  return typeof name === 'string' ? name : '?';
-}
+import {
+  classOf,
+  field,
+  layersModelTopology,
+  MAX_NESTING,
+  MODEL_CLASSES,
+  readModelJson,
+  type Json,
+} from './modelJson';
 
 function nameOf(layer: Json, index: number): string {
   const name = field(field(layer, 'config'), 'name') ?? field(layer, 'name');
@@ -46,7 +36,7 @@ function childrenOf(model: Json, prefix: string, depth: number): LayerNode[] {
       const node: LayerNode = {
         path,
         name,
-        className: classOf(layer),
+        className: classOf(layer) ?? '?',
         outputShape: [],
         trainableParams: 0,
         nonTrainableParams: 0,
@@ -57,39 +47,7 @@ function childrenOf(model: Json, prefix: string, depth: number): LayerNode[] {
 }
 
 export function topologyLayerTree(modelJsonPath: string): LayerNode[] {
-  let text: string;
-  try {
-    if (fs.statSync(modelJsonPath).size > MAX_MODEL_JSON_BYTES) {
-      throw new UserError(
-        `${modelJsonPath} is larger than a model.json can be; it is not read.`,
-        modelJsonPath,
-      );
-    }
-    text = fs.readFileSync(modelJsonPath, 'utf8');
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `Base model not found: ${modelJsonPath}. Point "baseModel" at a TensorFlow.js model.json.`
-        : `Cannot read base model ${modelJsonPath}: ${(error as Error).message}`,
-      modelJsonPath,
-    );
-  }
-  let json: Json;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${modelJsonPath} is not valid JSON (${(error as Error).message}).`, modelJsonPath);
-  }
-  let topology = field(json, 'modelTopology');
-  if (field(topology, 'model_config') !== undefined) topology = field(topology, 'model_config');
-  if (topology === undefined || !MODEL_CLASSES.has(classOf(topology))) {
-    throw new UserError(
-      `${modelJsonPath} has no Keras/LayersModel topology: it is not a TensorFlow.js LayersModel.`,
-      modelJsonPath,
-    );
-  }
+  const topology = layersModelTopology(readModelJson(modelJsonPath), modelJsonPath);
   try {
     return childrenOf(topology, '', 0);
   } catch (error) {

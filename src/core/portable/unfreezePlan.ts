@@ -3,15 +3,13 @@
  * panel, Layers view) — from the layer tree and the resolved layer states, without loading the model.
  * The blocks and phases come from the same unfreezeBlocks / phaseAtEpoch the training loop uses; only
  * "does this layer have a kernel" is read from the class name here, where the engine reads the weights
- * (test/engine/unfreezePlan.test.ts checks the two agree on a real model).
+ * (both in kernelWeights.ts; test/engine/unfreezePlan.test.ts checks the two agree on a real model).
  * Pure: the webview bundle and the extension host import it.
  */
 import type { GradualUnfreezingConfig, LayerState } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
+import { classHasKernel } from './kernelWeights';
 import { phaseAtEpoch, unfreezeBlocks, type PlanLeaf } from './layerGroups';
-
-/** Layer classes whose weights include a kernel (dense, convolutions, recurrent cells and their wrappers). */
-const KERNEL_CLASS = /Conv|Dense|LocallyConnected|LSTM|GRU|RNN|Bidirectional|TimeDistributed/;
 
 /** Leaf layers in execution order. */
 function leavesOf(nodes: readonly LayerNode[], out: LayerNode[] = []): LayerNode[] {
@@ -42,7 +40,7 @@ export function planLeavesFromTree(
     path: leaf.path,
     className: leaf.className,
     state: states[leaf.path] ?? 'trainable',
-    hasKernel: KERNEL_CLASS.test(leaf.className) && leaf.trainableParams + leaf.nonTrainableParams > 0,
+    hasKernel: classHasKernel(leaf.className, leaf.trainableParams + leaf.nonTrainableParams),
   }));
 }
 

@@ -7,6 +7,7 @@
 import type { ExperimentConfig, MonitorName } from '../../protocol/experimentConfig';
 import type { EpochMetrics, RunStatus } from '../../protocol/runRecord';
 import type { RunListing } from './readRuns';
+import { formatDuration } from '../portable/format';
 import { runNotesOf } from './runNotes';
 
 /** A metrics line as found on disk: only `epoch` is guaranteed (older or partial writers may omit the rest). */
@@ -213,17 +214,6 @@ export function formatMetric(value: number | undefined, digits = 4): string {
 export function formatSigned(value: number | undefined, digits = 4): string {
   if (!isFiniteNumber(value)) return NONE;
   return (value >= 0 ? '+' : '') + value.toFixed(digits);
-}
-
-/** 42s, 3m 05s, 1h 02m. */
-export function formatDuration(seconds: number | undefined): string {
-  if (!isFiniteNumber(seconds)) return NONE;
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`;
-  const total = Math.round(seconds);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : `${m}m ${String(s).padStart(2, '0')}s`;
 }
 
 export function formatParameterValue(value: unknown): string {

@@ -207,7 +207,7 @@ export async function analyzeData(options: AnalyzeDataOptions): Promise<DataInsi
     const hashes = await contentHashes(rows.files.map((f) => absOf.get(f)!));
     const trainRows = Int32Array.from({ length: trainCount }, (_, i) => i);
     const valRows = Int32Array.from({ length: rows.count - trainCount }, (_, i) => trainCount + i);
-    const nearest = nearestByCosine(features.data, features.dim, trainRows, valRows);
+    const nearest = await nearestByCosine(features.data, features.dim, trainRows, valRows);
     const pairs = duplicatePairs({
       bestTrain: nearest.best,
       bestSimilarity: nearest.similarity,

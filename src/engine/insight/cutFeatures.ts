@@ -60,13 +60,13 @@ function maxLabel(rows: DataSplit): number {
  * For each of the `queries` rows, the most cosine-similar of the `keys` rows and that similarity, by
  * one matrix product per chunk of queries on the backend.
  */
-export function nearestByCosine(
+export async function nearestByCosine(
   features: Float32Array,
   dim: number,
   keys: Int32Array,
   queries: Int32Array,
   chunk = 256,
-): { best: Int32Array; similarity: Float32Array } {
+): Promise<{ best: Int32Array; similarity: Float32Array }> {
   const best = new Int32Array(queries.length).fill(-1);
   const similarity = new Float32Array(queries.length).fill(-1);
   if (keys.length === 0 || queries.length === 0) return { best, similarity };
@@ -86,13 +86,12 @@ export function nearestByCosine(
         const sims = tf.matMul(q, keyMatrix, false, true);
         return [tf.max(sims, 1), tf.argMax(sims, 1)] as const;
       });
-      const v = values.dataSync();
-      const k = indices.dataSync();
+      const [v, k] = await Promise.all([values.data(), indices.data()]);
+      tf.dispose([values, indices]);
       for (let i = 0; i < part.length; i++) {
         similarity[start + i] = v[i];
         best[start + i] = keys[k[i]];
       }
-      tf.dispose([values, indices]);
     }
   } finally {
     keyMatrix.dispose();

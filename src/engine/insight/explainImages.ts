@@ -59,10 +59,11 @@ export class Explainer {
       let target = classIndex;
       if (target === undefined) {
         const probabilities = tf.tidy(() => this.model.predict(image) as tf.Tensor);
-        target = argMax(probabilities.dataSync());
+        const values = await probabilities.data();
         probabilities.dispose();
+        target = argMax(values);
       }
-      const cam = gradCam(this.model, image, target);
+      const cam = await gradCam(this.model, image, target);
       const predictedIndex = argMax(cam.probabilities);
       return {
         file,

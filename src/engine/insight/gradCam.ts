@@ -22,12 +22,12 @@ export interface GradCamMap {
 }
 
 /** `image`: one image, [1, height, width, channels], as the model takes it. */
-export function gradCam(
+export async function gradCam(
   model: tfl.LayersModel,
   image: tf.Tensor4D,
   classIndex: number,
   baseLayers?: ReadonlySet<tfl.layers.Layer>,
-): GradCamMap {
+): Promise<GradCamMap> {
   const classes = model.outputs[0].shape[1] as number;
   if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= classes) {
     throw new Error(`Class index ${classIndex} is not one of the model's ${classes} classes.`);
@@ -60,9 +60,9 @@ export function gradCam(
   });
   const height = cam.shape[1] as number;
   const width = cam.shape[2] as number;
-  const map = cam.dataSync() as Float32Array;
-  const probabilities = probs.dataSync() as Float32Array;
-  tf.dispose([cam, probs]);
+  const [map, probabilities] = await Promise.all([cam.data(), probs.data()]).finally(() =>
+    tf.dispose([cam, probs]),
+  );
   return {
     map: Float32Array.from(map),
     height,

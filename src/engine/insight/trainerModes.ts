@@ -15,7 +15,8 @@ import {
   TRAINER_RUN_ARG,
 } from '../../protocol/dataInsight';
 import type { BackendChoice } from '../../protocol/experimentConfig';
-import { TRAINER_CACHE_DIR_ARG, isHostToTrainer, type TrainerToHost } from '../../protocol/trainerMessages';
+import { isHostToTrainer } from '../../protocol/messageGuards';
+import { TRAINER_CACHE_DIR_ARG, type TrainerToHost } from '../../protocol/trainerMessages';
 import { readRunModel } from '../../core/export/runModel';
 import { readRun } from '../../core/runs/readRuns';
 import { UserError, errorMessage, isUserError } from '../../core/userError';

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
+import { isRegularizedWeight } from '../../core/portable/kernelWeights';
 import { UserError } from '../../core/userError';
 import { LayerApplyError, enumerateLayers, walkContainer, type AnyTensor } from './graphWalk';
 import { buildHead } from './head';
@@ -45,8 +46,6 @@ export interface TrainingModel {
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   dispose(): void;
 }
-
-const KERNEL_WEIGHT = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel|embeddings)(_\d+)?$/;
 
 /** Default cut: everything but the last Dense layer (its input is the cut). */
 function defaultCut(leafPaths: string[], leafLayers: Layer[]): string {
@@ -191,7 +190,7 @@ export function buildTrainingModel(
     for (const weight of layer.trainableWeights) {
       const variable = weight.read() as tf.Variable;
       (state === 'reinit' ? headVariables : baseVariables).push(variable);
-      if (KERNEL_WEIGHT.test(weight.originalName)) kernelVariables.push(variable);
+      if (isRegularizedWeight(weight.originalName)) kernelVariables.push(variable);
       if (state === 'trainable' && config.regularization.l2sp > 0)
         pretrainedValues.set(variable, variable.clone());
     }
@@ -202,7 +201,7 @@ export function buildTrainingModel(
     for (const weight of layer.trainableWeights) {
       const variable = weight.read() as tf.Variable;
       headVariables.push(variable);
-      if (KERNEL_WEIGHT.test(weight.originalName)) kernelVariables.push(variable);
+      if (isRegularizedWeight(weight.originalName)) kernelVariables.push(variable);
     }
   }
   const trainableParams = paramCount([...headVariables, ...baseVariables]);

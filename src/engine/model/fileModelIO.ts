@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
 import { UserError } from '../../core/userError';
+import { layersModelTopology, readModelJson } from '../../core/model/modelJson';
 import { BYTES_PER_DTYPE } from '../../core/model/weightBytes';
 
 interface WeightsGroup {
@@ -31,32 +32,11 @@ function expectedBytes(spec: tf.io.WeightsManifestEntry): number {
   return count * (BYTES_PER_DTYPE[dtype] ?? 4);
 }
 
-/** Reads model.json and its weight shards; every problem is a UserError naming the file. */
+/** Reads model.json (core/model/modelJson.ts) and its weight shards; every problem is a UserError naming the file. */
 export function readModelArtifacts(modelJsonPath: string): tf.io.ModelArtifacts {
-  let text: string;
-  try {
-    text = fs.readFileSync(modelJsonPath, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `Base model not found: ${modelJsonPath}. Point "baseModel" at a TensorFlow.js model.json.`
-        : `Cannot read base model ${modelJsonPath}: ${(error as Error).message}`,
-      modelJsonPath,
-    );
-  }
-  let json: ModelJson;
-  try {
-    json = JSON.parse(text) as ModelJson;
-  } catch (error) {
-    throw new UserError(`${modelJsonPath} is not valid JSON (${(error as Error).message}).`, modelJsonPath);
-  }
-  if (json.modelTopology == null || typeof json.modelTopology !== 'object') {
-    throw new UserError(
-      `${modelJsonPath} has no "modelTopology": it is not a TensorFlow.js LayersModel (graph models from tfjs-converter cannot be fine-tuned; export a Keras/LayersModel).`,
-      modelJsonPath,
-    );
-  }
+  const json = readModelJson(modelJsonPath) as ModelJson;
+  // Not a Sequential/functional model (a graph model): said here, not deep inside tfjs' deserialiser.
+  layersModelTopology(json, modelJsonPath);
   const dir = path.dirname(modelJsonPath);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];

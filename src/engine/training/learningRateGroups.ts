@@ -15,6 +15,7 @@ import {
   type PlanLeaf,
   type UnfreezePhase,
 } from '../../core/portable/layerGroups';
+import { isKernelWeight } from '../../core/portable/kernelWeights';
 import { PlateauScheduler, scheduledLearningRate } from '../../core/portable/lrSchedule';
 import { makeOptimizer, setLearningRate } from './optimizers';
 
@@ -26,8 +27,6 @@ interface Group {
   /** Variable name → the layer path it belongs to (head variables: ''). */
   layerOf: Map<string, string>;
 }
-
-const KERNEL = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel)(_\d+)?$/;
 
 export class LearningRateGroups {
   private readonly groups: Group[] = [];
@@ -53,7 +52,7 @@ export class LearningRateGroups {
         path,
         className: layer.getClassName(),
         state,
-        hasKernel: layer.weights.some((w) => KERNEL.test(w.originalName)),
+        hasKernel: layer.weights.some((w) => isKernelWeight(w.originalName)),
       };
     });
     const multipliers = layerMultipliers(this.plan, t.discriminativeLr, t.fineTuneLearningRateMultiplier);

@@ -1,13 +1,18 @@
 /**
- * "Fine-Tune: Export Model": a run's best model (model.json + weights + labels.json + preprocessing.json +
- * README.md + predict.js) into a folder the user picks. From the palette it asks which run; from the Runs
- * view it takes the clicked run. The copy is done by the engine's exportRunModel (files only, no
- * TensorFlow.js in the host).
+ * "Fine-Tune: Export Model": a run's best model into a folder the user picks, as ONNX (model.onnx) or
+ * TensorFlow.js (model.json + weights + predict.js), each with labels.json, preprocessing.json and a README.
+ * From the palette it asks which run; from the Runs view it takes the clicked run; then the format.
+ * TensorFlow.js files are copied by the engine's exportRunModel (files only); the ONNX conversion needs
+ * TensorFlow.js, so it runs in a child process (onnxExporter.ts), never in the host.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { exportTargetState } from '../../core/export/exportFolder';
 import { exportRunModel } from '../../core/export/exportModel';
+import { exportOnnxInChild } from '../onnxExporter';
+import { ensureTrusted } from '../workspaceTrust';
 import { listRuns, type RunListing } from '../../core/runs/readRuns';
 import { errorMessage } from '../../core/userError';
 
@@ -65,7 +70,72 @@ export async function pickRun(
   return pick?.dir;
 }
 
-async function exportModel(arg: unknown, log: vscode.LogOutputChannel): Promise<void> {
+export type ModelExportFormat = 'onnx' | 'tfjs';
+
+const FORMAT_ITEMS: (vscode.QuickPickItem & { format: ModelExportFormat })[] = [
+  {
+    label: 'ONNX',
+    description: 'model.onnx (opset 13)',
+    detail:
+      'For ONNX Runtime (Python, C#, C++, Java, JavaScript), TensorRT, OpenVINO and most deployment tools.',
+    format: 'onnx',
+  },
+  {
+    label: 'TensorFlow.js',
+    description: 'model.json + weights + predict.js',
+    detail: 'For Node.js and browsers with TensorFlow.js; the files the run saved, as they are.',
+    format: 'tfjs',
+  },
+];
+
+function formatOfArgument(value: unknown): ModelExportFormat | undefined {
+  return value === 'onnx' || value === 'tfjs' ? value : undefined;
+}
+
+/**
+ * Where the export goes, given the folder the user picked: the folder itself when it is new or empty (or,
+ * confirmed, a previous export to replace); otherwise a new sub-folder named after the run — an export
+ * never writes into, or deletes, a folder holding the user's own files.
+ */
+async function chooseTarget(
+  picked: string,
+  runId: string,
+  format: ModelExportFormat,
+): Promise<{ target: string; overwrite: boolean } | undefined> {
+  let target = picked;
+  let state = exportTargetState(target);
+  if (state.kind === 'foreign' || state.kind === 'file') {
+    const stem = path.join(picked, `${runId}-${format}`);
+    target = stem;
+    for (let i = 2; !['absent', 'empty', 'previousExport'].includes(exportTargetState(target).kind); i++)
+      target = `${stem}-${i}`;
+    state = exportTargetState(target);
+  }
+  if (state.kind === 'symlink') {
+    void vscode.window.showErrorMessage(`Fine-Tune: ${target} is a symbolic link; pick a real folder.`);
+    return undefined;
+  }
+  if (state.kind === 'previousExport') {
+    const replace = 'Replace';
+    const answer = await vscode.window.showWarningMessage(
+      `${target} holds an earlier export. Replace it with ${runId}'s model?`,
+      { modal: true },
+      replace,
+    );
+    if (answer !== replace) return undefined;
+    return { target, overwrite: true };
+  }
+  return { target, overwrite: false };
+}
+
+export interface ExportModelDeps {
+  log: vscode.LogOutputChannel;
+  /** dist/cli.js: the ONNX export runs there (it loads the model with TensorFlow.js). */
+  cliScript: string;
+}
+
+async function exportModel(arg: unknown, formatArg: unknown, deps: ExportModelDeps): Promise<void> {
+  const { log } = deps;
   const runDir = await pickRun(arg, {
     placeHolder: 'Export the best model of which run?',
     keep: (run) => fs.existsSync(path.join(run.dir, 'model', 'model.json')),
@@ -73,55 +143,73 @@ async function exportModel(arg: unknown, log: vscode.LogOutputChannel): Promise<
   });
   if (!runDir) return;
   const runId = path.basename(runDir);
+  let format = formatOfArgument(formatArg);
+  if (!format) {
+    const pick = await vscode.window.showQuickPick(FORMAT_ITEMS, {
+      placeHolder: `Export ${runId}'s best model as…`,
+    });
+    if (!pick) return;
+    format = pick.format;
+  }
+  // ONNX reads the model with TensorFlow.js (in a child process): a model file of an untrusted folder is not parsed.
+  if (format === 'onnx' && !(await ensureTrusted('exportOnnx', `${runId}'s model`))) return;
   const folders = await vscode.window.showOpenDialog({
     canSelectFolders: true,
     canSelectFiles: false,
     canSelectMany: false,
     openLabel: 'Export Here',
-    title: `Export the best model of ${runId}`,
-    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+    title: `Export the best model of ${runId} (${format === 'onnx' ? 'ONNX' : 'TensorFlow.js'})`,
+    // Not the workspace root: a folder with files in it gets a new sub-folder, but a clean start is clearer.
+    defaultUri: vscode.Uri.file(os.homedir()),
   });
-  const target = folders?.[0]?.fsPath;
-  if (!target) return;
-  let overwrite = false;
-  if (fs.existsSync(path.join(target, 'model.json'))) {
-    const replace = 'Replace';
-    const answer = await vscode.window.showWarningMessage(
-      `${target} already holds a model.json. Replace it with ${runId}'s model?`,
-      { modal: true },
-      replace,
-    );
-    if (answer !== replace) return;
-    overwrite = true;
-  }
+  const picked = folders?.[0]?.fsPath;
+  if (!picked) return;
+  const choice = await chooseTarget(picked, runId, format);
+  if (!choice) return;
   try {
-    const result = exportRunModel(runDir, target, { overwrite });
+    let outDir: string;
+    let summary: string;
+    let files: string[];
+    if (format === 'onnx') {
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Fine-Tune: exporting ${runId} to ONNX…` },
+        () => exportOnnxInChild({ cliScript: deps.cliScript, runDir, ...choice }),
+      );
+      outDir = result.outDir;
+      files = result.files;
+      summary = `as ONNX (${(result.onnxBytes / 1024).toFixed(0)} KiB)`;
+    } else {
+      const result = exportRunModel(runDir, choice.target, { overwrite: choice.overwrite });
+      outDir = result.outDir;
+      files = result.files;
+      summary = `(${result.model.imageSize.join('×')}, ${result.model.classNames.length} classes)`;
+    }
     log.info(
-      `exported ${runId}'s best model to ${result.outDir}: ${result.files.map((f) => path.basename(f)).join(', ')}`,
+      `exported ${runId}'s best model (${format}) to ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`,
     );
     const openReadme = 'Open README';
     const reveal = 'Reveal';
-    const choice = await vscode.window.showInformationMessage(
-      `Fine-Tune: exported ${runId}'s best model (${result.model.imageSize.join('×')}, ${result.model.classNames.length} classes) to ${result.outDir}.`,
+    const answer = await vscode.window.showInformationMessage(
+      `Fine-Tune: exported ${runId}'s best model ${summary} to ${outDir}.`,
       openReadme,
       reveal,
     );
-    if (choice === openReadme)
+    if (answer === openReadme)
       await vscode.commands.executeCommand(
         'markdown.showPreview',
-        vscode.Uri.file(path.join(result.outDir, 'README.md')),
+        vscode.Uri.file(path.join(outDir, 'README.md')),
       );
-    else if (choice === reveal)
-      await vscode.commands.executeCommand(
-        'revealFileInOS',
-        vscode.Uri.file(path.join(result.outDir, 'model.json')),
-      );
+    else if (answer === reveal)
+      await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(files[0] ?? outDir));
   } catch (error) {
-    log.error(`export of ${runId} failed: ${errorMessage(error)}`);
+    log.error(`export of ${runId} (${format}) failed: ${errorMessage(error)}`);
     void vscode.window.showErrorMessage(`Fine-Tune: ${errorMessage(error)}`);
   }
 }
 
-export function registerExportModelCommand(log: vscode.LogOutputChannel): vscode.Disposable {
-  return vscode.commands.registerCommand('fineTune.exportModel', (arg?: unknown) => exportModel(arg, log));
+/** `fineTune.exportModel [run] [format]`: from the palette (asks which run) or a run's context menu. */
+export function registerExportModelCommand(deps: ExportModelDeps): vscode.Disposable {
+  return vscode.commands.registerCommand('fineTune.exportModel', (arg?: unknown, format?: unknown) =>
+    exportModel(arg, format, deps),
+  );
 }

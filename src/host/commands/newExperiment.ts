@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readModelInputSize } from '../../core/config/modelInputShape';
+import { classOf, field, topologyOf } from '../../core/model/modelJson';
 import { scanDataset, type DatasetScan } from '../../core/data/scanDataset';
 import { errorMessage } from '../../core/userError';
 import { findDatasets, type FoundDataset } from '../datasets/findDatasets';
@@ -88,15 +89,17 @@ async function peekModel(file: string): Promise<{ description?: string; unusable
   try {
     const stat = await fs.promises.stat(file);
     if (stat.size > MODEL_JSON_PEEK_LIMIT) return {};
-    const json = JSON.parse(await fs.promises.readFile(file, 'utf8')) as Record<string, unknown>;
-    const topology = json.modelTopology as Record<string, unknown> | undefined;
-    if (!topology || typeof topology !== 'object' || json.format === 'graph-model') return { unusable: true };
-    const model = (topology.model_config as Record<string, unknown> | undefined) ?? topology;
-    const className = typeof model.class_name === 'string' ? model.class_name : undefined;
-    const config = model.config as { name?: unknown } | undefined;
-    const name = typeof config?.name === 'string' ? config.name : undefined;
+    const json: unknown = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    const topology = field(json, 'modelTopology');
+    if (!topology || typeof topology !== 'object' || field(json, 'format') === 'graph-model')
+      return { unusable: true };
+    const model = topologyOf(json);
+    const name = field(field(model, 'config'), 'name');
     const size = readModelInputSize(file);
-    const parts = [name ?? className, size ? `input ${size[0]}×${size[1]}` : undefined].filter(Boolean);
+    const parts = [
+      typeof name === 'string' ? name : classOf(model),
+      size ? `input ${size[0]}×${size[1]}` : undefined,
+    ].filter(Boolean);
     return { description: parts.join(' · ') };
   } catch {
     return { unusable: true };

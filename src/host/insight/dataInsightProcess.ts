@@ -16,7 +16,8 @@ import {
   type DataInsightReport,
   type GradCamResult,
 } from '../../protocol/dataInsight';
-import { TRAINER_BACKEND_ARG, TRAINER_CACHE_DIR_ARG, isTrainerToHost } from '../../protocol/trainerMessages';
+import { isTrainerToHost } from '../../protocol/messageGuards';
+import { TRAINER_BACKEND_ARG, TRAINER_CACHE_DIR_ARG } from '../../protocol/trainerMessages';
 import { forkTrainer } from '../forkTrainer';
 
 export interface TrainerLaunch {

@@ -5,11 +5,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import {
-  isExperimentPanelToHost,
-  type ExperimentPanelToHost,
-  type HostToExperimentPanel,
-} from '../../protocol/webviewMessages';
+import { type ExperimentPanelToHost, type HostToExperimentPanel } from '../../protocol/webviewMessages';
+import { isExperimentPanelToHost } from '../../protocol/messageGuards';
 import { AugmentationPreviewer, PreviewSupersededError } from '../augmentationPreviewer';
 import type { ExperimentService } from '../experiments/experimentService';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';

@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LrFinderResult } from '../../protocol/lrFinder';
 import {
-  isLrFinderPanelToHost,
   type HostToLrFinderPanel,
   type LrFinderPanelState,
   type LrFinderPanelToHost,
 } from '../../protocol/webviewMessages';
+import { isLrFinderPanelToHost } from '../../protocol/messageGuards';
 import { parseExperimentText } from '../../core/config/loadExperiment';
 import type { ExperimentService } from '../experiments/experimentService';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';

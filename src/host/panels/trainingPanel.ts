@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import { adapterLabel, isGpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { Advice } from '../../protocol/advice';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { RunSummary } from '../../protocol/runRecord';
 import type { PhaseEvent, TrainingEvent } from '../../protocol/trainingEvents';
 import {
-  isTrainingPanelToHost,
   type DataTabToHost,
   type HostToTrainingPanel,
   type LayerEdit,
@@ -20,6 +20,7 @@ import {
   type TrainingPanelToHost,
   type UnfreezingInfo,
 } from '../../protocol/webviewMessages';
+import { isTrainingPanelToHost } from '../../protocol/messageGuards';
 import { readRun } from '../../core/runs/readRuns';
 import { describeAdviceAction, findAdviceAction } from '../training/adviceActions';
 import {
@@ -70,6 +71,7 @@ export function stateFromDisk(runDir: string): TrainingPanelState {
     name: record?.name ?? listing.id,
     status: listing.effectiveStatus === 'unreadable' ? 'failed' : listing.effectiveStatus,
     backend: record?.backend ?? '?',
+    ...(isGpuAdapterRecord(record?.adapter) ? { adapter: adapterLabel(record.adapter) } : {}),
     classNames: record?.classNames ?? [],
     epochsPlanned: record?.epochsPlanned ?? metrics.length,
     metrics,

@@ -1,7 +1,11 @@
 /**
  * What every Fine-Tune webview panel shares: the strict-CSP HTML shell with a fresh nonce, resources only
- * from dist/webview, the ready handshake (messages posted before the webview said `ready` are queued), and
- * validation of every message from the webview before it reaches the handler.
+ * from dist/webview, the ready handshake, and validation of every message from the webview before it
+ * reaches the handler.
+ *
+ * The handshake: a webview that has not loaded yet would lose what is posted to it, so messages posted
+ * before its first `ready` are queued; at `ready` they are delivered in order, then `onReady` posts the
+ * complete state, which supersedes them where they overlap (the panels' reducers take the newest).
  */
 import * as vscode from 'vscode';
 import { renderWebviewHtml } from './webviewHtml';
@@ -25,6 +29,12 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOpt
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
   };
 }
+
+/**
+ * The most messages kept for a webview that is not ready: beyond it the oldest go, which loses nothing
+ * the complete state posted at `ready` does not carry (a long run's batches while the panel loads).
+ */
+export const MAX_QUEUED_MESSAGES = 1000;
 
 export class WebviewPanelHost<In extends { type: string }, Out> implements vscode.Disposable {
   private ready = false;
@@ -51,9 +61,10 @@ export class WebviewPanelHost<In extends { type: string }, Out> implements vscod
           return;
         }
         if (message.type === 'ready') {
-          // onReady posts the complete state, so deltas queued before it are already included.
           this.ready = true;
+          const queued = this.queue;
           this.queue = [];
+          for (const early of queued) void panel.webview.postMessage(early);
           options.onReady();
           return;
         }
@@ -68,8 +79,12 @@ export class WebviewPanelHost<In extends { type: string }, Out> implements vscod
   }
 
   post(message: Out): void {
-    if (this.ready) void this.options.panel.webview.postMessage(message);
-    else this.queue.push(message);
+    if (this.ready) {
+      void this.options.panel.webview.postMessage(message);
+      return;
+    }
+    this.queue.push(message);
+    if (this.queue.length > MAX_QUEUED_MESSAGES) this.queue.shift();
   }
 
   dispose(): void {

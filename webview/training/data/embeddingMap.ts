@@ -14,7 +14,7 @@ import {
   type ChartDataset,
 } from 'chart.js';
 import type { EmbeddingMap, EmbeddingPoint } from '../../../src/protocol/dataInsight';
-import { withAlpha } from '../theme';
+import { withAlpha } from '../../shared/theme';
 
 Chart.register(ScatterController, PointElement, LinearScale, Legend, Tooltip);
 

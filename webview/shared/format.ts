@@ -1,5 +1,8 @@
-/** Number and duration formatting for the training panel. Pure (no DOM). */
+/** Number and duration formatting of the panels. Pure (no DOM). */
 import type { RunSummary } from '../../src/protocol/runRecord';
+
+// Durations read the same in the CLI, the Runs view and every panel.
+export { formatDuration } from '../../src/core/portable/format';
 
 /** A loss: four significant digits are enough to see it move; NaN/Infinity (divergence) spelled out. */
 export function formatLoss(value: number | undefined): string {
@@ -19,18 +22,6 @@ export function formatLearningRate(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   if (value === 0) return '0';
   return Math.abs(value) < 0.01 ? value.toExponential(1) : String(Number(value.toPrecision(3)));
-}
-
-/** 4.2 → "4.2s", 125 → "2m 05s", 3725 → "1h 02m". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '—';
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`;
-  const total = Math.round(seconds);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return h > 0 ? `${h}h ${pad(m)}m` : `${m}m ${pad(s)}s`;
 }
 
 /** "240 validation images", or "500 of 5000 validation images (…)" when Stop cut the evaluation short. */
