@@ -9,7 +9,8 @@ import type { EmbeddingPoint } from '../../../src/protocol/dataInsight';
 import type { DataAction } from '../../../src/protocol/webviewMessages';
 import { gradCamKey, type DataTabState } from './dataState';
 import { createEmbeddingChart, updateEmbeddingChart, type EmbeddingChart } from './embeddingMap';
-import { duplicateCard, el, iconButton, issueCard, topLossCard, type CardContext } from './gallery';
+import { el } from '../../shared/dom';
+import { duplicateCard, iconButton, issueCard, topLossCard, type CardContext } from './gallery';
 import { GALLERY_LIMITS } from '../../../src/protocol/dataInsight';
 
 declare global {

@@ -6,6 +6,7 @@
  */
 import type { DuplicatePair, LabelIssue, TopLoss } from '../../../src/protocol/dataInsight';
 import type { DataAction } from '../../../src/protocol/webviewMessages';
+import { el } from '../../shared/dom';
 import { gradCamKey, type GradCamEntry } from './dataState';
 
 export interface GalleryHandlers {
@@ -246,10 +247,4 @@ function arrow(): HTMLElement {
 
 function text(value: string): Text {
   return document.createTextNode(value);
-}
-
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = ''): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  return element;
 }
