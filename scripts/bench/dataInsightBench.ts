@@ -81,7 +81,16 @@ function labelIssues(experiment: string, top: number): Promise<{ wall: number; r
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [cli, 'label-issues', experiment, '--json', '--top', String(top), '--runs-dir', path.join(work, 'runs')],
+      [
+        cli,
+        'label-issues',
+        experiment,
+        '--json',
+        '--top',
+        String(top),
+        '--runs-dir',
+        path.join(work, 'runs'),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
