@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse as parseJsonc } from 'jsonc-parser';
 import sharp from 'sharp';
 import { main } from '../../src/cli/program';
 import type { CliIO } from '../../src/cli/io';
@@ -158,6 +159,29 @@ describe('label issues on the sample with planted noise', { timeout: 600_000 }, 
     assert.match(result.stdout, /Likely label errors \(3 of \d+/);
     assert.match(result.stdout, /Validation images that duplicate training images/);
     assert.match(result.stdout, /2-fold out-of-sample accuracy/);
+  });
+
+  it('with nothing frozen it says it fine-tunes the whole model K times, and about how long', async () => {
+    const config = parseJsonc(
+      fs.readFileSync(path.join(root, 'digits-frozen-conv.finetune.json'), 'utf8'),
+    ) as Record<string, Record<string, unknown>>;
+    delete config.freezeUpTo;
+    config.name = 'digits-unfrozen' as never;
+    config.training = { ...config.training, epochs: 1 };
+    fs.writeFileSync(path.join(root, 'unfrozen.finetune.json'), JSON.stringify(config));
+    const result = await run(['label-issues', 'unfrozen.finetune.json', '--folds', '2', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const whole = JSON.parse(result.stdout) as { mode: string; notes: string[] };
+    assert.notEqual(whole.mode, 'cached activations');
+    assert.ok(
+      whole.notes.some((n) => /fine-tune the whole model 2 times \(1 epoch each\)/.test(n)),
+      whole.notes.join('\n'),
+    );
+    assert.ok(
+      whole.notes.some((n) => /^The first epoch took \d+\.\d s: all 2 folds take about /.test(n)),
+      whole.notes.join('\n'),
+    );
+    assert.match(result.stderr, /warning: Nothing frozen can be cached/);
   });
 
   it('bad input gets a clear message', async () => {

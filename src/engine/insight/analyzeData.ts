@@ -149,7 +149,7 @@ export async function analyzeData(options: AnalyzeDataOptions): Promise<DataInsi
       const why =
         inputs.warnings.find((w) => w.startsWith('Activation cache')) ??
         inputs.notes.find((n) => n.startsWith('Activation cache off'));
-      const message = `Nothing frozen can be cached (${why ?? 'no frozen layers'}): label issues fine-tune the whole model ${k} times (${config.training.epochs} epochs each). The time it takes is estimated after the first epoch.`;
+      const message = `Nothing frozen can be cached (${why ?? 'no frozen layers'}): label issues fine-tune the whole model ${k} times (${config.training.epochs} epoch${config.training.epochs === 1 ? '' : 's'} each). The time it takes is estimated after the first epoch.`;
       notes.push(message);
       log('warn', message);
     }
