@@ -120,6 +120,8 @@ async function openData(classNames: string[], report: DataInsightReport): Promis
 /** What the page's globals look like to the functions evaluated in it. */
 interface PageGlobals {
   document: { querySelectorAll(selector: string): Iterable<{ complete: boolean; naturalWidth: number }> };
+  requestAnimationFrame(callback: (time: number) => void): void;
+  __posted: { type?: string }[];
   __fineTuneEmbedding: {
     data: { datasets: { data: unknown[] }[] };
     canvas: { getBoundingClientRect(): { left: number; top: number } };
@@ -352,13 +354,34 @@ describe('Data tab in headless Chromium', { timeout: 60_000 }, () => {
         (await view.page.locator('#embedding-section .section-caption').textContent()) ?? '',
         /Showing 5 of 10 images/,
       );
-      const at = await view.page.evaluate(() => {
-        const chart = (globalThis as unknown as PageGlobals).__fineTuneEmbedding;
-        const point = chart.getDatasetMeta(1).data[0];
-        const box = chart.canvas.getBoundingClientRect();
-        return { x: box.left + point.x, y: box.top + point.y };
+      // Where the point is once the page has settled: the thumbnails above it decoded (they shift the
+      // layout) and the point at the same place in two frames running (the chart resizes to its box).
+      await view.page.waitForFunction(() =>
+        [...(globalThis as unknown as PageGlobals).document.querySelectorAll('img.thumb')].every(
+          (i) => i.complete,
+        ),
+      );
+      const at = await view.page.evaluate(async () => {
+        const g = globalThis as unknown as PageGlobals;
+        const where = (): { x: number; y: number } => {
+          const point = g.__fineTuneEmbedding.getDatasetMeta(1).data[0];
+          const box = g.__fineTuneEmbedding.canvas.getBoundingClientRect();
+          return { x: box.left + point.x, y: box.top + point.y };
+        };
+        for (let last = where(); ;) {
+          await new Promise((resolve) => g.requestAnimationFrame(resolve));
+          const now = where();
+          if (now.x === last.x && now.y === last.y) return now;
+          last = now;
+        }
       });
       await view.page.mouse.click(at.x, at.y);
+      // Chart.js handles canvas events in its next animation frame, after the click has returned.
+      await view.page.waitForFunction(
+        () =>
+          (globalThis as unknown as PageGlobals).__posted.length > 0 &&
+          (globalThis as unknown as PageGlobals).__posted.slice(-1)[0]?.type !== 'ready',
+      );
       assert.deepEqual(await lastPosted(view), { type: 'previewImage', file: 'dog/v2.png' });
       await view.send({ type: 'imagePreview', file: 'dog/v2.png', dataUrl: PNG });
       assert.equal(
