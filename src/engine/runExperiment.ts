@@ -285,6 +285,6 @@ function reopenRun(resume: ResumePlan, warnings: string[]): RunWriter {
         { at: new Date().toISOString(), afterEpoch: checkpoint.epoch, was: resume.was, pid: process.pid },
       ],
     },
-    checkpoint.history,
+    checkpoint,
   );
 }

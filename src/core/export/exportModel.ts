@@ -8,15 +8,18 @@
  * The folder is written beside the target and renamed into place (exportFolder.ts): a failed export leaves
  * nothing half written.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkExportTarget, writeExportFolder, type ExportFolderOptions } from './exportFolder';
-import { readRunModel, type RunModel } from './runModel';
+import { readRunModel, readRunModelJson, type RunModel } from './runModel';
 
 export interface ModelExport {
   outDir: string;
   files: string[];
   model: RunModel;
+  /** The previous export moved aside (with `keepReplaced`), for the caller to trash. */
+  replaced?: string;
+  /** The files of the previous export this one replaced (empty when nothing was replaced). */
+  replacedFiles: string[];
 }
 
 /** The preprocessing a model expects, as written to preprocessing.json. */
@@ -141,9 +144,7 @@ export function exportRunModel(
   const target = path.resolve(outDir);
   checkExportTarget(target, options.overwrite ?? false);
 
-  const modelJson = JSON.parse(fs.readFileSync(model.modelJson, 'utf8')) as {
-    weightsManifest?: { paths: string[] }[];
-  };
+  const modelJson = readRunModelJson(model.modelJson) as { weightsManifest?: { paths: string[] }[] };
   const weightNames = model.weightFiles.map((_, i, all) =>
     all.length === 1 ? 'weights.bin' : `weights-${i + 1}.bin`,
   );
@@ -151,7 +152,7 @@ export function exportRunModel(
   for (const group of modelJson.weightsManifest ?? [])
     group.paths = group.paths.map(() => `./${weightNames[index++]}`);
 
-  const files = writeExportFolder(
+  const written = writeExportFolder(
     target,
     [
       ...model.weightFiles.map((source, i) => ({ name: weightNames[i], copyFrom: source })),
@@ -163,5 +164,5 @@ export function exportRunModel(
     ],
     options,
   );
-  return { outDir: target, files, model };
+  return { outDir: target, model, ...written };
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRun, type RunListing } from './readRuns';
+import { liveLockHolder } from './runLock';
 
 /** Sub-folder of a run folder that holds its last epoch checkpoint (training/checkpoint.ts writes it). */
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -19,6 +20,11 @@ export function resumeProblem(run: string | RunListing): string | undefined {
   const status = listing.effectiveStatus;
   if (status === 'running') {
     return `Run ${id} is still running (trainer process ${listing.record.pid} on ${listing.record.hostname}): stop it before resuming.`;
+  }
+  // Another window or terminal is resuming it right now (its run.json may not say running yet).
+  const holder = liveLockHolder(listing.dir);
+  if (holder) {
+    return `Run ${id} is being written by another trainer (process ${holder.pid} on ${holder.host}): wait for it to end or stop it there.`;
   }
   if (status === 'completed') {
     return `Run ${id} completed (${listing.record.endReason ?? 'all epochs done'}): there is nothing to resume. To train longer, start a new run with more epochs.`;
