@@ -8,7 +8,7 @@ import { version } from '../../package.json';
 import { errorMessage, isUserError } from '../core/userError';
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
 import { METRICS_FORMATS, type MetricsFormat } from '../core/export/exportMetrics';
-import { type CliIO, processIO } from './io';
+import { type CliIO, processIO, terminalSafeIO } from './io';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -218,7 +218,10 @@ function reportError(error: unknown, io: CliIO): number {
 }
 
 /** Runs the CLI with Node-style argv (`[node, script, command, …]`) and resolves to the exit code. */
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = processIO()): Promise<number> {
+  // Run names, class folders and paths come from files a cloned repository may have written: no text
+  // goes to the terminal with its control characters (JSON output escapes them itself).
+  const io = terminalSafeIO(rawIO);
   let exitCode = EXIT_OK;
   const program = buildProgram(io, (code) => {
     exitCode = code;

@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import { checkExportTarget, writeExportFolder, type ExportFolderOptions } from './exportFolder';
 import { readRunModel, readRunModelJson, type RunModel } from './runModel';
+import { markdownCode, markdownText } from '../portable/markdownText';
 
 export interface ModelExport {
   outDir: string;
@@ -96,13 +97,14 @@ async function toInput(file) {
 
 function readme(model: RunModel, weightNames: string[]): string {
   const [height, width] = model.imageSize;
-  const title = model.name ?? model.runId;
+  // Names come from run.json and the run folder: shown as text, never as Markdown or HTML.
+  const title = markdownText(model.name ?? model.runId);
   const accuracy =
     model.valAccuracy !== undefined ? `, validation accuracy ${(model.valAccuracy * 100).toFixed(1)}%` : '';
   const epoch = model.bestEpoch !== undefined ? ` (best epoch ${model.bestEpoch}${accuracy})` : '';
   return `# ${title}
 
-An image classifier fine-tuned with Fine-Tune Studio, run \`${model.runId}\`${epoch}.
+An image classifier fine-tuned with Fine-Tune Studio, run ${markdownCode(model.runId)}${epoch}.
 
 | file | |
 | --- | --- |
@@ -115,7 +117,7 @@ An image classifier fine-tuned with Fine-Tune Studio, run \`${model.runId}\`${ep
 **Input**: ${height}×${width} pixels, ${model.channels === 1 ? '1 channel (greyscale)' : '3 channels (RGB)'}, values in
 [${model.pixelRange[0]}, ${model.pixelRange[1]}] (0..255 mapped linearly), shape \`[batch, ${height}, ${width}, ${model.channels}]\`.
 Images were stretched to that size (no crop), alpha dropped. **Output**: ${model.classNames.length} probabilities
-(softmax), in the order of \`labels.json\`: ${model.classNames.map((c) => `\`${c}\``).join(', ')}.
+(softmax), in the order of \`labels.json\`: ${model.classNames.map(markdownCode).join(', ')}.
 
 ## Use it from Node.js
 

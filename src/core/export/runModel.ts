@@ -119,7 +119,9 @@ export function readRunModel(run: string | RunListing): RunModel {
   } catch {
     // fall back to run.json below
   }
-  classNames ??= listing.record?.classNames;
+  const recorded: unknown = listing.record?.classNames;
+  if (!classNames && Array.isArray(recorded) && recorded.every((l) => typeof l === 'string'))
+    classNames = recorded as string[];
   if (!classNames || classNames.length === 0) {
     throw new UserError(`Run ${listing.id} has no class names (${labelsFile} is missing).`, labelsFile);
   }
@@ -143,7 +145,8 @@ export function readRunModel(run: string | RunListing): RunModel {
   return {
     runId: listing.id,
     runDir: listing.dir,
-    name: listing.record?.name,
+    // run.json is hand-editable: what goes into READMEs and file names is checked for its type here.
+    name: typeof listing.record?.name === 'string' ? listing.record.name : undefined,
     modelDir,
     modelJson,
     weightFiles,
@@ -151,7 +154,9 @@ export function readRunModel(run: string | RunListing): RunModel {
     imageSize,
     pixelRange,
     channels: shape?.[2] === 1 ? 1 : 3,
-    bestEpoch: listing.record?.bestEpoch,
-    valAccuracy: listing.record?.best?.val_accuracy,
+    bestEpoch: Number.isSafeInteger(listing.record?.bestEpoch) ? listing.record?.bestEpoch : undefined,
+    valAccuracy: Number.isFinite(listing.record?.best?.val_accuracy)
+      ? listing.record?.best?.val_accuracy
+      : undefined,
   };
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { exportMetrics, type MetricsFormat } from '../../core/export/exportMetrics';
 import { errorMessage } from '../../core/userError';
+import { quoteArg, shellKindOf } from '../../core/portable/shellQuote';
 import { pickRun } from './exportModel';
 
 async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Promise<void> {
@@ -40,7 +41,8 @@ async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Pro
       );
       if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(result.path));
     } else {
-      const command = `tensorboard --logdir "${path.dirname(runDir)}"`;
+      // Quoted for the shell it is pasted into: a folder named $(…) must not run.
+      const command = tensorboardCommand(path.dirname(runDir), vscode.env.shell, process.platform);
       const copy = 'Copy Command';
       const choice = await vscode.window.showInformationMessage(
         `Fine-Tune: TensorBoard event files written to ${result.path}. View them with: ${command}`,
@@ -52,6 +54,11 @@ async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Pro
     log.error(`metrics export of ${path.basename(runDir)} failed: ${errorMessage(error)}`);
     void vscode.window.showErrorMessage(`Fine-Tune: ${errorMessage(error)}`);
   }
+}
+
+/** `tensorboard --logdir <dir>` for the user's terminal shell (VS Code's `env.shell`), `dir` quoted for it. */
+export function tensorboardCommand(logdir: string, shell: string, platform: string): string {
+  return `tensorboard --logdir ${quoteArg(logdir, shellKindOf(shell, platform))}`;
 }
 
 export function registerExportMetricsCommand(log: vscode.LogOutputChannel): vscode.Disposable {
