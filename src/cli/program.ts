@@ -162,13 +162,23 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
         .default('tfjs'),
     )
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
-    .option('--force', 'replace a previous export in the folder')
+    .option('--force', 'replace a previous export in the folder (its files are listed, then deleted)')
+    .option(
+      '--keep-replaced',
+      'with --force: move the replaced export aside (its folder is printed) instead of deleting it',
+    )
     .option('--json', 'print the written files as JSON')
     .action(
       async (
         run: string,
         folder: string,
-        opts: { runsDir?: string; force?: boolean; json?: boolean; format?: 'tfjs' | 'onnx' },
+        opts: {
+          runsDir?: string;
+          force?: boolean;
+          keepReplaced?: boolean;
+          json?: boolean;
+          format?: 'tfjs' | 'onnx';
+        },
       ) => {
         const { exportModelCommand } = await import('./commands/exportModel');
         setExitCode(await exportModelCommand(run, folder, opts, io));

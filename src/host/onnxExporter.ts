@@ -11,6 +11,8 @@ export interface OnnxExportResult {
   files: string[];
   onnxBytes: number;
   weightBytes: number;
+  /** Where the replaced export was moved (the caller moves it to the trash). */
+  replacedTo?: string;
 }
 
 export interface OnnxExportRequest {
@@ -32,7 +34,8 @@ function isResult(value: unknown): value is OnnxExportResult {
     Array.isArray(v.files) &&
     v.files.every((f) => typeof f === 'string') &&
     typeof v.onnxBytes === 'number' &&
-    typeof v.weightBytes === 'number'
+    typeof v.weightBytes === 'number' &&
+    (v.replacedTo === undefined || typeof v.replacedTo === 'string')
   );
 }
 
@@ -48,7 +51,8 @@ function errorLine(stderr: string): string {
 
 export function exportOnnxInChild(request: OnnxExportRequest): Promise<OnnxExportResult> {
   const args = ['export', request.runDir, request.target, '--format', 'onnx', '--json'];
-  if (request.overwrite) args.push('--force');
+  // A replaced export is moved aside, not deleted: the host moves it to the trash.
+  if (request.overwrite) args.push('--force', '--keep-replaced');
   return new Promise((resolve, reject) => {
     const { child, stderrTail } = forkTrainer(request.cliScript, args, {
       pipeStdout: true,

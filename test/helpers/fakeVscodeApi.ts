@@ -216,7 +216,31 @@ export const workspace = {
   findFiles: async () => [],
   fs: {
     readFile: async (uri: Uri) => (await import('node:fs/promises')).readFile(uri.fsPath),
+    /**
+     * Deletes like VS Code: `useTrash` moves the file or folder into `trash.dir` (test control; no dir:
+     * this machine has no trash, and it fails as VS Code does then).
+     */
+    delete: async (uri: Uri, options?: { recursive?: boolean; useTrash?: boolean }) => {
+      const fsp = await import('node:fs/promises');
+      trash.deletes.push({ path: uri.fsPath, useTrash: options?.useTrash === true });
+      if (options?.useTrash) {
+        if (!trash.dir) throw new Error(`Unable to delete '${uri.fsPath}' using the trash`);
+        await fsp.mkdir(trash.dir, { recursive: true });
+        await fsp.rename(
+          uri.fsPath,
+          path.join(trash.dir, `${trash.deletes.length}-${path.basename(uri.fsPath)}`),
+        );
+        return;
+      }
+      await fsp.rm(uri.fsPath, { recursive: options?.recursive === true });
+    },
   },
+};
+
+/** The trash of the fake `workspace.fs.delete`: where `useTrash` moves things (undefined: none), and every delete. */
+export const trash = {
+  dir: undefined as string | undefined,
+  deletes: [] as { path: string; useTrash: boolean }[],
 };
 
 /** A webview panel as the host code sees it; tests read `html`/`posted` and `deliver` messages to it. */

@@ -110,7 +110,10 @@ export function writeReachingModelRun(
   const dir = path.join(runsDir, id);
   const modelDir = path.join(dir, 'model');
   fs.mkdirSync(modelDir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'run.json'), runRecord(id, { bestEpoch: 1 }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    runRecord(id, { bestEpoch: 1, config: { dataset: { imageSize: [2, 2], pixelRange: [0, 1] } } }),
+  );
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '');
   let shard: string;
   if (how === 'dotdot') {

@@ -128,6 +128,32 @@ async function chooseTarget(
   return { target, overwrite: false };
 }
 
+/**
+ * The previous export a confirmed Replace moved aside goes to the trash, not away for good. Without a
+ * trash (remote windows, some Linux desktops) the user chooses: delete it, or keep it where it is.
+ */
+async function trashReplacedExport(
+  replaced: string,
+  outDir: string,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
+  const uri = vscode.Uri.file(replaced);
+  try {
+    await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: true });
+    log.info(`the earlier export in ${outDir} was moved to the trash`);
+    return;
+  } catch (error) {
+    log.warn(`could not move the earlier export ${replaced} to the trash: ${errorMessage(error)}`);
+  }
+  const remove = 'Delete Permanently';
+  const answer = await vscode.window.showWarningMessage(
+    `Fine-Tune: the earlier export in ${outDir} could not be moved to the trash. It is kept as ${replaced}.`,
+    remove,
+    'Keep It',
+  );
+  if (answer === remove) await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: false });
+}
+
 export interface ExportModelDeps {
   log: vscode.LogOutputChannel;
   /** dist/cli.js: the ONNX export runs there (it loads the model with TensorFlow.js). */
@@ -170,6 +196,7 @@ async function exportModel(arg: unknown, formatArg: unknown, deps: ExportModelDe
     let outDir: string;
     let summary: string;
     let files: string[];
+    let replaced: string | undefined;
     if (format === 'onnx') {
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Fine-Tune: exporting ${runId} to ONNX…` },
@@ -177,13 +204,19 @@ async function exportModel(arg: unknown, formatArg: unknown, deps: ExportModelDe
       );
       outDir = result.outDir;
       files = result.files;
+      replaced = result.replacedTo;
       summary = `as ONNX (${(result.onnxBytes / 1024).toFixed(0)} KiB)`;
     } else {
-      const result = exportRunModel(runDir, choice.target, { overwrite: choice.overwrite });
+      const result = exportRunModel(runDir, choice.target, {
+        overwrite: choice.overwrite,
+        keepReplaced: true,
+      });
       outDir = result.outDir;
       files = result.files;
+      replaced = result.replaced;
       summary = `(${result.model.imageSize.join('×')}, ${result.model.classNames.length} classes)`;
     }
+    if (replaced) await trashReplacedExport(replaced, outDir, log);
     log.info(
       `exported ${runId}'s best model (${format}) to ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`,
     );
