@@ -9,6 +9,7 @@
  * offline, and the one the failure classifier looks for. No vscode import: tested with a fake npm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as crossSpawn from 'cross-spawn';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -191,6 +192,22 @@ function killTree(child: ChildProcess): void {
   }
 }
 
+/** How npm is started: no shell (cross-spawn escapes for cmd.exe where a batch file needs it). */
+export function npmSpawnOptions(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): import('node:child_process').SpawnOptions {
+  return {
+    env,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so Cancel ends npm and the install script's downloads with it.
+    detached: process.platform !== 'win32',
+    shell: false,
+    windowsHide: true,
+  };
+}
+
 /** Runs `npm install <pkg>@4.22.0` into a staging prefix; on success moves it to `<root>/<backend>/`. */
 export function installNativeBackend(options: InstallOptions): Promise<InstallResult> {
   const { backend, root } = options;
@@ -202,22 +219,16 @@ export function installNativeBackend(options: InstallOptions): Promise<InstallRe
     path.join(staging, 'package.json'),
     `${JSON.stringify({ name: `fine-tune-native-${backend}`, private: true, description: 'Installed by Fine-Tune Studio' }, null, 2)}\n`,
   );
-  const npm = options.npm ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
+  // On Windows npm is npm.cmd, a batch file, which only cmd.exe runs. cross-spawn finds it on PATH and
+  // runs it through cmd.exe with each argument escaped for cmd — `shell: true` would join the arguments
+  // unquoted, so a global-storage path with a space ("Code - Insiders") split into two arguments.
+  const npm = options.npm ?? 'npm';
   const args = ['install', pkg, '--prefix', staging, '--no-audit', '--no-fund', '--foreground-scripts'];
 
   return new Promise((resolve) => {
     let output = '';
     let cancelled = false;
-    const child = spawn(npm, args, {
-      env: options.env ?? process.env,
-      cwd: staging,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so Cancel ends npm and the install script's downloads with it.
-      detached: process.platform !== 'win32',
-      // npm.cmd is a batch file: Windows only runs those through a shell.
-      shell: process.platform === 'win32',
-      windowsHide: true,
-    });
+    const child = crossSpawn.spawn(npm, args, npmSpawnOptions(options.env ?? process.env, staging));
     const lineReader = (stream: 'stdout' | 'stderr'): ((chunk: Buffer) => void) => {
       let pending = '';
       return (chunk) => {
