@@ -127,4 +127,18 @@ export default tseslint.config(
       ],
     ),
   },
+  {
+    // The webgpu backend cannot read GPU memory synchronously in Node: reads in the engine are
+    // `await tensor.data()` (and webgpuBackend.ts throws a clear message for any that slips through).
+    files: ['src/engine/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+          property,
+          message: 'Synchronous tensor reads fail on the webgpu backend: use `await tensor.data()` / `array()` / `buffer()`.',
+        })),
+      ],
+    },
+  },
 );

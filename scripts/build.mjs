@@ -3,9 +3,11 @@
 //   dist/trainer.js    trainer child process
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
+//   dist/gpuProbe.js   child process that probes the WebGPU adapters (Dawn) for the trainer and the CLI
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
+//   schemas/sweep.schema.json     the sweep-file schema, likewise
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,7 +28,8 @@ const common = {
   minify: production,
   logLevel: 'warning',
   // Native or optional packages are resolved at run time from node_modules.
-  external: ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // Dawn's bindings (webgpu) are a native module too.
+  external: ['vscode', 'sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   absWorkingDir: root,
   // jsonc-parser's default (UMD) build requires its own files at run time; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
@@ -37,6 +40,7 @@ const entries = {
   trainer: 'src/engine/trainerMain.ts',
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
+  gpuProbe: 'src/engine/backend/webgpu/gpuProbe.ts',
 };
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
@@ -104,6 +108,24 @@ writeFileSync(
   join(root, 'schemas', 'finetune.schema.json'),
   `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
 );
+// The sweep file's schema, the same way.
+const sweepSchemaBundle = await esbuild.build({
+  ...common,
+  entryPoints: ['src/protocol/sweepSchema.ts'],
+  write: false,
+  sourcemap: false,
+  minify: false,
+});
+const sweepSchemaModule = { exports: {} };
+new Function('module', 'exports', 'require', sweepSchemaBundle.outputFiles[0].text)(
+  sweepSchemaModule,
+  sweepSchemaModule.exports,
+  require,
+);
+writeFileSync(
+  join(root, 'schemas', 'sweep.schema.json'),
+  `${JSON.stringify(sweepSchemaModule.exports.SWEEP_SCHEMA, null, 2)}\n`,
+);
 console.log(
-  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json',
+  'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json, schemas/sweep.schema.json',
 );

@@ -10,8 +10,9 @@
 //    Your dist/ is left alone, and no other build running meanwhile can slip into the archive. Packages are
 //    still resolved from the repo's node_modules (the staging folder sits inside it).
 // 4. The archive is read back and checked: the files the extension needs at run time are in it (sharp and
-//    its dependencies included), nothing that must not be (sources, tests, maps, TensorFlow.js packages —
-//    those are bundled), and its size and largest parts are printed.
+//    its dependencies included, Dawn's dawn.node for this platform), nothing that must not be (sources,
+//    tests, maps, TensorFlow.js packages — those are bundled —, other platforms' dawn.node), it is at most
+//    40 MB, and its size and largest parts are printed.
 //
 // Options: --target <vsce target> (needs sharp's packages for it installed), --out <file.vsix>, --icon
 // (re-render the icon).
@@ -84,8 +85,20 @@ function zipEntries(file) {
   return entries;
 }
 
+/**
+ * The folder of Dawn's prebuilt dawn.node (npm `webgpu`) for a vsce target, or undefined where the
+ * package has none (Alpine's musl, 32-bit ARM): there the webgpu backend says it is not available.
+ */
+function dawnPlatform(target) {
+  const [os, arch] = target.split('-');
+  if (os === 'darwin') return 'darwin-universal';
+  if ((os === 'linux' || os === 'win32') && (arch === 'x64' || arch === 'arm64')) return `${os}-${arch}`;
+  return undefined;
+}
+
 const target = option('--target') ?? hostTarget();
 const platform = sharpPlatform(target);
+const dawn = dawnPlatform(target);
 const sharpPackages = [
   `@img/sharp-${platform}`,
   ...(target.startsWith('win32') ? [] : [`@img/sharp-libvips-${platform}`]),
@@ -146,6 +159,31 @@ for (const entry of [
 }
 for (const name of runtimePackages)
   cpSync(join(root, 'node_modules', name), join(stage, 'node_modules', name), { recursive: true });
+// Dawn's Node bindings: the npm package holds dawn.node for five platforms (132 MB); the .vsix carries
+// only its own platform's (about 21 MB, 7 MB compressed) and the loader script. Its dependencies (`debug`
+// for the install script, `@webgpu/types`) are not needed at run time: staged only so that vsce's
+// `npm list` finds the tree complete, and left out of the archive by .vscodeignore.
+const webgpuDir = join(root, 'node_modules', 'webgpu');
+for (const file of ['package.json', 'index.js', 'LICENSE.md'])
+  cpSync(join(webgpuDir, file), join(stage, 'node_modules', 'webgpu', file));
+if (existsSync(join(webgpuDir, 'node_modules')))
+  cpSync(join(webgpuDir, 'node_modules'), join(stage, 'node_modules', 'webgpu', 'node_modules'), {
+    recursive: true,
+  });
+const stageDependencies = (dir) => {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  for (const dep of Object.keys(pkg.dependencies ?? {})) {
+    if (existsSync(join(dir, 'node_modules', dep)) || existsSync(join(stage, 'node_modules', dep))) continue;
+    cpSync(join(root, 'node_modules', dep), join(stage, 'node_modules', dep), { recursive: true });
+    stageDependencies(join(root, 'node_modules', dep));
+  }
+};
+stageDependencies(webgpuDir);
+if (dawn) {
+  cpSync(join(webgpuDir, 'dist', dawn), join(stage, 'node_modules', 'webgpu', 'dist', dawn), {
+    recursive: true,
+  });
+}
 
 try {
   await createVSIX({
@@ -172,6 +210,7 @@ const required = [
   /^extension\/dist\/webview\/experiment\.js$/,
   /^extension\/dist\/webview\/codicon\.ttf$/,
   /^extension\/schemas\/finetune\.schema\.json$/,
+  /^extension\/schemas\/sweep\.schema\.json$/,
   /^extension\/media\/fine-tune\.svg$/,
   /^extension\/node_modules\/sharp\/lib\/index\.js$/,
   new RegExp(`^extension/node_modules/@img/sharp-${platform}/lib/sharp-${platform}\\.node$`),
@@ -179,8 +218,13 @@ const required = [
   /^extension\/(readme|README)\.md$/,
   /^extension\/(changelog|CHANGELOG)\.md$/,
 ];
+if (dawn) required.push(new RegExp(`^extension/node_modules/webgpu/dist/${dawn}/dawn\\.node$`));
+required.push(/^extension\/node_modules\/webgpu\/index\.js$/);
 const forbidden = [
   /^extension\/node_modules\/@tensorflow\//,
+  // Only this platform's Dawn.
+  new RegExp(`^extension/node_modules/webgpu/dist/(?!${dawn ?? 'none'}/)`),
+  /^extension\/node_modules\/(debug|ms|@webgpu)\//,
   /^extension\/(src|test|out|scripts|samples|webview|scratch)\//,
   /\.map$/,
   /^extension\/(?!node_modules\/).*\.ts$/,
@@ -192,6 +236,7 @@ for (const name of runtimePackages)
 const missing = required.filter((p) => !has(p));
 const unwanted = names.filter((n) => forbidden.some((p) => p.test(n)));
 const bytes = statSync(out).size;
+const MAX_VSIX_BYTES = 40e6;
 const bySize = new Map();
 for (const e of entries) {
   const top = e.name
@@ -205,9 +250,13 @@ console.log(
 );
 for (const [top, size] of [...bySize].sort((a, b) => b[1] - a[1]).slice(0, 12))
   console.log(`  ${(size / 1e6).toFixed(2).padStart(6)} MB  ${top}`);
-if (missing.length > 0 || unwanted.length > 0) {
+if (missing.length > 0 || unwanted.length > 0 || bytes > MAX_VSIX_BYTES) {
   if (missing.length) console.error(`package: missing from the .vsix: ${missing.map(String).join(', ')}`);
   if (unwanted.length)
     console.error(`package: must not be in the .vsix: ${unwanted.slice(0, 10).join(', ')}`);
+  if (bytes > MAX_VSIX_BYTES)
+    console.error(
+      `package: the .vsix is ${(bytes / 1e6).toFixed(1)} MB, over the ${MAX_VSIX_BYTES / 1e6} MB limit`,
+    );
   process.exit(1);
 }

@@ -1,8 +1,13 @@
 /**
- * `npm run bench`: training and inference speed of the engine on the CPU backends, for the sample
+ * `npm run bench`: training and inference speed of the engine on each backend, for the sample
  * (samples/digits) and for a MobileNet-v1-like network (α = 0.25, 96×96, random weights) on a generated
  * dataset, compared with the PyTorch figures of issue 5 (same 2-core machine). Each model × backend runs
  * in a child process (measure.ts), so peak memory is per section. Prints one table.
+ *
+ * Options: `--backend webgpu,wasm` (default: every installed backend; webgpu only with a hardware
+ * adapter, as `auto` would), `--size 224` (the MobileNet's input size, default 96), `--per-class N`
+ * (generated images per class, 10 classes, default 64), `--mobilenet-only`. scripts/bench/gpu-check.sh
+ * runs `--backend webgpu,wasm --mobilenet-only --size 224`.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,7 +16,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { ExperimentConfig } from '../../src/protocol/experimentConfig';
-import { installedBackends } from '../../src/engine/backend/selectBackend';
+import { installedBackends, probeWebGpu } from '../../src/engine/backend/selectBackend';
+import { chooseAdapter } from '../../src/engine/backend/webgpu/adapterChoice';
+import { adapterLabel } from '../../src/protocol/gpuAdapter';
+import type { BackendName } from '../../src/protocol/experimentConfig';
 import { loadExperiment } from '../../src/core/config/loadExperiment';
 import { atomicDirSaveHandler } from '../../src/engine/model/fileModelIO';
 import { seedMathRandom } from '../../src/core/rng';
@@ -22,8 +30,15 @@ import { runSection, type RunTiming, type SectionPlan, type SectionResult } from
 /** Issue 5's PyTorch 1.13 CPU baseline of the MobileNet-like network, 96×96, batch 32, this machine. */
 const PYTORCH = { fullFineTuning: 215, inference: 450 };
 const MOBILENET_CLASSES = 10;
-const MOBILENET_PER_CLASS = 64;
 const RESULT = 'BENCH_RESULT ';
+
+const argValue = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const MOBILENET_SIZE = Number(argValue('--size') ?? 96);
+const MOBILENET_PER_CLASS = Number(argValue('--per-class') ?? 64);
+const MOBILENET_ONLY = process.argv.includes('--mobilenet-only');
 
 function writeJson(file: string, value: unknown): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -65,17 +80,18 @@ async function prepareMobileNet(root: string): Promise<{ headOnlyFile: string; f
   const dir = path.join(root, 'mobilenet');
   const restore = seedMathRandom('bench:mobilenet');
   try {
-    const model = buildMobileNetLike(96, 0.25, MOBILENET_CLASSES);
+    const model = buildMobileNetLike(MOBILENET_SIZE, 0.25, MOBILENET_CLASSES);
     await model.save(atomicDirSaveHandler(path.join(dir, 'model')));
     model.dispose();
   } finally {
     restore();
   }
-  await makeDataset(path.join(dir, 'data'), MOBILENET_CLASSES, MOBILENET_PER_CLASS, 96, 1);
+  await makeDataset(path.join(dir, 'data'), MOBILENET_CLASSES, MOBILENET_PER_CLASS, MOBILENET_SIZE, 1);
+  const size = [MOBILENET_SIZE, MOBILENET_SIZE];
   const file = writeJson(path.join(dir, 'base.finetune.json'), {
     name: 'bench-mobilenet',
     baseModel: 'model/model.json',
-    dataset: { path: 'data', imageSize: [96, 96], pixelRange: [-1, 1], validationSplit: 0.2, seed: 1 },
+    dataset: { path: 'data', imageSize: size, pixelRange: [-1, 1], validationSplit: 0.2, seed: 1 },
     head: { cutAt: 'global_pool', hiddenUnits: [], dropout: 0.2 },
     training: { epochs: 10, batchSize: 32, optimizer: 'adam', learningRate: 0.001, seed: 1 },
   });
@@ -148,7 +164,28 @@ function report(results: (SectionResult | string)[], plans: SectionPlan[], total
         `${r.label}: full fine-tuning timed on ${r.full.batchesTimed} steps of the first epoch (the epoch time is extrapolated).`,
       );
   });
-  const mobile = results.find((r, i) => ok(r) && plans[i].label === 'MobileNet wasm');
+  results.forEach((r) => ok(r) && r.adapter && lines.push(`${r.label}: GPU adapter ${r.adapter}`));
+  const mobileOn = (label: string) => results.find((r, i) => ok(r) && plans[i].label === label);
+  const gpu = mobileOn('MobileNet webgpu');
+  const cpuSide = mobileOn('MobileNet wasm');
+  if (gpu && ok(gpu) && cpuSide && ok(cpuSide)) {
+    const rows: string[][] = [['MobileNet', 'webgpu', 'wasm', 'webgpu / wasm']];
+    const add = (name: string, g: number, w: number) => rows.push([name, f0(g), f0(w), ratio(g / w)]);
+    add('inference (img/s)', gpu.inferenceImagesPerSecond, cpuSide.inferenceImagesPerSecond);
+    add('head-only, no cache (img/s)', gpu.headNoCache.imagesPerSecond, cpuSide.headNoCache.imagesPerSecond);
+    add(
+      'head-only, cached (img/s)',
+      gpu.headCachedCold.imagesPerSecond,
+      cpuSide.headCachedCold.imagesPerSecond,
+    );
+    add('full fine-tuning (img/s)', gpu.full.imagesPerSecond, cpuSide.full.imagesPerSecond);
+    lines.push(
+      '',
+      `webgpu vs wasm on this machine (target on a real GPU: full fine-tuning ≥ 10×):`,
+      table(rows),
+    );
+  }
+  const mobile = MOBILENET_SIZE === 96 ? mobileOn('MobileNet wasm') : undefined;
   if (mobile && ok(mobile)) {
     const images = mobile.headCachedCold.trainCount + mobile.headCachedCold.valCount;
     const pytorchLoop = (10 * images) / PYTORCH.inference;
@@ -186,6 +223,34 @@ function report(results: (SectionResult | string)[], plans: SectionPlan[], total
   return lines.join('\n');
 }
 
+/**
+ * `--backend a,b` as given; by default every installed backend but tensorflow-gpu, and webgpu only when
+ * it has a hardware adapter (as `auto` decides: the software one takes minutes per section).
+ */
+async function chosenBackends(): Promise<{ backends: BackendName[]; softwareGpu: boolean }> {
+  const asked = argValue('--backend');
+  const installed = installedBackends().filter((b) => b !== 'tensorflow-gpu');
+  const backends = asked ? (asked.split(',') as BackendName[]) : installed;
+  if (backends.includes('webgpu')) {
+    const report = await probeWebGpu();
+    for (const o of report.outcomes) {
+      const found = o.adapter ? adapterLabel(o.adapter) : (o.reason ?? 'no adapter');
+      process.stderr.write(
+        `webgpu adapter on ${o.target.dawnBackend} (${o.target.featureLevel}): ${found}\n`,
+      );
+    }
+    const auto = chooseAdapter(report.outcomes, 'auto');
+    if (!asked && !auto.adapter) {
+      process.stderr.write(
+        `webgpu: not measured — ${auto.reason}; \`--backend webgpu\` measures it anyway\n`,
+      );
+      return { backends: backends.filter((b) => b !== 'webgpu'), softwareGpu: false };
+    }
+    return { backends, softwareGpu: !auto.adapter };
+  }
+  return { backends, softwareGpu: false };
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = os.loadavg()[0];
@@ -198,20 +263,22 @@ async function main(): Promise<void> {
     );
     const sample = await prepareSample(root);
     const mobile = await prepareMobileNet(root);
-    const backends = installedBackends().filter((b) => b !== 'tensorflow-gpu');
+    const { backends, softwareGpu } = await chosenBackends();
     const plans: SectionPlan[] = [];
     for (const backend of backends) {
       const name = backend === 'tensorflow' ? 'native' : backend;
-      const slow = backend === 'cpu';
-      plans.push({
-        label: `sample ${name}`,
-        backend,
-        ...sample,
-        workDir: path.join(root, `sample-${backend}`),
-        inferenceBatches: 20,
-        headNoCache: { epochs: 3 },
-        fullBatches: 8,
-      });
+      // A software WebGPU adapter (llvmpipe) trains a MobileNet step at about the cpu backend's pace.
+      const slow = backend === 'cpu' || (backend === 'webgpu' && softwareGpu);
+      if (!MOBILENET_ONLY)
+        plans.push({
+          label: `sample ${name}`,
+          backend,
+          ...sample,
+          workDir: path.join(root, `sample-${backend}`),
+          inferenceBatches: 20,
+          headNoCache: { epochs: 3 },
+          fullBatches: 8,
+        });
       plans.push({
         label: `MobileNet ${name}`,
         backend,
@@ -219,8 +286,9 @@ async function main(): Promise<void> {
         workDir: path.join(root, `mobilenet-${backend}`),
         inferenceBatches: slow ? 2 : 6,
         headNoCache: slow ? { batches: 3 } : { epochs: 2 },
-        // On cpu one step of full fine-tuning takes ~25 s: an epoch would take minutes (extrapolated).
-        fullBatches: slow ? 1 : 8,
+        // On cpu one step of full fine-tuning takes ~25 s: an epoch would take minutes (extrapolated). The
+        // first step is not timed (on webgpu it compiles the shaders), so a software GPU gets 3.
+        fullBatches: backend === 'cpu' ? 1 : slow ? 3 : 8,
       });
     }
     const results: (SectionResult | string)[] = [];
@@ -235,8 +303,9 @@ async function main(): Promise<void> {
     );
     if (Math.max(loadAtStart, load) > cpus.length * 0.75)
       console.log(`(other processes kept the CPUs busy during the bench: the figures below are low)`);
+    const images = MOBILENET_CLASSES * MOBILENET_PER_CLASS;
     console.log(
-      `sample: samples/digits (32×32, 300 images, 240 train), batch 32 · MobileNet: α=0.25 96×96, random weights, ${MOBILENET_CLASSES * MOBILENET_PER_CLASS} generated images (512 train), batch 32\n`,
+      `${MOBILENET_ONLY ? '' : 'sample: samples/digits (32×32, 300 images, 240 train), batch 32 · '}MobileNet: α=0.25 ${MOBILENET_SIZE}×${MOBILENET_SIZE}, random weights, ${images} generated images (${Math.round(images * 0.8)} train), batch 32\n`,
     );
     console.log(report(results, plans, (performance.now() - started) / 1000));
   } finally {

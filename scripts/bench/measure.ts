@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice } from '../../src/protocol/experimentConfig';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';
-import { currentBackend, initBackend } from '../../src/engine/backend/selectBackend';
+import { currentAdapter, currentBackend, initBackend } from '../../src/engine/backend/selectBackend';
+import { adapterLabel } from '../../src/protocol/gpuAdapter';
 import type { PipelineOptions } from '../../src/engine/cache/prepareInputs';
 import { loadExperiment } from '../../src/core/config/loadExperiment';
 import { buildTrainingModel } from '../../src/engine/model/buildTrainingModel';
@@ -49,6 +50,8 @@ export interface RunTiming {
 export interface SectionResult {
   label: string;
   backend: string;
+  /** Backend webgpu: the adapter, in words. */
+  adapter?: string;
   inferenceImagesPerSecond: number;
   headNoCache: RunTiming;
   headCachedCold: RunTiming;
@@ -230,9 +233,11 @@ export async function runSection(plan: SectionPlan): Promise<SectionResult> {
       stopAfterBatches: plan.fullBatches,
       pipeline: {},
     });
+    const adapter = currentAdapter();
     return {
       label: plan.label,
       backend: currentBackend(),
+      ...(adapter ? { adapter: adapterLabel(adapter) } : {}),
       inferenceImagesPerSecond,
       headNoCache,
       headCachedCold,

@@ -2,12 +2,20 @@
 // bundles scripts/bench/bench.ts to dist/bench.js — beside the worker and the wasm binaries it loads
 // from __dirname — and runs it. `npm run bench -- --profile [--backend wasm] [--steps 5] [--unfused]`
 // instead times every kernel of a MobileNet-like training step (profileKernels.ts); `npm run bench -- --onnx`
-// times the ONNX export and compares model.onnx's size with the weights (onnxExport.ts).
+// times the ONNX export and compares model.onnx's size with the weights (onnxExport.ts);
+// `-- --sweep` runs the sweep bench (parallel trials and ASHA on the sample, sweepBench.mjs).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(dirname(new URL(import.meta.url).pathname)));
+// `--sweep`: the sweep bench (scripts/bench/sweepBench.mjs) drives the built CLI, nothing to bundle.
+if (process.argv.includes('--sweep')) {
+  const sweep = spawnSync(process.execPath, [join(root, 'scripts', 'bench', 'sweepBench.mjs'), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  process.exit(sweep.status ?? 1);
+}
 const name = process.argv.includes('--profile')
   ? 'profileKernels'
   : process.argv.includes('--onnx')
@@ -22,7 +30,7 @@ await esbuild.build({
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  external: ['sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  external: ['sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   mainFields: ['module', 'main'],
 });
 const result = spawnSync(

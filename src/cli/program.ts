@@ -70,6 +70,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     )
     .option('--no-cache', 'train without the activation cache of the frozen layers')
     .option('--json', 'print each training event as one JSON line, nothing else')
+    .addOption(new Option('--sweep-trial <file>', 'used by sweeps: the trial this run is').hideHelp())
     .action(
       async (
         file: string | undefined,
@@ -81,12 +82,66 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
           resume?: string;
           memoryBudget?: number;
           cache?: boolean;
+          sweepTrial?: string;
         },
       ) => {
         const { trainCommand } = await import('./commands/train');
         setExitCode(await trainCommand(file, opts, io));
       },
     );
+
+  const sweep = program
+    .command('sweep')
+    .description(
+      'run a sweep (*.sweep.json): many trials of an experiment, locally in parallel or as a Slurm array job; prints the best trial',
+    )
+    .argument('<file>', 'the *.sweep.json sweep file (or: status <sweepId>, cancel <sweepId>)')
+    .addOption(
+      new Option('--executor <type>', "where trials run (default: the file's executor)").choices([
+        'local',
+        'slurm',
+      ]),
+    )
+    .option(
+      '--parallel <n>',
+      "trials at once (default: the file's, else the core count on CPU backends)",
+      positiveWhole,
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend of every trial').choices(BACKEND_CHOICES),
+    )
+    .option(
+      '--runs-dir <dir>',
+      'folder of run folders (default: .finetune/runs); the sweep lives in <runs-dir>/../sweeps',
+    )
+    .option('--new', 'start a new sweep even when an unfinished one of this file could be resumed')
+    .option('--memory-budget <MiB>', 'memory budget of each trial (see train)', positiveMiB)
+    .option('--no-cache', 'train every trial without the activation cache')
+    .option('--json', 'print each sweep event as one JSON line, nothing else')
+    .action(async (file: string, opts: Record<string, unknown>) => {
+      const { sweepCommand } = await import('./commands/sweep');
+      setExitCode(await sweepCommand(file, opts, io));
+    });
+  sweep
+    .command('status')
+    .description("a sweep's trials: state, epochs, score, parameters, and the best trial")
+    .argument('<sweepId>', 'sweep id, unique id prefix, or sweep folder')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print the sweep state as JSON')
+    .action(async (ref: string, opts: { runsDir?: string; json?: boolean }) => {
+      const { sweepStatusCommand } = await import('./commands/sweep');
+      setExitCode(await sweepStatusCommand(ref, opts, io));
+    });
+  sweep
+    .command('cancel')
+    .description('stop every trial of a running sweep cleanly (models kept) and end it as stopped')
+    .argument('<sweepId>', 'sweep id, unique id prefix, or sweep folder')
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .option('--json', 'print the sweep state as JSON')
+    .action(async (ref: string, opts: { runsDir?: string; json?: boolean }) => {
+      const { sweepCancelCommand } = await import('./commands/sweep');
+      setExitCode(await sweepCancelCommand(ref, opts, io));
+    });
 
   program
     .command('layers')

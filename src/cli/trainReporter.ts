@@ -9,6 +9,7 @@ import { SingleBar } from 'cli-progress';
 import type { RunOutcome } from '../engine/runExperiment';
 import { formatDuration } from '../core/portable/format';
 import { formatMetric } from '../core/runs/compareRuns';
+import { adapterLabel } from '../protocol/gpuAdapter';
 import type { EpochMetrics } from '../protocol/runRecord';
 import type { AfterFitEvent, BeforeFitEvent, LogEvent, TrainingEvent } from '../protocol/trainingEvents';
 import type { CliIO } from './io';
@@ -84,6 +85,7 @@ class TextReporter implements TrainReporter {
           `run ${event.runId}: ${event.classNames.length} classes, ${formatCount(event.trainCount)} train / ` +
             `${formatCount(event.valCount)} validation images, ${event.batchesPerEpoch} batches per epoch, backend ${event.backend}`,
         );
+        if (event.adapter) this.line(`GPU adapter: ${adapterLabel(event.adapter)}`);
         this.line(
           `params: ${formatCount(event.trainableParams)} trainable, ${formatCount(event.frozenParams)} frozen`,
         );

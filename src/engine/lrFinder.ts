@@ -153,7 +153,7 @@ async function sweepSteps(
     : undefined;
   const mix = { mixup: t.mixup, cutmix: t.cutmix };
 
-  const trainStep = (x: tf.Tensor, y: tf.Tensor2D): number => {
+  const trainStep = async (x: tf.Tensor, y: tf.Tensor2D): Promise<number> => {
     let dataLoss: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
       dataLoss = tf.keep(crossEntropy(inputs.forward(x, true), y));
@@ -161,9 +161,11 @@ async function sweepSteps(
       return penalty === null ? dataLoss : (tf.add(dataLoss, penalty) as tf.Scalar);
     }, rates.variables());
     rates.apply(grads);
-    const loss = (dataLoss as unknown as tf.Scalar).dataSync()[0];
-    tf.dispose([value, dataLoss as unknown as tf.Scalar, ...Object.values(grads)]);
-    return loss;
+    try {
+      return (await (dataLoss as unknown as tf.Scalar).data())[0];
+    } finally {
+      tf.dispose([value, dataLoss as unknown as tf.Scalar, ...Object.values(grads)]);
+    }
   };
 
   // Full batches only, when there is at least one (fastai's drop_last): a small last batch of an epoch
@@ -189,7 +191,7 @@ async function sweepSteps(
         const mixed = isMixActive(mix) ? mixBatch(augmented as tf.Tensor4D, batch.y, mix, rng) : undefined;
         const input = mixed?.x ?? augmented;
         const targets = smoothLabels(mixed?.y ?? batch.y, t.labelSmoothing);
-        const loss = trainStep(input, targets);
+        const loss = await trainStep(input, targets);
         tf.dispose([batch.x, batch.y, augmented, input, targets, ...(mixed ? [mixed.y] : [])]);
         step += 1;
         const smoothed = smoother.add(loss);

@@ -6,8 +6,9 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
+import { adapterLabel, type GpuAdapterRecord } from '../protocol/gpuAdapter';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { currentBackend } from './backend/selectBackend';
+import { currentAdapter, currentBackend } from './backend/selectBackend';
 import { prepareInputs, type PipelineOptions, type TrainingInputs } from './cache/prepareInputs';
 import { augmentBatch, isAugmentationActive } from './data/augment';
 import type { DatasetScan } from '../core/data/scanDataset';
@@ -20,6 +21,8 @@ import { removeCheckpoint } from './training/checkpoint';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';
+import { watchStopRequest } from './sweep/stopRequest';
+import type { SweepTrialRef } from '../protocol/sweepConfig';
 import { UserError, errorMessage } from '../core/userError';
 
 /** How long a stopped run may spend evaluating its best model for summary.json. */
@@ -40,6 +43,10 @@ export interface RunOptions {
    * `overrides` are not used.
    */
   resume?: string;
+  /** A sweep's trial: recorded as run.json `sweep`. */
+  sweep?: SweepTrialRef;
+  /** ASHA rungs (epochs) at which the trial waits for the sweep's verdict. */
+  sweepRungs?: number[];
 }
 
 export interface RunOutcome {
@@ -127,9 +134,17 @@ async function trainOnInputs(
   const warnings = [...context.warnings, ...inputs.warnings, ...skipped];
   warnings.forEach((w) => log('warn', w));
 
+  const adapter = currentAdapter();
+  if (resume && adapterChanged(resume.record.adapter, adapter)) {
+    const was = resume.record.adapter ? adapterLabel(resume.record.adapter) : resume.record.backend;
+    warnings.push(
+      `resumed on ${adapter ? adapterLabel(adapter) : currentBackend()}, not on ${was} where the run started: the remaining epochs may differ slightly from an uninterrupted run`,
+    );
+    log('warn', warnings[warnings.length - 1]);
+  }
   // 2. The run folder exists from here on: every outcome is recorded in it.
   const writer = resume
-    ? reopenRun(resume, warnings)
+    ? reopenRun(resume, warnings, adapter)
     : RunWriter.create(options.runsDir, {
         name: config.name,
         status: 'running',
@@ -138,6 +153,7 @@ async function trainOnInputs(
         backend: currentBackend(),
         requestedBackend: config.training.backend,
         ...(backendNote ? { backendNote } : {}),
+        ...(adapter ? { adapter } : {}),
         datasetFingerprint: context.fingerprint,
         classNames: scan.classNames,
         counts: {
@@ -151,6 +167,7 @@ async function trainOnInputs(
         pid: process.pid,
         hostname: os.hostname(),
         warnings,
+        ...(options.sweep ? { sweep: options.sweep } : {}),
       });
   const runId = writer.id;
   const runDir = writer.dir;
@@ -160,6 +177,7 @@ async function trainOnInputs(
     runId,
     runDir,
     backend: currentBackend(),
+    ...(adapter ? { adapter } : {}),
     classNames: scan.classNames,
     trainCount: inputs.train.count,
     valCount: inputs.val.count,
@@ -171,6 +189,10 @@ async function trainOnInputs(
 
   const restoreRandom = seedMathRandom(`fit:${config.training.seed}`, resume?.checkpoint.mathRandom);
   let epochsCompleted = resume?.checkpoint.epoch ?? 0;
+  /** The epoch of the checkpoint on disk (a failed run is resumed from it). */
+  let checkpointEpoch = resume?.checkpoint.epoch;
+  // A sweep stops a trial (ASHA, cancel) through a stop-request file in the run folder.
+  const stopRequest = watchStopRequest(runDir, options.signal, options.sweepRungs);
   try {
     const augmentation = config.augmentation;
     const result = await fit({
@@ -181,7 +203,7 @@ async function trainOnInputs(
       numClasses,
       config,
       emit,
-      signal: options.signal,
+      signal: stopRequest.signal,
       // Cached activations only exist when augmentation is off (prepareInputs), so rows here are images.
       augment: isAugmentationActive(augmentation)
         ? (x, rng) => augmentBatch(x, augmentation, config.dataset.pixelRange, rng)
@@ -197,9 +219,14 @@ async function trainOnInputs(
         writer.update({ epochsCompleted });
       },
       resumeFrom: resume?.checkpoint,
-      onCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
+      onCheckpoint: async (checkpoint) => {
+        writer.saveCheckpoint(checkpoint);
+        checkpointEpoch = checkpoint.epoch;
+        await stopRequest.atEpochEnd(checkpoint.epoch);
+      },
       mathRandomState: () => restoreRandom.state(),
     });
+    if (result.status === 'stopped' && stopRequest.reason) result.endReason = stopRequest.reason;
 
     // The saved model is the best epoch's. With restoreBestWeights off, the last epoch's weights are kept too.
     const es = config.training.earlyStopping;
@@ -244,7 +271,11 @@ async function trainOnInputs(
     });
     return { runId, runDir, status: result.status, ...(result.error ? { error: result.error } : {}) };
   } catch (error) {
-    const message = errorMessage(error);
+    const message =
+      errorMessage(error) +
+      (checkpointEpoch !== undefined
+        ? ` The checkpoint of epoch ${checkpointEpoch} is kept: Resume Run (Runs view) or \`finetune train --resume ${runId}\` continues from it.`
+        : '');
     writer.update({
       status: 'failed',
       endedAt: new Date().toISOString(),
@@ -254,13 +285,19 @@ async function trainOnInputs(
     emit({ type: 'afterFit', runId, runDir, status: 'failed', epochsCompleted, error: message });
     return { runId, runDir, status: 'failed', error: message };
   } finally {
+    stopRequest.dispose();
     restoreRandom();
     model.dispose();
   }
 }
 
+function adapterChanged(before: GpuAdapterRecord | undefined, now: GpuAdapterRecord | undefined): boolean {
+  if (!before && !now) return false;
+  return before?.device !== now?.device || before?.dawnBackend !== now?.dawnBackend;
+}
+
 /** Takes the run folder over for a resume: running again, in this process, its history cut to the checkpoint. */
-function reopenRun(resume: ResumePlan, warnings: string[]): RunWriter {
+function reopenRun(resume: ResumePlan, warnings: string[], adapter: GpuAdapterRecord | undefined): RunWriter {
   const {
     endedAt: _ended,
     endReason: _reason,
@@ -274,6 +311,7 @@ function reopenRun(resume: ResumePlan, warnings: string[]): RunWriter {
     resume.runDir,
     {
       ...kept,
+      ...(adapter ? { adapter } : {}),
       status: 'running',
       pid: process.pid,
       hostname: os.hostname(),

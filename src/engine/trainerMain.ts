@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       backend: selection.backend,
       available: selection.available,
       pid: process.pid,
+      ...(selection.adapter ? { adapter: selection.adapter } : {}),
     });
   } catch (error) {
     await send({ type: 'failed', error: errorMessage(error) });

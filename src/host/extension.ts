@@ -36,6 +36,7 @@ import { registerExportMetricsCommand } from './commands/exportMetrics';
 import { registerExportModelCommand } from './commands/exportModel';
 import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
 import { registerFindLearningRateCommand } from './commands/findLearningRate';
+import { registerSweepCommands } from './sweeps/sweepCommands';
 
 let controller: TrainingController | undefined;
 
@@ -129,6 +130,14 @@ export function activate(context: vscode.ExtensionContext): void {
       trainerEnv: () => trainerEnvironment(context),
     }),
     registerDownloadModelCommand(context, experiments, describer, log),
+    ...registerSweepCommands({
+      extensionUri: context.extensionUri,
+      log,
+      experiments,
+      runs,
+      env: () => trainerEnvironment(context),
+      compare: (runDirs, sweep) => ComparePanel.show(runDirs, compareContext, sweep),
+    }),
     vscode.commands.registerCommand('fineTune.startTraining', async (uri?: vscode.Uri) => {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
       if (target) await training.start(target);

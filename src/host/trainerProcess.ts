@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
+import { isGpuAdapterRecord, type GpuAdapterRecord } from '../protocol/gpuAdapter';
 import {
   TRAINER_BACKEND_ARG,
   type DoneMessage,
@@ -102,6 +103,9 @@ export class TrainerProcess {
     this.finished = new Promise((resolve) => (this.exitResolver = resolve));
   }
 
+  /** Backend webgpu: the adapter the trainer initialised (from its `ready`). */
+  adapter: GpuAdapterRecord | undefined;
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -160,6 +164,7 @@ export class TrainerProcess {
               : undefined,
           );
           trainer.stderrTail = stderrTail;
+          if (isGpuAdapterRecord(message.adapter)) trainer.adapter = message.adapter;
           trainer.attach();
           resolve(trainer);
         }

@@ -8,12 +8,13 @@
 export type LayerState = 'frozen' | 'trainable' | 'reinit';
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
 export type MonitorName = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = [
   'auto',
   'tensorflow-gpu',
+  'webgpu',
   'tensorflow',
   'wasm',
   'cpu',

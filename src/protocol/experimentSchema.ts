@@ -363,7 +363,7 @@ const trainingProperties = {
     enum: [...BACKEND_CHOICES],
     default: DEFAULTS.training.backend,
     description:
-      'TensorFlow.js backend. auto tries tensorflow-gpu → tensorflow → wasm → cpu (native ones only if installed).',
+      'TensorFlow.js backend. auto tries tensorflow-gpu → webgpu (a hardware GPU adapter only) → tensorflow → wasm → cpu (native ones only if installed). webgpu: any GPU through Vulkan, Metal or D3D12, no CUDA; set explicitly it also uses a software adapter (slow, for testing).',
   },
   schedule: {
     type: 'object',

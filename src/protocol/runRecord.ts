@@ -1,5 +1,7 @@
 /** Shapes of the files in a run folder (`.finetune/runs/<runId>/`), per ../shared/DESIGN.md. */
 import type { BackendName, ExperimentConfig } from './experimentConfig';
+import type { GpuAdapterRecord } from './gpuAdapter';
+import type { SweepTrialRef } from './sweepConfig';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'crashed';
 
@@ -35,6 +37,8 @@ export interface RunRecord {
   requestedBackend: string;
   /** Why the backend differs from the requested one (e.g. a kernel the wasm backend lacks). */
   backendNote?: string;
+  /** Backend `webgpu`: the GPU adapter the run trained on. */
+  adapter?: GpuAdapterRecord;
   datasetFingerprint: string;
   classNames: string[];
   counts: { train: number; val: number; skipped: number };
@@ -53,6 +57,8 @@ export interface RunRecord {
   warnings: string[];
   /** Each time the run was resumed: when, after which epoch (its checkpoint), and what it had ended as. */
   resumes?: { at: string; afterEpoch: number; was: RunStatus; pid: number }[];
+  /** A sweep's trial: which sweep and trial, its parameters, the executor (and Slurm job id). */
+  sweep?: SweepTrialRef;
 }
 
 export interface ClassMetrics {

@@ -14,6 +14,20 @@ const OBJECT: JsonSchema = { type: 'object' };
 const ARRAY: JsonSchema = { type: 'array' };
 /** A number the trainer computed; null when it was NaN or infinite (JSON cannot carry those). */
 const COMPUTED_NUMBER: JsonSchema = { type: ['number', 'null'] };
+/** The WebGPU adapter the trainer picked (gpuAdapter.ts); the host only shows it, as text. */
+const GPU_ADAPTER_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['vendor', 'architecture', 'device', 'description', 'dawnBackend', 'featureLevel', 'software'],
+  properties: {
+    vendor: STRING,
+    architecture: STRING,
+    device: STRING,
+    description: STRING,
+    dawnBackend: STRING,
+    featureLevel: { enum: ['core', 'compatibility'] },
+    software: BOOLEAN,
+  },
+};
 
 export const PIPELINE_SETTINGS: Shapes<{ kind: 'pipeline' } & PipelineSettings, 'kind'>['pipeline'] = {
   optional: {
@@ -50,6 +64,7 @@ export const TRAINER_TO_HOST_MESSAGES: Shapes<TrainerToHost> = {
       available: { type: 'array', items: STRING },
       pid: { type: 'integer' },
     },
+    optional: { adapter: GPU_ADAPTER_SCHEMA },
   },
   event: { fields: { event: OBJECT } },
   done: {

@@ -6,6 +6,7 @@
  */
 import type { AugmentationPreviewImage } from './augmentationPreview';
 import type { BackendChoice, BackendName } from './experimentConfig';
+import type { GpuAdapterRecord } from './gpuAdapter';
 import type { LayerNode } from './layerTree';
 import type { LrFinderResult } from './lrFinder';
 import type { TrainingEvent } from './trainingEvents';
@@ -42,6 +43,8 @@ export interface ReadyMessage {
   /** Backends that loaded in this process, in preference order. */
   available: BackendName[];
   pid: number;
+  /** Backend `webgpu`: the adapter it initialised. */
+  adapter?: GpuAdapterRecord;
 }
 
 export interface EventMessage {

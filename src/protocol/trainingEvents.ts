@@ -4,6 +4,7 @@
  * them (`--json`: one per line). Keep them plain JSON.
  */
 import type { BackendName } from './experimentConfig';
+import type { GpuAdapterRecord } from './gpuAdapter';
 import type { EpochMetrics, RunStatus } from './runRecord';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -19,6 +20,8 @@ export interface BeforeFitEvent {
   runId: string;
   runDir: string;
   backend: BackendName;
+  /** Backend `webgpu`: the adapter the run trains on. */
+  adapter?: GpuAdapterRecord;
   classNames: string[];
   trainCount: number;
   valCount: number;

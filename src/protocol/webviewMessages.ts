@@ -28,6 +28,8 @@ export interface TrainingPanelState {
   name: string;
   status: RunStatus;
   backend: string;
+  /** Backend webgpu: the GPU adapter, in words (gpuAdapter.ts' adapterLabel). */
+  adapter?: string;
   classNames: string[];
   epochsPlanned: number;
   metrics: EpochMetrics[];
@@ -222,6 +224,8 @@ export interface ComparePanelState {
   runs: CompareRun[];
   parameters: CompareParameter[];
   freeze: FreezeDiff;
+  /** The runs are a sweep's trials: its name and the metric it ranks them by (the parallel chart's outcome). */
+  sweep?: { name: string; metric: 'val_accuracy' | 'val_loss' | 'accuracy' | 'loss' };
 }
 
 /** What the compare webview persists with setState; the host's serializer reopens `runDirs`. */

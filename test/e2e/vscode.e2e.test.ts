@@ -391,3 +391,56 @@ step('g. two runs selected in Runs open the Compare Runs panel, which shows both
   await vscode.page.locator('.tab', { hasText: 'Compare 2 Runs' }).first().waitFor({ state: 'visible' });
   await vscode.screenshot('g-compare-runs');
 });
+
+step(
+  'h. Start Sweep on a .sweep.json runs its trials; the sweep and its trials appear in Runs',
+  'h',
+  async () => {
+    const file = 'e2e.sweep.json';
+    fs.writeFileSync(
+      path.join(vscode.workspace, file),
+      JSON.stringify(
+        {
+          name: 'e2e-sweep',
+          experiment: SAMPLE_EXPERIMENT,
+          method: 'grid',
+          parameters: { 'head.dropout': { values: [0.1, 0.5] }, 'training.epochs': { values: [2] } },
+          parallel: 2,
+        },
+        null,
+        2,
+      ),
+    );
+    await vscode.openFile(file);
+    await vscode.runCommand('Fine-Tune: Start Sweep');
+    const sweepsDir = path.join(vscode.workspace, '.finetune', 'sweeps');
+    const state = await waitFor(
+      'the sweep to complete on disk',
+      () => {
+        const id = fs.existsSync(sweepsDir)
+          ? fs.readdirSync(sweepsDir).find((n) => n.endsWith('-e2e-sweep'))
+          : undefined;
+        const statePath = id ? path.join(sweepsDir, id, 'state.json') : undefined;
+        if (!statePath || !fs.existsSync(statePath)) return undefined;
+        const value = JSON.parse(fs.readFileSync(statePath, 'utf8')) as {
+          status: string;
+          trials: { state: string; runId?: string }[];
+        };
+        return value.status === 'completed' ? value : undefined;
+      },
+      180_000,
+    );
+    assert.deepEqual(
+      state.trials.map((t) => t.state),
+      ['completed', 'completed'],
+    );
+    await vscode.openContainer('Fine-Tune');
+    await expectRunRow('e2e-sweep', 'completed');
+    const sweepRow = vscode.treeRow('Runs', 'e2e-sweep');
+    assert.match((await sweepRow.getAttribute('aria-label')) ?? '', /2\/2 done · best val_accuracy/);
+    // Expanding the sweep shows its trials' runs.
+    await sweepRow.click();
+    await vscode.treeRow('Runs', 'e2e-sweep #1').waitFor({ state: 'visible', timeout: 15_000 });
+    await vscode.screenshot('h-sweep');
+  },
+);

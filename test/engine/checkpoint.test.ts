@@ -126,7 +126,7 @@ describe('optimizer state through a checkpoint on disk', () => {
           tracker: { bestScore: null, bestEpoch: 0, wait: 0 },
           rng: createRng('x').state(),
           extra: { note: 'kept' },
-          weights: vars.map((v) => saveTensor(v)),
+          weights: await Promise.all(vars.map((v) => saveTensor(v))),
           bestWeights: null,
           optimizers: [await captureOptimizer(optimizer)],
         };
@@ -154,22 +154,22 @@ describe('optimizer state through a checkpoint on disk', () => {
 });
 
 describe('checkpoint files', () => {
-  const sample = (epoch: number, value: number): FitCheckpoint => ({
+  const sample = async (epoch: number, value: number): Promise<FitCheckpoint> => ({
     epoch,
     history: [],
     tracker: { bestScore: value, bestEpoch: epoch, wait: 0 },
     rng: createRng('x').state(),
     extra: {},
-    weights: [saveTensor(tf.fill([4], value)), saveTensor(tf.tensor1d([epoch], 'int32'))],
-    bestWeights: [saveTensor(tf.fill([2, 2], value))],
+    weights: [await saveTensor(tf.fill([4], value)), await saveTensor(tf.tensor1d([epoch], 'int32'))],
+    bestWeights: [await saveTensor(tf.fill([2, 2], value))],
     optimizers: [],
   });
 
-  it('a trainer killed while writing leaves the previous checkpoint readable; damage reads as none', () => {
+  it('a trainer killed while writing leaves the previous checkpoint readable; damage reads as none', async () => {
     const dir = tempDir('ckpt-files');
     assert.equal(readCheckpoint(dir), undefined, 'no checkpoint yet');
-    writeCheckpoint(dir, sample(1, 0.5));
-    writeCheckpoint(dir, sample(2, 0.25));
+    writeCheckpoint(dir, await sample(1, 0.5));
+    writeCheckpoint(dir, await sample(2, 0.25));
     const ckptDir = path.join(dir, CHECKPOINT_DIR);
     assert.equal(
       fs.readdirSync(ckptDir).filter((f) => f.endsWith('.bin')).length,

@@ -136,6 +136,7 @@ export const recorded = {
   infos: [] as string[],
   status: [] as string[],
   commands: [] as { id: string; args: unknown[] }[],
+  shown: [] as string[],
 };
 
 /**
@@ -234,6 +235,8 @@ export const workspace = {
       }
       await fsp.rm(uri.fsPath, { recursive: options?.recursive === true });
     },
+    writeFile: async (uri: Uri, data: Uint8Array) =>
+      (await import('node:fs/promises')).writeFile(uri.fsPath, data),
   },
 };
 
@@ -346,6 +349,8 @@ export const window = {
     ) => Promise<R>,
   ): Promise<R> => task({ report: () => {} }, { onCancellationRequested: () => new Disposable() }),
   createTreeView: () => ({ message: undefined as string | undefined, dispose: () => {} }),
+  /** Records the documents shown (tests read `recorded.shown`). */
+  showTextDocument: async (uri: Uri) => void recorded.shown.push(uri.fsPath),
 };
 
 export const commands = {
@@ -353,7 +358,7 @@ export const commands = {
     recorded.commands.push({ id, args });
     return undefined;
   },
-  /** Registered handlers by id: tests call them as VS Code would. */
+  /** Handlers registered with registerCommand, so tests can run a command as VS Code would. */
   registered: new Map<string, (...args: unknown[]) => unknown>(),
   registerCommand: (id: string, handler: (...args: unknown[]) => unknown) => {
     commands.registered.set(id, handler);

@@ -309,6 +309,7 @@ describe('fieldRules on EXPERIMENT_SCHEMA', () => {
     assert.deepEqual(enumOf(schemaAt(EXPERIMENT_SCHEMA, ['training', 'backend'])), [
       'auto',
       'tensorflow-gpu',
+      'webgpu',
       'tensorflow',
       'wasm',
       'cpu',

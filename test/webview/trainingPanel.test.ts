@@ -387,6 +387,24 @@ describe('training panel in headless Chromium', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a webgpu run shows its GPU adapter (as text); a run without one hides the fact', async () => {
+    const view = await openWebview('training');
+    try {
+      await send(view, { type: 'init', state: runState() });
+      const adapterFact = view.page.locator('.fact', { hasText: 'GPU adapter' });
+      assert.equal(await adapterFact.isVisible(), false, 'no adapter on wasm');
+      const label = 'NVIDIA GeForce RTX 4090 <img src=x onerror=alert(1)> via vulkan';
+      await send(view, { type: 'init', state: runState({ backend: 'webgpu', adapter: label }) });
+      assert.equal(await adapterFact.isVisible(), true);
+      assert.equal(await adapterFact.locator('.fact-value').textContent(), label);
+      assert.equal(await view.page.locator('.facts img').count(), 0, 'the label is text, not markup');
+      assert.match((await view.page.locator('.facts').textContent()) ?? '', /Backendwebgpu/);
+      await assertClean(view);
+    } finally {
+      await view.close();
+    }
+  });
+
   it('an epoch adds a point; batches add smoothed points at fractional epochs', async () => {
     const view = await openWebview('training');
     try {

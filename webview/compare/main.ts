@@ -179,6 +179,8 @@ function render(sections: Set<Section>): void {
 
 function renderHeader(): void {
   const runs = page.data?.runs ?? [];
+  const sweep = page.data?.sweep;
+  title.textContent = sweep ? `Sweep ${sweep.name}: its trials` : 'Compare runs';
   const running = runs.filter((r) => r.status === 'running').length;
   const differing = page.data?.parameters.filter((p) => p.differs).length ?? 0;
   facts.textContent = [

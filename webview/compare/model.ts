@@ -74,7 +74,11 @@ export function reduce(page: PageState, message: HostToComparePanel): PageState 
     case 'init': {
       const dirs = new Set(message.state.runs.map((run) => run.dir));
       // Runs no longer shown do not stay hidden for the next selection that includes them.
-      return { data: message.state, ui: { ...page.ui, hidden: page.ui.hidden.filter((d) => dirs.has(d)) } };
+      const ui = { ...page.ui, hidden: page.ui.hidden.filter((d) => dirs.has(d)) };
+      // A sweep's trials open coloured by the sweep's own metric (the user may pick another after).
+      const sweep = message.state.sweep;
+      if (sweep && page.data?.sweep?.name !== sweep.name) ui.outcome = sweepOutcome(sweep.metric, ui.outcome);
+      return { data: message.state, ui };
     }
     case 'runs': {
       if (!page.data) return page;
@@ -85,6 +89,13 @@ export function reduce(page: PageState, message: HostToComparePanel): PageState 
     case 'freeze':
       return page.data ? { ...page, data: { ...page.data, freeze: message.freeze } } : page;
   }
+}
+
+/** The parallel chart's outcome for a sweep metric: the validation loss or accuracy of the best epoch. */
+export function sweepOutcome(metric: string, current: OutcomeKey): OutcomeKey {
+  if (metric === 'val_loss') return 'bestValLoss';
+  if (metric === 'val_accuracy') return 'bestValAccuracy';
+  return current; // training loss / accuracy are not outcomes the chart offers
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -1,5 +1,5 @@
 /**
- * The panel's header: run name, status badge, backend, epoch N of M with a progress bar, the best epoch,
+ * The panel's header: run name, status badge, backend (and the GPU adapter on webgpu), epoch N of M with a progress bar, the best epoch,
  * training time, and a Stop button while the run is in progress. Built once; `update` rewrites text only
  * (called up to ~10×/s while batches stream in). File-derived strings go in through textContent.
  */
@@ -43,6 +43,7 @@ export function createHeader(onStop: () => void): HeaderView {
 
   const facts = element.appendChild(el('div', 'facts'));
   const backend = fact(facts, 'Backend');
+  const adapter = fact(facts, 'GPU adapter');
   const epoch = fact(facts, 'Epoch');
   const best = fact(facts, 'Best');
   const time = fact(facts, 'Training time');
@@ -82,6 +83,9 @@ export function createHeader(onStop: () => void): HeaderView {
       stopLabel.textContent = stopping ? 'Stopping…' : 'Stop';
 
       backend.textContent = run.backend || '—';
+      const adapterText = typeof run.adapter === 'string' ? run.adapter : '';
+      adapter.textContent = adapterText;
+      (adapter.parentElement as HTMLElement).hidden = !adapterText;
       const done = run.metrics.length > 0 ? run.metrics[run.metrics.length - 1].epoch : 0;
       epoch.textContent = `${done} of ${run.epochsPlanned}`;
       const b = bestMetrics(run);

@@ -6,6 +6,12 @@ import type { CliIO } from '../io';
 import { runsDirOf } from '../inputPaths';
 import { formatTable } from '../table';
 
+/** The sweep id and trial number of a sweep's trial (what `finetune sweep status` takes), else dashes. */
+function sweepCells(sweep: { id?: unknown; trial?: unknown } | undefined): string[] {
+  if (!sweep || typeof sweep.id !== 'string') return ['—', '—'];
+  return [sweep.id, typeof sweep.trial === 'number' ? String(sweep.trial) : '—'];
+}
+
 /** run.json is hand-editable: a name or backend that is not text shows as a dash, not a crash. */
 const textCell = (value: unknown): string => (typeof value === 'string' && value !== '' ? value : '—');
 
@@ -32,6 +38,7 @@ export async function runsCommand(options: { runsDir?: string; json?: boolean },
         endedAt: run.record?.endedAt,
         durationS: s.durationS,
         error: run.record?.error,
+        ...(run.record?.sweep ? { sweep: run.record.sweep } : {}),
       };
     });
     io.out(JSON.stringify(items, null, 2) + '\n');
@@ -43,9 +50,12 @@ export async function runsCommand(options: { runsDir?: string; json?: boolean },
     io.out(`No runs in ${runsDir}. Start one with \`finetune train <file.finetune.json>\`.\n`);
     return 0;
   }
+  // The sweep columns only when some run is a sweep's trial: a plain runs folder keeps its narrow table.
+  const sweeps = runs.some((run) => run.record?.sweep !== undefined);
   const rows = runs.map((run) => {
     const s = summarizeRun(run, now);
-    if (run.unreadable) return [run.id, '—', 'unreadable', '—', '—', '—', '—', '—', '—'];
+    if (run.unreadable)
+      return [run.id, '—', 'unreadable', '—', '—', '—', '—', '—', '—', ...(sweeps ? ['—', '—'] : [])];
     const planned = run.record?.epochsPlanned;
     return [
       run.id,
@@ -57,6 +67,7 @@ export async function runsCommand(options: { runsDir?: string; json?: boolean },
       formatMetric(s.best?.val_loss),
       textCell(s.backend),
       formatDuration(s.durationS),
+      ...(sweeps ? sweepCells(run.record?.sweep) : []),
     ];
   });
   io.out(
@@ -71,9 +82,10 @@ export async function runsCommand(options: { runsDir?: string; json?: boolean },
         'best val_loss',
         'backend',
         'duration',
+        ...(sweeps ? ['sweep', 'trial'] : []),
       ],
       rows,
-      ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'right'],
+      ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'left', 'right'],
     ),
   );
   // Reasons go below the table: one long cell would stretch a column for every row.

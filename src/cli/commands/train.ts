@@ -6,6 +6,7 @@ import { UserError } from '../../core/userError';
 import type { BackendChoice } from '../../protocol/experimentConfig';
 import { type CliIO, routeConsoleToStderr } from '../io';
 import { existingFile, runsDirOf } from '../inputPaths';
+import { readTrialRef } from '../../engine/sweep/trialRef';
 import { createTrainReporter } from '../trainReporter';
 
 export interface TrainOptions {
@@ -19,6 +20,8 @@ export interface TrainOptions {
   memoryBudget?: number;
   /** commander's `--no-cache`: false turns the activation cache off. */
   cache?: boolean;
+  /** A sweep's trial file (trials/<n>/trial.json): the run records which sweep and trial it is. */
+  sweepTrial?: string;
 }
 
 /** Exit status of a process ended by Ctrl-C, by shell convention (128 + SIGINT). */
@@ -51,6 +54,9 @@ export async function trainCommand(
   } else {
     experimentPath = existingFile(io.cwd, file, 'Experiment file');
   }
+  const trial = options.sweepTrial
+    ? readTrialRef(existingFile(io.cwd, options.sweepTrial, 'Sweep trial file'), io.env)
+    : undefined;
   const reporter = createTrainReporter(io, options.json === true);
   const controller = new AbortController();
 
@@ -70,6 +76,8 @@ export async function trainCommand(
     process.exit(EXIT_INTERRUPTED);
   };
   process.on('SIGINT', onInterrupt);
+  // SIGTERM (scancel, a Slurm time limit, a sweep cancelling a trial) stops as Ctrl-C does.
+  process.on('SIGTERM', onInterrupt);
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
   try {
     const outcome = await runExperiment({
@@ -86,11 +94,13 @@ export async function trainCommand(
       onEvent: (event) => reporter.event(event),
       signal: controller.signal,
       ...(resume ? { resume } : {}),
+      ...(trial ? { sweep: trial.ref, sweepRungs: trial.rungs } : {}),
     });
     reporter.finish(outcome);
     return outcome.status === 'failed' ? 1 : 0;
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     restoreConsole();
     reporter.close();
   }

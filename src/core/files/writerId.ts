@@ -7,6 +7,7 @@
  * without a tag — when it is older than any write can take.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 /** 8 hex digits of the host name's hash: short enough for file names, enough to tell hosts apart. */
@@ -42,9 +43,22 @@ export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A killed process whose parent died too waits as a zombie until init reaps it, and some containers' init
+ * never does; kill(pid, 0) still succeeds for it. On Linux /proc says so (state Z); elsewhere: not known.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Picks and initialises the TensorFlow.js backend. Order for `auto` (DESIGN.md):
- * tensorflow-gpu → tensorflow → wasm → cpu. The native bindings are optional dependencies that usually
- * fail to install offline, so each candidate is tried and the reason it was skipped is kept for the log.
+ * tensorflow-gpu → webgpu (a hardware adapter only) → tensorflow → wasm → cpu. The native bindings are
+ * optional dependencies that usually fail to install offline, so each candidate is tried and the reason it
+ * was skipped is kept for the log. `webgpu` is Dawn (npm `webgpu`): its adapters are probed once per
+ * process (webgpu/probeInChild.ts) and chosen by webgpu/adapterChoice.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,12 +13,19 @@ import { UserError, errorMessage } from '../../core/userError';
 import { registerWasmTrainingKernels } from './wasmKernels/registerWasmKernels';
 import { registerFusedOps } from './fusedOps/fusedLayerCall';
 import { resolveNative } from '../../core/backend/nativePath';
+import type { GpuAdapterRecord } from '../../protocol/gpuAdapter';
+import { chooseAdapter } from './webgpu/adapterChoice';
+import { noAdapterMessage } from './webgpu/noAdapterMessage';
+import { probeInChild, type ProbeReport } from './webgpu/probeInChild';
+import { vulkanEnvironment } from './webgpu/vulkanEnvironment';
+import { initWebGpu, webgpuAdapter } from './webgpu/webgpuBackend';
 
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** tfjs registry name of each of our backend names. */
 const TFJS_NAME: Record<BackendName, string> = {
   'tensorflow-gpu': 'tensorflow',
+  webgpu: 'webgpu',
   tensorflow: 'tensorflow',
   wasm: 'wasm',
   cpu: 'cpu',
@@ -28,6 +37,10 @@ export interface BackendSelection {
   available: BackendName[];
   /** Why preferred backends were skipped. */
   notes: string[];
+  /** Backend `webgpu`: the adapter it runs on. */
+  adapter?: GpuAdapterRecord;
+  /** Something the run log and run.json must say about the choice (a software adapter). */
+  warning?: string;
 }
 
 let current: BackendName | undefined;
@@ -71,6 +84,9 @@ function loadBackendModule(name: BackendName): void {
     case 'cpu':
       require('@tensorflow/tfjs-backend-cpu');
       return;
+    case 'webgpu':
+      // Initialised by tryWebGpu (an adapter has to be chosen first).
+      return;
   }
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -79,6 +95,7 @@ function loadBackendModule(name: BackendName): void {
 export function installedBackends(): BackendName[] {
   const packages: Record<BackendName, string> = {
     'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+    webgpu: 'webgpu',
     tensorflow: '@tensorflow/tfjs-node',
     wasm: '@tensorflow/tfjs-backend-wasm',
     cpu: '@tensorflow/tfjs-backend-cpu',
@@ -92,6 +109,43 @@ export function installedBackends(): BackendName[] {
       return false;
     }
   });
+}
+
+let probe: Promise<ProbeReport> | undefined;
+
+/** This machine's WebGPU adapters, probed once per process. */
+export function probeWebGpu(): Promise<ProbeReport> {
+  probe ??= probeInChild();
+  return probe;
+}
+
+/**
+ * webgpu on the adapter chooseAdapter picks: for `auto` a hardware one in core mode or nothing (a note
+ * says why); for an explicit `webgpu` the best there is, or a UserError that says what to install.
+ */
+async function tryWebGpu(mode: 'auto' | 'explicit'): Promise<{ failure?: string; warning?: string }> {
+  const report = await probeWebGpu();
+  const choice = chooseAdapter(report.outcomes, mode);
+  if (!choice.adapter) {
+    if (mode === 'auto') return { failure: `webgpu: ${choice.reason}` };
+    throw new UserError(
+      noAdapterMessage({
+        platform: process.platform,
+        reason: choice.reason,
+        dawnLog: report.dawnLog,
+        ...(process.platform === 'linux' ? { vulkan: vulkanEnvironment() } : {}),
+      }),
+    );
+  }
+  try {
+    await initWebGpu(choice.target);
+  } catch (error) {
+    const failure = `webgpu: failed to initialise on ${choice.adapter.device || choice.target.dawnBackend} (${errorMessage(error)})`;
+    if (mode === 'auto') return { failure };
+    throw new UserError(`Backend "webgpu" is not available: ${failure}.`);
+  }
+  registerFusedOps();
+  return choice.warning ? { warning: choice.warning } : {};
 }
 
 async function tryBackend(name: BackendName): Promise<string | undefined> {
@@ -121,6 +175,21 @@ export async function initBackend(choice: BackendChoice): Promise<BackendSelecti
   const notes: string[] = [];
   const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
   for (const name of candidates) {
+    if (name === 'webgpu') {
+      const webgpu = await tryWebGpu(choice === 'auto' ? 'auto' : 'explicit');
+      if (webgpu.failure === undefined) {
+        current = name;
+        return {
+          backend: name,
+          available: installedBackends(),
+          notes,
+          adapter: webgpuAdapter(),
+          ...(webgpu.warning ? { warning: webgpu.warning } : {}),
+        };
+      }
+      notes.push(webgpu.failure);
+      continue;
+    }
     const failure = await tryBackend(name);
     if (failure === undefined) {
       current = name;
@@ -137,6 +206,11 @@ export async function initBackend(choice: BackendChoice): Promise<BackendSelecti
 export async function switchToCpu(): Promise<void> {
   await tryBackend('cpu');
   current = 'cpu';
+}
+
+/** The GPU adapter of the current backend, when it is webgpu. */
+export function currentAdapter(): GpuAdapterRecord | undefined {
+  return current === 'webgpu' ? webgpuAdapter() : undefined;
 }
 
 export function currentBackend(): BackendName {

@@ -62,9 +62,9 @@ export interface FitCheckpoint {
 }
 
 /** Reads a tensor's values (a copy: training may change the variable afterwards). */
-export function saveTensor(tensor: tf.Tensor, name?: string): SavedTensor {
+export async function saveTensor(tensor: tf.Tensor, name?: string): Promise<SavedTensor> {
   const dtype = tensor.dtype as DType;
-  const values = tensor.dataSync();
+  const values = await tensor.data();
   const data =
     dtype === 'int32'
       ? Int32Array.from(values as Int32Array)
@@ -86,11 +86,13 @@ function scalarVariables(optimizer: tf.Optimizer): [string, tf.Variable][] {
 
 export async function captureOptimizer(optimizer: tf.Optimizer): Promise<OptimizerState> {
   const named = await optimizer.getWeights();
-  const weights = named.map((w) => saveTensor(w.tensor, w.name));
+  const weights = await Promise.all(named.map((w) => saveTensor(w.tensor, w.name)));
   // getWeights hands out a fresh scalar for the iteration count; the rest are the optimizer's own variables.
   for (const w of named) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   const scalars = Object.fromEntries(
-    scalarVariables(optimizer).map(([key, v]) => [key, v.dataSync()[0]] as [string, number]),
+    await Promise.all(
+      scalarVariables(optimizer).map(async ([key, v]) => [key, (await v.data())[0]] as [string, number]),
+    ),
   );
   return { weights, scalars };
 }

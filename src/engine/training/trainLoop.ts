@@ -81,7 +81,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   let best: EpochMetrics | undefined;
   let result: Pick<FitResult, 'status' | 'endReason' | 'error'> | null = null;
 
-  const step = (x: tf.Tensor, y: tf.Tensor2D, labels: Int32Array): StepResult => {
+  const step = async (x: tf.Tensor, y: tf.Tensor2D, labels: Int32Array): Promise<StepResult> => {
     const variables = rates.variables();
     let dataLoss: tf.Scalar | null = null;
     let penalty: tf.Scalar | null = null;
@@ -96,15 +96,21 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       return tf.add(dataLoss, penalty) as tf.Scalar;
     }, variables);
     rates.apply(grads);
-    const loss = (dataLoss as unknown as tf.Scalar).dataSync()[0];
-    const pen = penalty === null ? 0 : (penalty as tf.Scalar).dataSync()[0];
-    const predictions = (predicted as unknown as tf.Tensor1D).dataSync();
-    let correct = 0;
-    for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct += 1;
-    tf.dispose(
-      [value, dataLoss, penalty, predicted, ...Object.values(grads)].filter((v): v is tf.Tensor => v != null),
-    );
-    return { loss, penalty: pen, correct };
+    try {
+      // Asynchronous reads: the webgpu backend cannot read GPU memory synchronously in Node.
+      const loss = (await (dataLoss as unknown as tf.Scalar).data())[0];
+      const pen = penalty === null ? 0 : (await (penalty as tf.Scalar).data())[0];
+      const predictions = await (predicted as unknown as tf.Tensor1D).data();
+      let correct = 0;
+      for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct += 1;
+      return { loss, penalty: pen, correct };
+    } finally {
+      tf.dispose(
+        [value, dataLoss, penalty, predicted, ...Object.values(grads)].filter(
+          (v): v is tf.Tensor => v != null,
+        ),
+      );
+    }
   };
 
   /** Everything the next epoch depends on, read out now (see checkpoint.ts). */
@@ -120,8 +126,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       rng: rng.state(),
       ...(options.mathRandomState ? { mathRandom: options.mathRandomState() } : {}),
       extra: schedule ? { schedule } : {},
-      weights: model.model.getWeights().map((w) => saveTensor(w)),
-      bestWeights: bestWeights ? bestWeights.map((w) => saveTensor(w)) : null,
+      weights: await Promise.all(model.model.getWeights().map((w) => saveTensor(w))),
+      bestWeights: bestWeights ? await Promise.all(bestWeights.map((w) => saveTensor(w))) : null,
       optimizers,
     };
   };
@@ -197,7 +203,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         const mixed = isMixActive(mix) ? mixBatch(augmented as tf.Tensor4D, batch.y, mix, rng) : undefined;
         const input = mixed?.x ?? augmented;
         const targets = smoothLabels(mixed?.y ?? batch.y, t.labelSmoothing);
-        const s = step(input, targets, batch.labels);
+        const s = await step(input, targets, batch.labels);
         tf.dispose([batch.x, batch.y, augmented, input, targets, ...(mixed ? [mixed.y] : [])]);
         if (!Number.isFinite(s.loss) || !Number.isFinite(s.penalty)) {
           result = {

@@ -177,6 +177,14 @@ export class ExperimentService implements vscode.Disposable {
     );
   }
 
+  /** Edits the file with `compute`'s text edits as one undoable edit, then saves it. */
+  applyEdits(
+    uri: vscode.Uri,
+    compute: (text: string, formatting: FormattingOptions) => Edit[],
+  ): Promise<boolean> {
+    return this.applyTextEdits(uri, compute);
+  }
+
   private async applyTextEdits(
     uri: vscode.Uri,
     compute: (text: string, formatting: FormattingOptions) => Edit[],

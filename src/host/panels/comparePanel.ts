@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { LayerNode } from '../../protocol/layerTree';
 import {
+  type ComparePanelState,
   type ComparePanelToHost,
   type FreezeDiff,
   type HostToComparePanel,
@@ -56,10 +57,15 @@ export class ComparePanel implements vscode.Disposable {
   private recheck: NodeJS.Timeout | undefined;
 
   /** Opens the panel on these run folders, or shows the open one with this selection. */
-  static show(runDirs: string[], context: ComparePanelContext): ComparePanel {
+  static show(
+    runDirs: string[],
+    context: ComparePanelContext,
+    sweep?: ComparePanelState['sweep'],
+  ): ComparePanel {
     const existing = ComparePanel.current;
     if (existing) {
       existing.panel.reveal();
+      existing.sweep = sweep;
       existing.setRuns(runDirs);
       return existing;
     }
@@ -69,7 +75,7 @@ export class ComparePanel implements vscode.Disposable {
       vscode.ViewColumn.Active,
       { ...webviewOptions(context.extensionUri), retainContextWhenHidden: false },
     );
-    return new ComparePanel(panel, runDirs, context);
+    return new ComparePanel(panel, runDirs, context, sweep);
   }
 
   /** Re-attaches a panel restored after a window reload. */
@@ -82,6 +88,8 @@ export class ComparePanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     runDirs: string[],
     private readonly context: ComparePanelContext,
+    /** Set when the runs are a sweep's trials (title, the parallel chart's outcome). */
+    private sweep?: ComparePanelState['sweep'],
   ) {
     ComparePanel.current = this;
     this.host = new WebviewPanelHost({
@@ -110,8 +118,9 @@ export class ComparePanel implements vscode.Disposable {
     const unique = [...new Set(runDirs.map((dir) => path.resolve(dir)))];
     this.runs = unique.map((dir) => readRun(dir));
     this.generation++;
-    this.panel.title =
-      this.runs.length === 1
+    this.panel.title = this.sweep
+      ? `Sweep ${this.sweep.name}: ${this.runs.length} Trials`
+      : this.runs.length === 1
         ? `Compare: ${runDisplayName(this.runs[0])}`
         : `Compare ${this.runs.length} Runs`;
     this.watch();
@@ -121,7 +130,8 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   private postAll(): void {
-    this.host.post({ type: 'init', state: comparePanelState(this.runs, this.freeze) });
+    const state = comparePanelState(this.runs, this.freeze);
+    this.host.post({ type: 'init', state: this.sweep ? { ...state, sweep: this.sweep } : state });
     this.scheduleRecheck();
   }
 

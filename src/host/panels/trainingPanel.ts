@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import { adapterLabel, isGpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { Advice } from '../../protocol/advice';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { RunSummary } from '../../protocol/runRecord';
@@ -68,6 +69,7 @@ export function stateFromDisk(runDir: string): TrainingPanelState {
     name: record?.name ?? listing.id,
     status: listing.effectiveStatus === 'unreadable' ? 'failed' : listing.effectiveStatus,
     backend: record?.backend ?? '?',
+    ...(isGpuAdapterRecord(record?.adapter) ? { adapter: adapterLabel(record.adapter) } : {}),
     classNames: record?.classNames ?? [],
     epochsPlanned: record?.epochsPlanned ?? metrics.length,
     metrics,

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../../protocol/experimentConfig';
+import { adapterLabel, backendWithAdapter, type GpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { pipelineSettings } from '../../protocol/trainerMessages';
@@ -22,8 +23,14 @@ interface ActiveRun {
   runDir?: string;
   /** The backend the run really uses (it may fall back from the one the trainer started with). */
   backend?: string;
+  /** Backend webgpu: the GPU adapter. */
+  adapter?: GpuAdapterRecord;
   epochs?: number;
   stopping: boolean;
+}
+
+function adapterTooltip(adapter: GpuAdapterRecord | undefined): string {
+  return adapter ? `\nGPU adapter: ${adapterLabel(adapter)}` : '';
 }
 
 function describeEvent(event: TrainingEvent): string | undefined {
@@ -31,7 +38,7 @@ function describeEvent(event: TrainingEvent): string | undefined {
     case 'log':
       return event.message;
     case 'beforeFit':
-      return `run ${event.runId} on ${event.backend}: ${event.trainCount} training / ${event.valCount} validation images, ${event.classNames.length} classes, ${event.trainableParams} trainable / ${event.frozenParams} frozen parameters`;
+      return `run ${event.runId} on ${event.backend}${event.adapter ? ` (adapter ${adapterLabel(event.adapter)})` : ''}: ${event.trainCount} training / ${event.valCount} validation images, ${event.classNames.length} classes, ${event.trainableParams} trainable / ${event.frozenParams} frozen parameters`;
     case 'afterEpoch': {
       const m = event.metrics;
       return `epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy.toFixed(3)} (${m.time_s.toFixed(1)} s)${event.isBest ? ' ★ best' : ''}${event.overfittingReason ? ` — ${event.overfittingReason}` : ''}`;
@@ -157,7 +164,9 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     }
     const run: ActiveRun = { trainer, experiment, stopping: false };
     this.active = run;
-    this.log.info(`trainer ${trainer.pid} ready on ${trainer.backend} for ${experiment.fsPath}`);
+    this.log.info(
+      `trainer ${trainer.pid} ready on ${trainer.backend}${trainer.adapter ? ` (GPU adapter ${adapterLabel(trainer.adapter)})` : ''} for ${experiment.fsPath}`,
+    );
 
     const exit = await vscode.window.withProgress(
       {
@@ -215,11 +224,12 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     if (event.type === 'beforeFit') {
       run.runDir = event.runDir;
       run.backend = event.backend;
+      run.adapter = event.adapter;
       run.epochs = event.epochs;
       this.statusItem.command = { title: 'Open run', command: 'fineTune.openRun', arguments: [event.runDir] };
       this.setStatus(
-        `$(sync~spin) Fine-Tune: epoch 1/${event.epochs} · ${event.backend}`,
-        `Run ${event.runId}: click to open its panel`,
+        `$(sync~spin) Fine-Tune: epoch 1/${event.epochs} · ${backendWithAdapter(event.backend, event.adapter)}`,
+        `Run ${event.runId}: click to open its panel${adapterTooltip(event.adapter)}`,
       );
       if (vscode.workspace.getConfiguration('fineTune').get<boolean>('openPanelOnStart', true)) {
         TrainingPanel.show(event.runDir, this, true);
@@ -230,8 +240,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     } else if (event.type === 'afterEpoch') {
       const m = event.metrics;
       this.setStatus(
-        `$(sync~spin) Fine-Tune: epoch ${m.epoch}/${run.epochs ?? '?'} · val_loss ${m.val_loss.toFixed(4)} · ${run.backend ?? run.trainer.backend}`,
-        `val_acc ${m.val_accuracy.toFixed(3)}, best epoch ${event.bestEpoch}${event.overfittingReason ? `\n${event.overfittingReason}` : ''}`,
+        `$(sync~spin) Fine-Tune: epoch ${m.epoch}/${run.epochs ?? '?'} · val_loss ${m.val_loss.toFixed(4)} · ${backendWithAdapter(run.backend ?? run.trainer.backend, run.adapter)}`,
+        `val_acc ${m.val_accuracy.toFixed(3)}, best epoch ${event.bestEpoch}${event.overfittingReason ? `\n${event.overfittingReason}` : ''}${adapterTooltip(run.adapter)}`,
       );
       if (event.overfittingReason) this.log.warn(event.overfittingReason);
     } else if (event.type === 'phase') {

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { adapterLabel, backendWithAdapter, isGpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { RunStatus } from '../../protocol/runRecord';
 import { formatDuration } from '../../core/portable/format';
 import { formatMetric, summarizeRun } from '../../core/runs/compareRuns';
@@ -104,7 +105,9 @@ function describeRun(item: RunItem, run: RunListing, runsLocation: string | unde
   if (bestAcc !== undefined) parts.push(`best val_acc ${formatMetric(bestAcc, 3)}`);
   if (status !== 'running') parts.push(epochs);
   if (status === 'failed' || status === 'crashed' || status === 'stopped') parts.push(look.text);
-  if (text(record.backend)) parts.push(record.backend);
+  // run.json is hand-editable: an adapter that is not one is left out.
+  const adapter = isGpuAdapterRecord(record.adapter) ? record.adapter : undefined;
+  if (text(record.backend)) parts.push(backendWithAdapter(record.backend, adapter));
   if (summary.durationS !== undefined) parts.push(formatDuration(summary.durationS));
   if (runsLocation) parts.push(runsLocation);
   if (notes.note) parts.push(`“${oneLine(notes.note, NOTE_PREVIEW_CHARS)}”`);
@@ -143,6 +146,7 @@ function describeRun(item: RunItem, run: RunListing, runsLocation: string | unde
       `Backend ${record.backend}${requested && requested !== record.backend ? ` (requested ${requested})` : ''}` +
         (text(record.backendNote) ? ` — ${record.backendNote}` : ''),
     );
+    if (adapter) lines.push(`GPU adapter: ${adapterLabel(adapter)}`);
   }
   if (Array.isArray(record.classNames)) {
     const counts = record.counts;

@@ -14,6 +14,11 @@ import * as vscode from 'vscode';
 import { listRuns, readRun, type RunListing } from '../../core/runs/readRuns';
 import { errorMessage } from '../../core/userError';
 import { RunItem } from './runItem';
+import { listSweeps, sweepsDirOf, type SweepListing } from '../../core/sweep/sweepStore';
+import { groupBySweep, SweepItem } from './sweepItem';
+
+/** A node of the Runs view: a run, or a sweep with its trials' runs below it. */
+export type RunsTreeItem = RunItem | SweepItem;
 
 const RUNS_SUBDIR = path.join('.finetune', 'runs');
 const WATCH_DEBOUNCE_MS = 300;
@@ -28,17 +33,19 @@ function startedAtMs(run: RunListing): number {
   return Number.isFinite(started) ? started : 0;
 }
 
-export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscode.Disposable {
+export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
-  readonly view: vscode.TreeView<RunItem>;
+  readonly view: vscode.TreeView<RunsTreeItem>;
   private readonly disposables: vscode.Disposable[] = [];
   /** Runs folders to list: each workspace folder's, plus nested ones found on disk or seen by the watcher. */
   private readonly runsDirs = new Set<string>();
   /** Run folder → its last reading; only folders that changed are read again. */
   private readonly runs = new Map<string, RunListing>();
   private readonly problems = new Map<string, string>();
-  private items: RunItem[] = [];
+  private items: RunsTreeItem[] = [];
+  /** Runs folder → the sweeps beside it (`../sweeps`). */
+  private readonly sweeps = new Map<string, SweepListing[]>();
   private readonly dirtyRunDirs = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private recheck: NodeJS.Timeout | undefined;
@@ -50,9 +57,12 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
     });
     // A folder created together with its contents (the first run creates .finetune/runs/<id>/ at once)
     // may be reported only as the folder itself, so the watcher also takes .finetune and .finetune/runs.
-    const watchers = ['**/.finetune', '**/.finetune/runs', '**/.finetune/runs/**'].map((glob) =>
-      vscode.workspace.createFileSystemWatcher(glob),
-    );
+    const watchers = [
+      '**/.finetune',
+      '**/.finetune/runs',
+      '**/.finetune/runs/**',
+      '**/.finetune/sweeps/*/state.json',
+    ].map((glob) => vscode.workspace.createFileSystemWatcher(glob));
     const onFile = (uri: vscode.Uri): void => this.onRunFileEvent(uri.fsPath);
     for (const watcher of watchers) {
       this.disposables.push(
@@ -101,12 +111,17 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
 
   /** The run folders selected in the view (absolute paths). */
   selectedRunDirs(): string[] {
-    return this.view.selection.map((item) => item.run.dir);
+    return this.view.selection.flatMap((item) => (item instanceof RunItem ? [item.run.dir] : []));
+  }
+
+  /** The sweep nodes listed, newest first. */
+  allSweeps(): SweepItem[] {
+    return this.items.filter((item): item is SweepItem => item instanceof SweepItem);
   }
 
   /** Every run listed, in the view's order (newest first). */
   allRuns(): RunListing[] {
-    return this.items.map((item) => item.run);
+    return this.items.flatMap((item) => (item instanceof SweepItem ? item.trials : [item]).map((i) => i.run));
   }
 
   /** Reads these run folders again now (after a rename, a note, a delete) instead of waiting for the watcher. */
@@ -117,12 +132,13 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
     this.applyDirty();
   }
 
-  getTreeItem(item: RunItem): RunItem {
+  getTreeItem(item: RunsTreeItem): RunsTreeItem {
     return item;
   }
 
-  getChildren(item?: RunItem): RunItem[] {
-    return item ? [] : this.items;
+  getChildren(item?: RunsTreeItem): RunsTreeItem[] {
+    if (!item) return this.items;
+    return item instanceof SweepItem ? item.trials : [];
   }
 
   getParent(): undefined {
@@ -154,6 +170,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
   private readRunsDir(runsDir: string): void {
     for (const key of [...this.runs.keys()]) if (path.dirname(key) === runsDir) this.runs.delete(key);
     this.problems.delete(runsDir);
+    this.sweeps.set(runsDir, listSweeps(sweepsDirOf(runsDir)));
     try {
       for (const run of listRuns(runsDir)) this.runs.set(run.dir, run);
     } catch (error) {
@@ -170,6 +187,13 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
     const at = parts.lastIndexOf('.finetune');
     if (at < 1) return;
     const runsDir = [...parts.slice(0, at + 1), 'runs'].join(path.sep);
+    if (parts[at + 1] === 'sweeps') {
+      // A sweep's state changed: its runs folder's sweeps are read again with it.
+      this.runsDirs.add(runsDir);
+      this.dirtyRunDirs.add(runsDir);
+      this.scheduleApply(WATCH_DEBOUNCE_MS);
+      return;
+    }
     if (at + 1 < parts.length && parts[at + 1] !== 'runs') return; // something else kept in .finetune
     this.runsDirs.add(runsDir);
     this.dirtyRunDirs.add(at + 2 < parts.length ? parts.slice(0, at + 3).join(path.sep) : runsDir);
@@ -231,7 +255,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
     const runs = [...this.runs.values()].sort(
       (a, b) => startedAtMs(b) - startedAtMs(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
     );
-    this.items = runs.map((run) => new RunItem(run, location(run.dir)));
+    this.items = this.withSweeps(runs, location);
     const problems = [...this.problems.entries()].map(
       ([dir, problem]) => `${vscode.workspace.asRelativePath(dir)}: ${problem}`,
     );
@@ -246,8 +270,32 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
           : undefined;
     const running = runs.filter((run) => run.effectiveStatus === 'running').length;
     this.view.description = running > 0 ? `${running} running` : undefined;
-    this.scheduleRecheck(running > 0);
+    const sweepsRunning = [...this.sweeps.values()].some((list) =>
+      list.some((sw) => sw.effectiveStatus === 'running'),
+    );
+    this.scheduleRecheck(running > 0 || sweepsRunning);
     this.changeEmitter.fire();
+  }
+
+  /** Trials' runs go under their sweep's node; sweeps are placed among the runs by when they started. */
+  private withSweeps(runs: RunListing[], location: (runDir: string) => string | undefined): RunsTreeItem[] {
+    const sweeps = [...this.runsDirs].flatMap((dir) => this.sweeps.get(dir) ?? []);
+    const { sweeps: trials, others } = groupBySweep(runs, sweeps);
+    const started = (sweep: SweepListing): number => Date.parse(sweep.state?.createdAt ?? '') || 0;
+    const items: { at: number; item: RunsTreeItem }[] = [
+      ...others.map((run) => ({
+        at: startedAtMs(run),
+        item: new RunItem(run, location(run.dir)) as RunsTreeItem,
+      })),
+      ...sweeps.map((sweep) => ({
+        at: started(sweep),
+        item: new SweepItem(
+          sweep,
+          (trials.get(sweep.id) ?? []).map((run) => new RunItem(run, location(run.dir))),
+        ),
+      })),
+    ];
+    return items.sort((a, b) => b.at - a.at).map((entry) => entry.item);
   }
 
   private scheduleRecheck(anyRunning: boolean): void {
@@ -259,6 +307,9 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunItem>, vscod
     this.recheck ??= setInterval(() => {
       for (const run of this.runs.values())
         if (run.effectiveStatus === 'running') this.dirtyRunDirs.add(run.dir);
+      // A sweep's controller may die without writing anything: its status is read again too.
+      for (const [dir, list] of this.sweeps)
+        if (list.some((sw) => sw.effectiveStatus === 'running')) this.dirtyRunDirs.add(dir);
       this.applyDirty();
     }, RUNNING_RECHECK_MS);
   }

@@ -69,6 +69,9 @@ export function layerWeight(layer: Layer, field: string): Weight | undefined {
     layer as unknown as Record<string, { read(): { dataSync(): ArrayLike<number> }; shape: number[] } | null>
   )[field];
   if (!variable) return undefined;
+  // The export always runs on the cpu backend (finetune export initialises it: the weights are only read),
+  // where a synchronous read is exact and cheap; converters stay synchronous that way.
+  // eslint-disable-next-line no-restricted-properties
   return { values: Float32Array.from(variable.read().dataSync()), shape: [...variable.shape] };
 }
 
