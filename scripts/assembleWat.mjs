@@ -1,4 +1,4 @@
-// Assembles the engine's hand-written WebAssembly (src/**/*.wat, SIMD on) into a TypeScript module next
+// Assembles the engine's hand-written WebAssembly (src/**/*.wat, SIMD and threads — shared memory — on) into a TypeScript module next
 // to each file (<name>Wasm.ts, the binary as base64), so the bundles, the compiled tests and the .vsix
 // carry it without a file to find at run time. Rewrites a module only when its bytes change. Run by
 // scripts/build.mjs; on its own: node scripts/assembleWat.mjs
@@ -7,14 +7,18 @@ import { basename, dirname, join } from 'node:path';
 import wabtFactory from 'wabt';
 
 const root = dirname(dirname(new URL(import.meta.url).pathname));
-const SOURCES = ['src/engine/backend/fusedOps/simdKernels.wat'];
+const SOURCES = [
+  'src/engine/backend/fusedOps/simdKernels.wat',
+  'src/engine/backend/wasmKernels/convKernels.wat',
+];
 
 export async function assembleWat() {
   const wabt = await wabtFactory();
   for (const source of SOURCES) {
     const file = join(root, source);
-    const module = wabt.parseWat(basename(file), readFileSync(file, 'utf8'), { simd: true });
-    module.validate();
+    const features = { simd: true, threads: true };
+    const module = wabt.parseWat(basename(file), readFileSync(file, 'utf8'), features);
+    module.validate(features);
     const { buffer } = module.toBinary({});
     module.destroy();
     const name = basename(file, '.wat');

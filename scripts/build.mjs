@@ -4,6 +4,7 @@
 //   dist/cli.js        the `finetune` CLI
 //   dist/decodeWorker.js  image decoding worker thread of the trainer and the CLI (loaded from __dirname)
 //   dist/gpuProbe.js   child process that probes the WebGPU adapters (Dawn) for the trainer and the CLI
+//   dist/kernelWorker.js  the kernel pool's worker threads of the wasm backend (loaded from __dirname)
 //   dist/wasm/         the wasm backend's binaries (loaded from disk, never fetched)
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
@@ -41,6 +42,7 @@ const entries = {
   cli: 'src/cli/main.ts',
   decodeWorker: 'src/engine/data/decodeWorker.ts',
   gpuProbe: 'src/engine/backend/webgpu/gpuProbe.ts',
+  kernelWorker: 'src/engine/backend/wasmThreads/kernelWorker.ts',
 };
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.

@@ -206,6 +206,8 @@ const required = [
   /^extension\/dist\/trainer\.js$/,
   /^extension\/dist\/cli\.js$/,
   /^extension\/dist\/wasm\/tfjs-backend-wasm\.wasm$/,
+  /^extension\/dist\/wasm\/tfjs-backend-wasm-threaded-simd\.wasm$/,
+  /^extension\/dist\/kernelWorker\.js$/,
   /^extension\/dist\/webview\/training\.js$/,
   /^extension\/dist\/webview\/experiment\.js$/,
   /^extension\/dist\/webview\/codicon\.ttf$/,

@@ -29,8 +29,10 @@ export interface SectionPlan {
   inferenceBatches: number;
   /** Head-only without cache: whole epochs, or stop after this many batches. */
   headNoCache: { epochs: number } | { batches: number };
-  /** Full fine-tuning: stop after this many batches (a full epoch can take minutes on cpu). */
-  fullBatches: number;
+  /** Full fine-tuning: whole epochs (the first includes warm-up), or stop after this many batches (cpu). */
+  full: { epochs: number } | { batches: number };
+  /** Threads of the wasm backend (default: every core). */
+  threads?: number;
 }
 
 export interface RunTiming {
@@ -38,6 +40,16 @@ export interface RunTiming {
   imagesPerSecond: number;
   batchesTimed: number;
   timeToFirstEpochS?: number;
+  /** From the run's start to its first finished batch. */
+  timeToFirstBatchS?: number;
+  /** Each whole epoch: training, validation, metrics, best model and checkpoint written (s). */
+  epochS: number[];
+  /** The training part of each whole epoch (s). */
+  epochTrainS: number[];
+  /** From the run's start to its first epoch (reading, decoding, building; before the first batch). */
+  startupS?: number;
+  /** The first batch of the run (the first step's one-time costs show here). */
+  firstBatchS?: number;
   wallS: number;
   /** Seconds the activation cache took to compute, when this run computed it. */
   cacheBuildS?: number;
@@ -58,6 +70,8 @@ export interface SectionResult {
   headCachedWarm: RunTiming;
   full: RunTiming;
   fullEpochEstimateS: number;
+  /** Threads the wasm backend ran on. */
+  threads?: number;
   peakRssMiB: number;
   peakTfMiB: number;
 }
@@ -120,6 +134,12 @@ async function timedRun(
   let lastBatchAt = started;
   const durations: { seconds: number; images: number }[] = [];
   let firstEpochAt: number | undefined;
+  let firstBatchAt: number | undefined;
+  let startupS: number | undefined;
+  let epochStartedAt = started;
+  let epochTrainedAt = started;
+  const epochS: number[] = [];
+  const epochTrainS: number[] = [];
   let batchSize = 0;
   let trainCount = 0;
   let valCount = 0;
@@ -131,17 +151,21 @@ async function timedRun(
     const now = performance.now();
     switch (event.type) {
       case 'beforeFit':
+        startupS ??= (now - started) / 1000;
         trainCount = event.trainCount;
         valCount = event.valCount;
         batchSize = Math.ceil(event.trainCount / event.batchesPerEpoch);
         break;
       case 'beforeEpoch':
         lastBatchAt = now;
+        epochStartedAt = now;
         break;
       case 'afterBatch': {
         const images = event.batch < event.batches ? batchSize : trainCount - batchSize * (event.batches - 1);
         durations.push({ seconds: (now - lastBatchAt) / 1000, images });
         lastBatchAt = now;
+        epochTrainedAt = now;
+        firstBatchAt ??= now;
         if (options.stopAfterBatches !== undefined && ++batches >= options.stopAfterBatches)
           controller.abort();
         break;
@@ -149,6 +173,8 @@ async function timedRun(
       case 'afterEpoch':
         firstEpochAt ??= now;
         epochs = event.metrics.epoch;
+        epochS.push((now - epochStartedAt) / 1000);
+        epochTrainS.push((epochTrainedAt - epochStartedAt) / 1000);
         break;
       case 'log': {
         const built = /computed in ([\d.]+) s/.exec(event.message);
@@ -176,6 +202,11 @@ async function timedRun(
     imagesPerSecond: images / seconds,
     batchesTimed: timed.length,
     ...(firstEpochAt !== undefined ? { timeToFirstEpochS: (firstEpochAt - started) / 1000 } : {}),
+    ...(firstBatchAt !== undefined ? { timeToFirstBatchS: (firstBatchAt - started) / 1000 } : {}),
+    epochS,
+    epochTrainS,
+    ...(startupS !== undefined ? { startupS } : {}),
+    ...(durations.length > 0 ? { firstBatchS: durations[0].seconds } : {}),
     wallS,
     ...(cacheBuildS !== undefined ? { cacheBuildS } : {}),
     ...(cacheMode ? { cacheMode } : { cacheMode: 'images in memory' }),
@@ -209,7 +240,7 @@ async function inference(plan: SectionPlan): Promise<number> {
 export async function runSection(plan: SectionPlan): Promise<SectionResult> {
   const rss = startRssSampler();
   try {
-    await initBackend(plan.backend);
+    const selection = await initBackend(plan.backend, plan.threads ? { threads: plan.threads } : {});
     const tfPeak = trackTfPeak();
     const progress = (what: string): void => void process.stderr.write(`  [${plan.label}] ${what}\n`);
     progress('inference');
@@ -227,12 +258,16 @@ export async function runSection(plan: SectionPlan): Promise<SectionResult> {
     const headCachedCold = await timedRun(plan.headOnlyFile, plan, { epochs: 10, pipeline: { cacheDir } });
     progress('head-only training on cached activations, 1 epoch (cache reused from disk)');
     const headCachedWarm = await timedRun(plan.headOnlyFile, plan, { epochs: 1, pipeline: { cacheDir } });
-    progress(`full fine-tuning, ${plan.fullBatches} batches`);
-    const full = await timedRun(plan.fullFile, plan, {
-      epochs: 1,
-      stopAfterBatches: plan.fullBatches,
-      pipeline: {},
-    });
+    const full =
+      'epochs' in plan.full
+        ? (progress(`full fine-tuning, ${plan.full.epochs} epochs`),
+          await timedRun(plan.fullFile, plan, { epochs: plan.full.epochs, pipeline: {} }))
+        : (progress(`full fine-tuning, ${plan.full.batches} batches`),
+          await timedRun(plan.fullFile, plan, {
+            epochs: 1,
+            stopAfterBatches: plan.full.batches,
+            pipeline: {},
+          }));
     const adapter = currentAdapter();
     return {
       label: plan.label,
@@ -244,6 +279,7 @@ export async function runSection(plan: SectionPlan): Promise<SectionResult> {
       headCachedWarm,
       full,
       fullEpochEstimateS: full.trainCount / full.imagesPerSecond,
+      ...(selection.threads ? { threads: selection.threads } : {}),
       peakRssMiB: (await rss.peak()) / 2 ** 20,
       peakTfMiB: tfPeak() / 2 ** 20,
     };

@@ -2,18 +2,21 @@
  * Where a full fine-tuning step of the MobileNet-like bench network spends its time on a backend: every
  * kernel of that backend is wrapped with a timer (wasm and cpu kernels are synchronous, so wall time per
  * call is the kernel's own), a few warm-up steps run, then N timed steps; prints a table per kernel.
- *   node dist/profileKernels.js [--backend wasm] [--steps 5] [--batch 32] [--unfused] [--inference]
+ *   node dist/profileKernels.js [--backend wasm] [--threads N] [--steps 5] [--batch 32] [--unfused] [--tfjs-adam] [--inference] [--shapes]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { walkContainer } from '../../src/engine/model/graphWalk';
+import { makeOptimizer } from '../../src/engine/training/optimizers';
 import { buildMobileNetLike } from './mobilenetLike';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 }
+
+const BY_SHAPE = process.argv.includes('--shapes');
 
 interface Tally {
   calls: number;
@@ -28,7 +31,12 @@ function wrapKernels(backendName: string, tally: Map<string, Tally>): void {
       kernelFunc: (args) => {
         const start = performance.now();
         const out = inner(args);
-        const key = config.kernelName;
+        // --shapes: one row per kernel and input shapes.
+        const key = BY_SHAPE
+          ? `${config.kernelName} ${Object.values(args.inputs)
+              .map((t) => (t ? `[${(t as tf.TensorInfo).shape}]` : '-'))
+              .join(' ')}`
+          : config.kernelName;
         const t = tally.get(key) ?? { calls: 0, ms: 0 };
         t.calls += 1;
         t.ms += performance.now() - start;
@@ -47,9 +55,14 @@ async function main(): Promise<void> {
   const batch = Number(option('batch', '32'));
   // --unfused: every layer through its own call (tfjs-layers' composed ops), for comparison.
   const fused = !process.argv.includes('--unfused');
-  await initBackend(backend);
+  const threads = option('threads', '');
+  const selection = await initBackend(backend, threads ? { threads: Number(threads) } : {});
+  if (selection.threads) console.log(`${selection.threads} thread(s)`);
   const model = buildMobileNetLike(96, 0.25, 10);
-  const optimizer = tf.train.adam(0.001);
+  // --tfjs-adam: tfjs' own AdamOptimizer instead of ours (fusedAdam.ts), for comparison.
+  const optimizer = process.argv.includes('--tfjs-adam')
+    ? tf.train.adam(0.001)
+    : makeOptimizer('adam', 0.001, 0);
   const x = tf.randomUniform([batch, 96, 96, 3], -1, 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10).cast('float32');
   // --inference: time the forward pass alone (evaluation mode) instead of a training step.
@@ -83,9 +96,9 @@ async function main(): Promise<void> {
   console.log(
     `${backend}: ${(total / steps).toFixed(0)} ms/step, ${((batch * steps * 1000) / total).toFixed(1)} img/s; kernels ${(kernelTotal / steps).toFixed(0)} ms/step`,
   );
-  for (const [name, t] of rows.slice(0, 30)) {
+  for (const [name, t] of rows.slice(0, BY_SHAPE ? 80 : 30)) {
     console.log(
-      `${name.padEnd(40)} ${(t.ms / steps).toFixed(1).padStart(8)} ms/step ${String(t.calls / steps).padStart(6)} calls/step`,
+      `${name.padEnd(BY_SHAPE ? 70 : 40)} ${(t.ms / steps).toFixed(1).padStart(8)} ms/step ${String(t.calls / steps).padStart(6)} calls/step`,
     );
   }
 }

@@ -8,6 +8,7 @@ import { version } from '../../package.json';
 import { errorMessage, isUserError } from '../core/userError';
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
 import { METRICS_FORMATS, type MetricsFormat } from '../core/export/exportMetrics';
+import { MAX_TRAINER_THREADS } from '../protocol/trainerMessages';
 import { type CliIO, processIO, terminalSafeIO } from './io';
 
 export const EXIT_OK = 0;
@@ -26,6 +27,14 @@ function positiveMiB(value: string): number {
   const n = Number(value);
   if (!/^\s*\d*\.?\d+\s*$/.test(value) || !Number.isFinite(n) || n <= 0) {
     throw new InvalidArgumentError(`Give a size in MiB above 0, e.g. 512.`);
+  }
+  return n;
+}
+
+function threadCount(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_TRAINER_THREADS) {
+    throw new InvalidArgumentError(`Give a whole number of threads from 1 to ${MAX_TRAINER_THREADS}.`);
   }
   return n;
 }
@@ -69,6 +78,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       positiveMiB,
     )
     .option('--no-cache', 'train without the activation cache of the frozen layers')
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print each training event as one JSON line, nothing else')
     .addOption(new Option('--sweep-trial <file>', 'used by sweeps: the trial this run is').hideHelp())
     .action(
@@ -82,6 +92,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
           resume?: string;
           memoryBudget?: number;
           cache?: boolean;
+          threads?: number;
           sweepTrial?: string;
         },
       ) => {
@@ -104,7 +115,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     )
     .option(
       '--parallel <n>',
-      "trials at once (default: the file's, else the core count on CPU backends)",
+      "trials at once (default: the file's, else on CPU backends one per core, or cores / --threads)",
       positiveWhole,
     )
     .addOption(
@@ -117,6 +128,11 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--new', 'start a new sweep even when an unfinished one of this file could be resumed')
     .option('--memory-budget <MiB>', 'memory budget of each trial (see train)', positiveMiB)
     .option('--no-cache', 'train every trial without the activation cache')
+    .option(
+      '--threads <n>',
+      'wasm threads of each trial (default: the cores shared out over the trials at once); with no --parallel, trials at once = cores / threads',
+      threadCount,
+    )
     .option('--json', 'print each sweep event as one JSON line, nothing else')
     .action(async (file: string, opts: Record<string, unknown>) => {
       const { sweepCommand } = await import('./commands/sweep');
@@ -192,12 +208,13 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
     .option('--top <k>', 'how many classes to list per image (default 3)', positiveWhole)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
     .option('--json', 'print the predictions as JSON')
     .action(
       async (
         run: string,
         images: string[],
-        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean },
+        opts: { runsDir?: string; top?: number; backend?: BackendChoice; json?: boolean; threads?: number },
       ) => {
         const { predictCommand } = await import('./commands/predict');
         setExitCode(await predictCommand(run, images, opts, io));

@@ -84,6 +84,8 @@ export async function prepareRun(
   const warnings = [...loaded.warnings];
   const selection = await initBackend(snapshot ? snapshot.backend : config.training.backend);
   selection.notes.forEach((note) => log('info', `backend ${note}`));
+  if (selection.threads !== undefined)
+    log('info', `backend ${selection.backend}: ${selection.threads} thread(s)`);
   // A software adapter: said in the run log and run.json (runExperiment logs every warning).
   if (selection.warning) warnings.push(selection.warning);
 

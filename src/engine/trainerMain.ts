@@ -10,6 +10,7 @@ import {
   TRAINER_CACHE_DIR_ARG,
   TRAINER_DESCRIBE_ARG,
   TRAINER_FIND_LR_ARG,
+  TRAINER_THREADS_ARG,
   type StartRequest,
   type TrainerToHost,
 } from '../protocol/trainerMessages';
@@ -19,7 +20,7 @@ import {
   TRAINER_PREVIEW_COUNT_ARG,
   TRAINER_PREVIEW_SEED_ARG,
 } from '../protocol/augmentationPreview';
-import { initBackend } from './backend/selectBackend';
+import { configureThreads, initBackend } from './backend/selectBackend';
 import { pipelineOptions } from './cache/prepareInputs';
 import { findLearningRate } from './lrFinder';
 import { previewAugmentation } from './data/augmentationPreview';
@@ -39,6 +40,13 @@ function requestedBackend(argv: string[]): BackendChoice {
   const i = argv.indexOf(TRAINER_BACKEND_ARG);
   const value = i >= 0 ? argv[i + 1] : 'auto';
   return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : 'auto';
+}
+
+/** `--threads <n>`: the wasm backend's threads (absent or not a positive integer: every core). */
+function requestedThreads(argv: string[]): number | undefined {
+  const i = argv.indexOf(TRAINER_THREADS_ARG);
+  const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+  return Number.isInteger(value) && value >= 1 ? value : undefined;
 }
 
 /** `--describe <model.json>`: the extension host's way to read a layer tree without loading TensorFlow.js itself. */
@@ -108,6 +116,7 @@ async function findLr(experimentPath: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  configureThreads(requestedThreads(process.argv));
   if (!process.send) {
     console.error(
       'The trainer runs as a child process with an IPC channel; use the `finetune` CLI from a terminal.',
@@ -152,6 +161,8 @@ async function main(): Promise<void> {
   }
 
   const request = await start;
+  // The start message's setting wins (the same as --threads when the host sent both).
+  if (request.pipeline?.trainerThreads !== undefined) configureThreads(request.pipeline.trainerThreads);
   try {
     const outcome = await runExperiment({
       experimentPath: request.experimentPath,

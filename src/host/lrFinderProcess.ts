@@ -8,6 +8,7 @@ import { forkTrainer } from './forkTrainer';
 import type { LrFinderResult } from '../protocol/lrFinder';
 import {
   TRAINER_CACHE_DIR_ARG,
+  TRAINER_THREADS_ARG,
   TRAINER_FIND_LR_ARG,
   type LrFinderProgressMessage,
 } from '../protocol/trainerMessages';
@@ -23,6 +24,8 @@ export interface LrFinderLaunch {
   env?: NodeJS.ProcessEnv;
   /** The trainer's heap limit in MB (`fineTune.trainerMemoryMB`); 0 or absent: Node's default. */
   memoryLimitMB?: number;
+  /** Threads of its wasm backend (`fineTune.trainerThreads`); absent: every core. */
+  threads?: number;
   onProgress?: (progress: Omit<LrFinderProgressMessage, 'type'>) => void;
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -55,6 +58,7 @@ function describeDeath(code: number | null, signal: NodeJS.Signals | null, stder
 export function runLrFinder(options: LrFinderLaunch): LrFinderRun {
   const args = [TRAINER_FIND_LR_ARG, options.experimentPath];
   if (options.cacheDir) args.push(TRAINER_CACHE_DIR_ARG, options.cacheDir);
+  if (options.threads) args.push(TRAINER_THREADS_ARG, String(options.threads));
   const { child, stderrTail } = forkTrainer(options.trainerScript, args, {
     cwd: options.cwd,
     env: options.env,

@@ -9,6 +9,7 @@ import type { BackendChoice, BackendName } from '../protocol/experimentConfig';
 import { isGpuAdapterRecord, type GpuAdapterRecord } from '../protocol/gpuAdapter';
 import {
   TRAINER_BACKEND_ARG,
+  TRAINER_THREADS_ARG,
   type DoneMessage,
   type HostToTrainer,
   type StartRequest,
@@ -47,6 +48,8 @@ export interface LaunchOptions {
    * Absent or 0: Node's default limit.
    */
   memoryLimitMB?: number;
+  /** Threads of the trainer's wasm backend (`fineTune.trainerThreads`); absent: every core. */
+  threads?: number;
 }
 
 /** V8's words when a heap limit is hit (Node 20: "Reached heap limit … JavaScript heap out of memory"). */
@@ -114,7 +117,11 @@ export class TrainerProcess {
   static launch(options: LaunchOptions): Promise<TrainerProcess> {
     const { child, stderrTail } = forkTrainer(
       options.trainerScript,
-      [TRAINER_BACKEND_ARG, options.backend ?? 'auto'],
+      [
+        TRAINER_BACKEND_ARG,
+        options.backend ?? 'auto',
+        ...(options.threads ? [TRAINER_THREADS_ARG, String(options.threads)] : []),
+      ],
       {
         cwd: options.cwd,
         env: options.env,

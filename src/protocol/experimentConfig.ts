@@ -2,7 +2,7 @@
  * The experiment file (`*.finetune.json`) as the engine, the host and the webviews see it.
  * `ExperimentFile` is what a user may write (most keys optional); `ExperimentConfig` is the same
  * document with every default filled in and paths resolved — the snapshot stored in run.json.
- * Key names follow ../shared/DESIGN.md and must not change.
+ * Key names are a public contract (README.md, "The experiment file") and must not change.
  */
 
 export type LayerState = 'frozen' | 'trainable' | 'reinit';

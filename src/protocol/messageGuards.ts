@@ -1,7 +1,7 @@
 /**
  * The guards every message passes before the host or the trainer acts on it, compiled with ajv from the
- * descriptions (webviewMessageSchemas.ts, trainerMessageSchemas.ts) — one schema per message type, each
- * compiled once, when its channel first receives a message. A guard never throws: anything that is not
+ * descriptions (webviewMessageSchemas.ts, trainerMessageSchemas.ts, sweepEventSchemas.ts) — one schema
+ * per message type, each compiled once, when its channel first receives a message. A guard never throws: anything that is not
  * an object of a known type with fields as described is `false`.
  *
  * The host and the trainer import this; the webviews do not (they trust the host, and ajv would only
@@ -10,6 +10,8 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import type { JsonSchema } from './messageSchema';
 import { variantSchemas } from './messageSchema';
+import { SWEEP_EVENTS } from './sweepEventSchemas';
+import type { SweepEvent } from './sweepEvents';
 import type { HostToTrainer, PipelineSettings, TrainerToHost } from './trainerMessages';
 import {
   HOST_TO_TRAINER_MESSAGES,
@@ -77,6 +79,7 @@ export const isLrFinderPanelToHost = channelGuard<LrFinderPanelToHost>('type', L
 export const isLayerEdit = schemaGuard<LayerEdit>(LAYER_EDIT_SCHEMA);
 export const isHostToTrainer = channelGuard<HostToTrainer>('type', HOST_TO_TRAINER_MESSAGES);
 export const isTrainerToHost = channelGuard<TrainerToHost>('type', TRAINER_TO_HOST_MESSAGES);
+export const isSweepEvent = channelGuard<SweepEvent>('type', SWEEP_EVENTS);
 export const isPipelineSettings = schemaGuard<PipelineSettings>(PIPELINE_SETTINGS_SCHEMA);
 export const isUsableLearningRate = schemaGuard<number>(USABLE_LEARNING_RATE);
 
@@ -119,4 +122,5 @@ export const MESSAGE_CHANNELS = {
     guard: isTrainerToHost,
     fromWebview: false,
   },
+  sweepToHost: { tag: 'type', shapes: SWEEP_EVENTS, guard: isSweepEvent, fromWebview: false },
 } as const;

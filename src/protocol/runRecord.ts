@@ -1,4 +1,4 @@
-/** Shapes of the files in a run folder (`.finetune/runs/<runId>/`), per ../shared/DESIGN.md. */
+/** Shapes of the files in a run folder (`.finetune/runs/<runId>/`): README.md, "The run folder". */
 import type { BackendName, ExperimentConfig } from './experimentConfig';
 import type { GpuAdapterRecord } from './gpuAdapter';
 import type { SweepTrialRef } from './sweepConfig';

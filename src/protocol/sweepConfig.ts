@@ -1,7 +1,7 @@
 /**
  * Sweeps (`*.sweep.json`) as the engine, the CLI, the host and the webviews see them: the file a user
  * writes, the resolved sweep, the `sweep` field of a trial's run.json, and the sweep's state as kept in
- * `<runs folder>/../sweeps/<sweepId>/state.json`. Key names follow ../shared/DESIGN.md ("Sweeps").
+ * `<runs folder>/../sweeps/<sweepId>/state.json`. Key names are a public contract (README.md, "Sweeps").
  */
 
 export type SweepMethod = 'grid' | 'random';

@@ -49,27 +49,3 @@ export type SweepEvent =
   | { type: 'best'; trial: number; score: number; params: Record<string, ParamValue>; runId?: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'sweepEnd'; status: SweepStatus; state: SweepState };
-
-const TYPES = new Set([
-  'sweepStart',
-  'trialStart',
-  'trialRun',
-  'trialEpoch',
-  'trialPruned',
-  'trialEnd',
-  'best',
-  'log',
-  'sweepEnd',
-]);
-
-/** A line of `finetune sweep --json` as an event, or undefined when it is not one. */
-export function parseSweepEvent(line: string): SweepEvent | undefined {
-  try {
-    const value = JSON.parse(line) as { type?: unknown } | null;
-    return value && typeof value === 'object' && typeof value.type === 'string' && TYPES.has(value.type)
-      ? (value as SweepEvent)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}

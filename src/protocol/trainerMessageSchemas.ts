@@ -7,7 +7,12 @@
  */
 import { BACKEND_CHOICES } from './experimentConfig';
 import { BOOLEAN, integer, type JsonSchema, type Shapes } from './messageSchema';
-import type { HostToTrainer, PipelineSettings, TrainerToHost } from './trainerMessages';
+import {
+  MAX_TRAINER_THREADS,
+  type HostToTrainer,
+  type PipelineSettings,
+  type TrainerToHost,
+} from './trainerMessages';
 
 const STRING: JsonSchema = { type: 'string' };
 const OBJECT: JsonSchema = { type: 'object' };
@@ -33,6 +38,7 @@ export const PIPELINE_SETTINGS: Shapes<{ kind: 'pipeline' } & PipelineSettings, 
   optional: {
     memoryBudgetMiB: { type: 'number', exclusiveMinimum: 0 },
     activationCache: BOOLEAN,
+    trainerThreads: integer(1, MAX_TRAINER_THREADS),
   },
 };
 

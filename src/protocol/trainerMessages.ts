@@ -29,6 +29,11 @@ export interface PipelineSettings {
   memoryBudgetMiB?: number;
   /** Train on cached activations of the frozen layers when the run allows it (default true). */
   activationCache?: boolean;
+  /**
+   * Threads of the wasm backend's kernels (`fineTune.trainerThreads`; default: every core). The trainer
+   * also gets it as TRAINER_THREADS_ARG, to start its backend with it before `ready`.
+   */
+  trainerThreads?: number;
 }
 
 export interface StopRequest {
@@ -103,6 +108,8 @@ export type TrainerToHost =
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';
+/** `--threads <n>`: threads of the trainer's wasm backend (absent: every core). */
+export const TRAINER_THREADS_ARG = '--threads';
 /** Argument that makes the trainer describe a model (`LayersMessage`) instead of training. */
 export const TRAINER_DESCRIBE_ARG = '--describe';
 /**
@@ -114,17 +121,30 @@ export const TRAINER_FIND_LR_ARG = '--find-lr';
 /** With `--find-lr`: the activation cache folder training runs share (`<workspace>/.finetune/cache`). */
 export const TRAINER_CACHE_DIR_ARG = '--cache-dir';
 
-/** The data-pipeline settings of a run from VS Code's fineTune.memoryBudgetMiB and fineTune.activationCache. */
+/**
+ * The settings of a run from VS Code's fineTune.memoryBudgetMiB, fineTune.activationCache and
+ * fineTune.trainerThreads (0: every core, left out).
+ */
 export function pipelineSettings(settings: { get<T>(key: string): T | undefined }): PipelineSettings {
   const budget = settings.get<number>('memoryBudgetMiB');
   const cache = settings.get<boolean>('activationCache');
+  const threads = settings.get<number>('trainerThreads');
   return {
     ...(typeof budget === 'number' && Number.isFinite(budget) && budget > 0
       ? { memoryBudgetMiB: budget }
       : {}),
     ...(typeof cache === 'boolean' ? { activationCache: cache } : {}),
+    ...(typeof threads === 'number' &&
+    Number.isInteger(threads) &&
+    threads >= 1 &&
+    threads <= MAX_TRAINER_THREADS
+      ? { trainerThreads: threads }
+      : {}),
   };
 }
+
+/** The most threads fineTune.trainerThreads / --threads take. */
+export const MAX_TRAINER_THREADS = 64;
 
 /** Answer of a trainer started with `--preview-augmentation <experiment>`: the images, then it exits. */
 export interface AugmentationPreviewMessage {

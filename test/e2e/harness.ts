@@ -81,6 +81,8 @@ export interface VsCodeSession {
   userDataDir: string;
   /** code-server's own stdout/stderr, for diagnosing a failed start. */
   serverLog: string;
+  /** Content-Security-Policy violations the page and its frames (the webviews) logged, with their URL. */
+  cspViolations: string[];
   /** Opens the command palette, types the command's title, runs it. */
   runCommand(title: string): Promise<void>;
   /** Closes whatever quick input or menu a failed step left open. */
@@ -315,6 +317,12 @@ export async function startVsCode(
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT.ui);
+    // Chromium logs each blocked style or script as a console error of the frame it happened in.
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text()))
+        cspViolations.push(`${message.location().url}: ${message.text()}`);
+    });
     await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: TIMEOUT.workbench });
     // The activity bar renders a moment after the workbench shell; wait for it so the first click lands.
@@ -325,6 +333,7 @@ export async function startVsCode(
       workspace,
       userDataDir,
       serverLog,
+      cspViolations,
       async runCommand(title) {
         await openQuickInput(page, `>${title}`);
         const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();

@@ -202,6 +202,25 @@ step('c. Start Training from the palette completes a run and shows its chart', '
   assert.match(await panel.locator('body').innerText(), /completed/i);
   const size = await panel.locator('canvas').first().boundingBox();
   assert.ok(size && size.width > 50 && size.height > 50, `chart canvas is visible: ${JSON.stringify(size)}`);
+  // The panel's stylesheet applies and VS Code's theme reaches it, under a CSP without 'unsafe-inline'.
+  const computed = (selector: string, property: string): Promise<string> =>
+    panel
+      .locator(selector)
+      .first()
+      .evaluate(
+        (element, name) =>
+          (
+            globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }
+          ).getComputedStyle(element)[name],
+        property,
+      );
+  assert.equal(await computed('.card', 'borderTopLeftRadius'), '6px', 'the panel stylesheet applies');
+  assert.notEqual(
+    await computed('body', 'color'),
+    'rgb(59, 59, 59)',
+    'the dark theme colours the page, not the light fallback',
+  );
+  assert.deepEqual(vscode.cspViolations, [], 'no CSP violation in the workbench or its webviews');
   await vscode.page.locator('.tab', { hasText: 'Training: e2e-quick' }).first().waitFor({ state: 'visible' });
   await vscode.screenshot('c2-training-panel');
 });
@@ -388,6 +407,7 @@ step('g. two runs selected in Runs open the Compare Runs panel, which shows both
     `curves chart visible: ${JSON.stringify(canvas)}`,
   );
   assert.equal(await panel.locator('#legend .legend-item').count(), 2);
+  assert.deepEqual(vscode.cspViolations, [], 'no CSP violation in the workbench or its webviews');
   await vscode.page.locator('.tab', { hasText: 'Compare 2 Runs' }).first().waitFor({ state: 'visible' });
   await vscode.screenshot('g-compare-runs');
 });

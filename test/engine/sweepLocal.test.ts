@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isProcessAlive } from '../../src/core/runs/readRuns';
+import { localTrialThreads } from '../../src/engine/sweep/prepareSweep';
 import { fork } from 'node:child_process';
 import {
   cliJs,
@@ -86,6 +87,11 @@ describe('local sweeps', { timeout: 600_000 }, () => {
         .readFileSync(path.join(sweepDir, 'trials', '1', 'experiment.json'), 'utf8')
         .includes('"dropout": 0.3'),
     );
+    // Two trials at once share the cores: each trial's wasm backend runs on cores / 2 threads.
+    for (const i of [0, 1, 2]) {
+      const log = fs.readFileSync(path.join(sweepDir, 'trials', String(i), 'trial.log'), 'utf8');
+      assert.match(log, new RegExp(`backend wasm: ${localTrialThreads(2)} thread\\(s\\)`));
+    }
     // `finetune runs` shows each trial's sweep and trial number.
     const runs = await runCli(['runs', '--runs-dir', ws.runsDir], ws.dir);
     const header = runs.stdout.split('\n')[0];

@@ -5,13 +5,23 @@
  *   constraint of its description is refused — so a guard that is removed, loosened or skips a message
  *   fails here (the descriptions' types make a message without a description a compile error);
  * - what a webview sends is bounded: every string, number and list has a limit in its description;
+ * - each field of each valid message set to each of a list of hostile values (path escapes, hidden and
+ *   doubled extensions, huge strings and numbers, wrong types): what a guard accepts is what the handler
+ *   can take, checked deterministically so loosening a file-name pattern or a bound a handler relies on
+ *   is always caught;
  * - 20 000 random and mutated values: no guard throws, and whatever a guard accepts satisfies the
  *   description (checked by an interpreter written independently of ajv) and what the host relies on.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { createRng, type Rng } from '../../src/core/rng';
+import * as guards from '../../src/protocol/messageGuards';
 import { MESSAGE_CHANNELS } from '../../src/protocol/messageGuards';
+import * as sweepEventSchemas from '../../src/protocol/sweepEventSchemas';
+import * as trainerMessageSchemas from '../../src/protocol/trainerMessageSchemas';
+import * as webviewMessageSchemas from '../../src/protocol/webviewMessageSchemas';
 import { variantSchemas, type JsonSchema } from '../../src/protocol/messageSchema';
 import { invalidValues, satisfies, subSchemas, validValues } from '../helpers/schemaCases';
 
@@ -39,10 +49,14 @@ const RELIED_ON: Partial<Record<Channel, (m: Record<string, unknown>) => boolean
     return plainName && name.endsWith(extension) && png;
   },
   trainingPanel: (m) =>
-    m.type !== 'showCell' ||
-    [m.trueIndex, m.predictedIndex].every(
-      (i) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < 10000,
-    ),
+    (m.type !== 'showCell' ||
+      [m.trueIndex, m.predictedIndex].every(
+        (i) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < 10000,
+      )) &&
+    (m.type !== 'openImage' || (typeof m.file === 'string' && m.file.length <= 4095)),
+  experimentPanel: (m) =>
+    m.type !== 'previewAugmentation' ||
+    (Number.isInteger(m.seed) && (m.seed as number) >= 0 && (m.seed as number) <= 0x7fffffff),
   lrFinderPanel: (m) =>
     m.type !== 'useLearningRate' ||
     (typeof m.value === 'number' && Number.isFinite(m.value) && m.value > 0 && m.value <= 100),
@@ -79,6 +93,61 @@ describe('message guards from one description per message', () => {
     assert.ok(refusals > 300, `${refusals} refusals`);
   });
 
+  it('cover every channel described, and every panel host checks its messages with its channel guard', () => {
+    // A description left out of MESSAGE_CHANNELS would not be fuzzed: every set of shapes the schema
+    // modules export is some channel's.
+    const described = Object.entries({
+      ...webviewMessageSchemas,
+      ...trainerMessageSchemas,
+      ...sweepEventSchemas,
+    })
+      .filter(([name]) => name.endsWith('_MESSAGES') || name === 'LAYER_EDITS' || name === 'SWEEP_EVENTS')
+      .map(([name, shapes]) => [name, shapes] as const);
+    assert.ok(described.length >= 8, described.map(([n]) => n).join(', '));
+    for (const [name, shapes] of described)
+      assert.ok(
+        CHANNELS.some(([, channel]) => channel.shapes === shapes),
+        `${name} is not in MESSAGE_CHANNELS`,
+      );
+    // A panel that handed WebviewPanelHost a guard of its own (or none) would act on unchecked input.
+    const guardName = new Map(
+      Object.entries(guards)
+        .filter(([, value]) => typeof value === 'function')
+        .map(([name, value]) => [value, name]),
+    );
+    const panelsDir = path.resolve(__dirname, '../../../src/host/panels');
+    const hosts = fs
+      .readdirSync(panelsDir)
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) => {
+        const source = fs.readFileSync(path.join(panelsDir, file), 'utf8');
+        return [...source.matchAll(/new WebviewPanelHost(?:<[^>]*>)?\(\{([\s\S]*?)\}\);/g)].map((m) => ({
+          file,
+          source,
+          bundle: /bundle: '(\w+)'/.exec(m[1])?.[1],
+          isMessage: /isMessage: (\w+),/.exec(m[1])?.[1],
+        }));
+      });
+    const bundles = fs
+      .readdirSync(path.resolve(__dirname, '../../../webview'))
+      .filter((dir) => fs.existsSync(path.resolve(__dirname, '../../../webview', dir, 'main.ts')));
+    assert.deepEqual(
+      hosts.map((h) => h.bundle).sort(),
+      [...bundles].sort(),
+      'one panel host per webview bundle',
+    );
+    for (const host of hosts) {
+      const channel = MESSAGE_CHANNELS[`${host.bundle}Panel` as Channel];
+      assert.ok(channel, `${host.file}: no channel for the ${host.bundle} bundle`);
+      assert.equal(host.isMessage, guardName.get(channel.guard), `${host.file} passes its channel guard`);
+      assert.match(
+        host.source,
+        new RegExp(`import \\{[^}]*\\b${host.isMessage}\\b[^}]*\\} from '../../protocol/messageGuards'`),
+        `${host.file} takes ${host.isMessage} from messageGuards`,
+      );
+    }
+  });
+
   it('bound every string, number and list a webview sends', () => {
     for (const [name, channel] of CHANNELS.filter(([, c]) => c.fromWebview)) {
       for (const [type, schema] of Object.entries(schemasOf(channel))) {
@@ -104,6 +173,32 @@ describe('message guards from one description per message', () => {
         }
       }
     }
+  });
+
+  it('refuse each hostile value in each field of each message where the handler relies on more than the types', () => {
+    // Deterministic, so a loosened description (a file-name pattern, a bound) is caught every time, not
+    // when the random pass below happens to hit the one value that shows it.
+    let accepted = 0;
+    for (const [name, channel] of CHANNELS) {
+      for (const [type, schema] of Object.entries(schemasOf(channel))) {
+        for (const message of validValues(schema)) {
+          for (const field of leafPaths(message)) {
+            for (const hostile of HOSTILE) {
+              const value = withField(message, field, hostile);
+              if (!channel.guard(value)) continue;
+              accepted++;
+              const shown = `${name}.${type} with ${field.join('.')} = ${JSON.stringify(hostile)?.slice(0, 40)}`;
+              assert.ok(satisfies(schema, value), `${shown} accepted, which its description forbids`);
+              assert.ok(
+                RELIED_ON[name]?.(value as Record<string, unknown>) ?? true,
+                `${shown} accepted, which its handler cannot take`,
+              );
+            }
+          }
+        }
+      }
+    }
+    assert.ok(accepted > 0, 'some hostile values are legitimate somewhere (plain names, numbers in range)');
   });
 
   it('never throw on 20 000 random and mutated values, and accept only what the descriptions allow', () => {
@@ -168,8 +263,46 @@ const STRINGS = [
   '<img src=x onerror=alert(1)>',
   'x'.repeat(5000),
   '\u0000',
+  'sub/a.csv',
+  'sub\\a.png',
+  '.a.csv',
+  '..csv',
+  'a.csv.png',
+  'a.png.csv',
 ];
 const NUMBERS = [0, 1, 2, -1, 0.5, 9999, 10000, 1e12, NaN, Infinity, -Infinity, -0, 0x7fffffff, 100, 101];
+
+/** Every value a hostile webview might put into one field. */
+const HOSTILE: unknown[] = [
+  ...STRINGS,
+  'x'.repeat(4096),
+  ...NUMBERS,
+  0x80000000,
+  -0x80000000,
+  null,
+  true,
+  [],
+  {},
+];
+
+/** The paths of a message's leaf fields (not its tag), nested objects and lists included. */
+function leafPaths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== 'object' || value === null) return prefix.length > 0 ? [prefix] : [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  const paths = entries
+    .filter(([key]) => !(prefix.length === 0 && (key === 'type' || key === 'kind')))
+    .flatMap(([key, v]) => leafPaths(v, [...prefix, key]));
+  return paths.length > 0 || prefix.length === 0 ? paths : [prefix];
+}
+
+/** A copy of `message` with the field at `path` set to `value`. */
+function withField(message: unknown, path: (string | number)[], value: unknown): unknown {
+  const copy = structuredClone(message) as Record<string | number, unknown>;
+  let target = copy;
+  for (const key of path.slice(0, -1)) target = target[key] as Record<string | number, unknown>;
+  target[path[path.length - 1]] = value;
+  return copy;
+}
 
 function randomValue(rng: Rng, depth: number): unknown {
   const pick = <T>(items: readonly T[]): T => items[rng.int(items.length)];

@@ -1,5 +1,6 @@
 /**
- * The data-pipeline settings (fineTune.memoryBudgetMiB, fineTune.activationCache, the CLI's flags) on
+ * The run settings (fineTune.memoryBudgetMiB, fineTune.activationCache, fineTune.trainerThreads, the CLI's
+ * flags) on
  * their way to the engine: read from VS Code's settings, checked at the trainer's door, turned into the
  * engine's options.
  */
@@ -23,6 +24,13 @@ describe('pipeline settings', () => {
     assert.deepEqual(pipelineSettings(settings({ memoryBudgetMiB: -3, activationCache: 'no' })), {});
   });
 
+  it('reads fineTune.trainerThreads: a whole number of threads, 0 (every core) left out', () => {
+    assert.deepEqual(pipelineSettings(settings({ trainerThreads: 3 })), { trainerThreads: 3 });
+    for (const value of [0, -1, 2.5, 65, '2', Number.NaN]) {
+      assert.deepEqual(pipelineSettings(settings({ trainerThreads: value })), {}, String(value));
+    }
+  });
+
   it('start messages carry them only when well-formed', () => {
     const start = { type: 'start', experimentPath: '/x.finetune.json', runsDir: '/runs' };
     assert.ok(isHostToTrainer({ ...start, pipeline: { memoryBudgetMiB: 64, activationCache: true } }));
@@ -30,6 +38,10 @@ describe('pipeline settings', () => {
     assert.ok(!isHostToTrainer({ ...start, pipeline: { memoryBudgetMiB: 0 } }));
     assert.ok(!isHostToTrainer({ ...start, pipeline: { memoryBudgetMiB: Number.NaN } }));
     assert.ok(!isHostToTrainer({ ...start, pipeline: { activationCache: 1 } }));
+    assert.ok(isHostToTrainer({ ...start, pipeline: { trainerThreads: 2 } }));
+    assert.ok(!isHostToTrainer({ ...start, pipeline: { trainerThreads: 0 } }));
+    assert.ok(!isHostToTrainer({ ...start, pipeline: { trainerThreads: 1.5 } }));
+    assert.ok(!isHostToTrainer({ ...start, pipeline: { trainerThreads: 65 } }));
     assert.ok(!isPipelineSettings(null));
   });
 

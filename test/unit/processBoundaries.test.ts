@@ -66,6 +66,21 @@ const IMPORTS: [string, string, boolean][] = [
   ['webview/training/x.ts', "import * as vscode from 'vscode';", false],
   ['webview/training/x.ts', "import { a } from '../../src/protocol/messageGuards';", false],
   ['webview/training/x.ts', "import type { a } from '../../src/protocol/messageSchema';", true],
+  // The folders sweeps, WebGPU and ONNX export added: the same rules reach them through their parents.
+  ['src/core/sweep/x.ts', "import { a } from '../config/loadExperiment';", true],
+  ['src/core/sweep/x.ts', "import { a } from 'jsonc-parser';", true],
+  ['src/core/sweep/x.ts', "import { a } from '../../engine/sweep/stopRequest';", false],
+  ['src/core/sweep/x.ts', "import * as vscode from 'vscode';", false],
+  ['src/engine/sweep/x.ts', "import { a } from '../../core/sweep/sweepStore';", true],
+  ['src/engine/sweep/x.ts', "import { a } from '../../host/sweeps/sweepProcess';", false],
+  ['src/engine/backend/webgpu/x.ts', "import { a } from 'webgpu';", true],
+  ['src/engine/backend/webgpu/x.ts', "import * as vscode from 'vscode';", false],
+  ['src/engine/export/onnx/x.ts', "import * as vscode from 'vscode';", false],
+  ['src/host/sweeps/x.ts', "import { a } from '../../core/sweep/sweepStore';", true],
+  ['src/host/sweeps/x.ts', "import { a } from '../../engine/sweep/startSweep';", false],
+  ['src/host/x.ts', "import { a } from '../engine/export/onnx/convertModel';", false],
+  ['webview/compare/x.ts', "import type { a } from '../../src/protocol/sweepConfig';", true],
+  ['webview/compare/x.ts', "import { a } from '../../src/core/sweep/trialOutcome';", false],
 ];
 
 describe('import boundaries: lint rules', () => {
@@ -121,6 +136,8 @@ describe('import boundaries: bundle check', () => {
       meta([], ['webgpu']),
       meta([], ['sharp']),
       meta(['src/engine/model/layerTree.ts']),
+      meta(['src/engine/sweep/startSweep.ts']),
+      meta(['src/engine/backend/webgpu/dawn.ts']),
     ];
     for (const metafile of cases) {
       assert.equal(boundaries.bundleProblems('extension', metafile).length, 1, JSON.stringify(metafile));

@@ -36,9 +36,10 @@ export interface WebviewPage {
   posted(): Promise<unknown[]>;
   /** Delivers a host message to the page. */
   send(message: unknown): Promise<void>;
-  /** Page errors, console errors and dialogs seen so far (CSP violations show up as console errors). */
+  /** Page errors, console errors and CSP violations seen so far. */
   problems: string[];
   dialogs: string[];
+  /** Closes the page; throws when the page violated its CSP at any point. */
   close(): Promise<void>;
 }
 
@@ -93,6 +94,29 @@ export async function openWebview(
     dialogs.push(d.message());
     void d.dismiss();
   });
+  // Every CSP violation (a blocked style, script, font…) is a problem, whether or not Chromium logs it.
+  await page.exposeFunction('__cspViolation', (text: string) => void problems.push(`csp: ${text}`));
+  await page.addInitScript(() => {
+    const w = globalThis as unknown as {
+      __cspViolation(text: string): void;
+      addEventListener(type: string, listener: (e: unknown) => void, capture: boolean): void;
+    };
+    w.addEventListener(
+      'securitypolicyviolation',
+      (event) => {
+        const e = event as {
+          violatedDirective: string;
+          blockedURI: string;
+          sourceFile: string;
+          sample: string;
+        };
+        w.__cspViolation(
+          `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}) ${e.sample}`,
+        );
+      },
+      true,
+    );
+  });
   await page.addInitScript((state) => {
     const w = globalThis as unknown as {
       __posted: unknown[];
@@ -126,9 +150,13 @@ export async function openWebview(
       }, message),
     problems,
     dialogs,
+    // Whatever a test did on the page, a blocked style or script fails it: the CSP has no 'unsafe-inline'.
     close: async () => {
       await context.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      const violations = problems.filter((p) => p.startsWith('csp: '));
+      if (violations.length > 0)
+        throw new Error(`the ${panel} panel violated its CSP:\n${violations.join('\n')}`);
     },
   };
 }

@@ -64,6 +64,8 @@ function assertStrictCsp(html: string, cspSource: string): string {
   const nonce = /^'nonce-([A-Za-z0-9_-]{16,})'$/.exec(scripts[0])?.[1];
   assert.ok(nonce, 'script-src is a nonce of at least 16 characters');
   assert.ok(!html.includes('unsafe-eval'), 'no unsafe-eval anywhere');
+  assert.ok(!html.includes('unsafe-inline'), 'no unsafe-inline anywhere: styles come from the bundle only');
+  assert.deepEqual(csp.get('style-src'), [cspSource], 'stylesheets only from the bundle');
   for (const [directive, values] of csp) {
     assert.ok(
       values.every((v) => v === cspSource || v.startsWith("'") || v === 'data:'),

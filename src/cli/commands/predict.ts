@@ -17,6 +17,8 @@ export interface PredictOptions {
   json?: boolean;
   top?: number;
   backend?: BackendChoice;
+  /** Threads of the wasm backend (default: every core). */
+  threads?: number;
 }
 
 export async function predictCommand(
@@ -29,7 +31,7 @@ export async function predictCommand(
   const model = readRunModel(run);
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
   try {
-    const backend = await initBackend(options.backend ?? 'auto');
+    const backend = await initBackend(options.backend ?? 'auto', { threads: options.threads });
     const results = await classifyImages(model, images, { topK: options.top ?? 3, cwd: io.cwd });
     const failed = results.filter((r) => r.error !== undefined).length;
     if (options.json) {

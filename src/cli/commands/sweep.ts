@@ -24,6 +24,8 @@ export interface SweepOptions {
   new?: boolean;
   memoryBudget?: number;
   cache?: boolean;
+  /** `--threads`: each trial's wasm threads. */
+  threads?: number;
 }
 
 /** How often `sweep cancel` looks whether the controller has finished stopping. */
@@ -68,6 +70,7 @@ export async function sweepCommand(file: string, options: SweepOptions, io: CliI
         ...(options.executor ? { executor: options.executor } : {}),
         ...(options.parallel ? { parallel: options.parallel } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.threads ? { threads: options.threads } : {}),
         fresh: options.new === true,
       },
       {

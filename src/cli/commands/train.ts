@@ -1,6 +1,7 @@
 /** `finetune train <file.finetune.json>`: runs an experiment in this process and reports it as it goes. */
 import { pipelineOptions } from '../../engine/cache/prepareInputs';
 import { runExperiment } from '../../engine/runExperiment';
+import { configureThreads } from '../../engine/backend/selectBackend';
 import { resolveRunRef } from '../../core/runs/readRuns';
 import { UserError } from '../../core/userError';
 import type { BackendChoice } from '../../protocol/experimentConfig';
@@ -20,6 +21,8 @@ export interface TrainOptions {
   memoryBudget?: number;
   /** commander's `--no-cache`: false turns the activation cache off. */
   cache?: boolean;
+  /** Threads of the wasm backend (default: every core). */
+  threads?: number;
   /** A sweep's trial file (trials/<n>/trial.json): the run records which sweep and trial it is. */
   sweepTrial?: string;
 }
@@ -79,6 +82,7 @@ export async function trainCommand(
   // SIGTERM (scancel, a Slurm time limit, a sweep cancelling a trial) stops as Ctrl-C does.
   process.on('SIGTERM', onInterrupt);
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
+  configureThreads(options.threads);
   try {
     const outcome = await runExperiment({
       experimentPath,

@@ -1,5 +1,5 @@
 /**
- * Reads an image-classification dataset folder (layouts in DESIGN.md "Dataset folders"):
+ * Reads an image-classification dataset folder (layouts in README.md "Dataset folders"):
  *   flat:  <root>/<class>/…/*.{png,jpg,jpeg,webp,bmp,gif}
  *   split: <root>/{train,val[,test]}/<class>/…   (chosen when both train/ and val/ exist)
  * Only the file system is read here — no image is decoded — so a scan of thousands of files takes a

@@ -1,5 +1,5 @@
 /**
- * Picks and initialises the TensorFlow.js backend. Order for `auto` (DESIGN.md):
+ * Picks and initialises the TensorFlow.js backend. Order for `auto` (README.md, "Backends"):
  * tensorflow-gpu → webgpu (a hardware adapter only) → tensorflow → wasm → cpu. The native bindings are
  * optional dependencies that usually fail to install offline, so each candidate is tried and the reason it
  * was skipped is kept for the log. `webgpu` is Dawn (npm `webgpu`): its adapters are probed once per
@@ -19,6 +19,12 @@ import { noAdapterMessage } from './webgpu/noAdapterMessage';
 import { probeInChild, type ProbeReport } from './webgpu/probeInChild';
 import { vulkanEnvironment } from './webgpu/vulkanEnvironment';
 import { initWebGpu, webgpuAdapter } from './webgpu/webgpuBackend';
+import {
+  clampThreads,
+  defaultWasmThreads,
+  registerWasmBackend,
+  wasmThreading,
+} from './wasmThreads/threadedWasm';
 
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
@@ -41,6 +47,26 @@ export interface BackendSelection {
   adapter?: GpuAdapterRecord;
   /** Something the run log and run.json must say about the choice (a software adapter). */
   warning?: string;
+  /** Backend `wasm`: the threads its kernels run on. */
+  threads?: number;
+}
+
+export interface BackendOptions {
+  /** Threads of the wasm backend; default: configureThreads' setting, else every core. */
+  threads?: number;
+}
+
+/** Thread count the `wasm` backend is registered with (undefined: not registered by us yet). */
+let wasmThreadsRegistered: number | undefined;
+/** The process's thread setting (`--threads`, fineTune.trainerThreads), for calls that name none. */
+let configuredThreads: number | undefined;
+
+/**
+ * Sets the wasm backend's thread count for every later initBackend that names none (undefined: every
+ * core). A backend already running with another count is replaced at the next initBackend.
+ */
+export function configureThreads(threads: number | undefined): void {
+  configuredThreads = threads === undefined ? undefined : clampThreads(threads);
 }
 
 let current: BackendName | undefined;
@@ -67,7 +93,7 @@ function wasmDir(): string {
  * `import`: the native packages are optional and must only be touched when chosen.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
-function loadBackendModule(name: BackendName): void {
+function loadBackendModule(name: BackendName, options: BackendOptions): void {
   switch (name) {
     case 'tensorflow-gpu':
       // Optional dependency: resolved at run time only, never bundled.
@@ -79,6 +105,13 @@ function loadBackendModule(name: BackendName): void {
     case 'wasm': {
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       wasm.setWasmPaths(wasmDir());
+      // Our registration (threadedWasm.ts) replaces the package's; a different thread count replaces
+      // ours, disposing a backend made with the old one.
+      const threads = clampThreads(options.threads ?? configuredThreads ?? defaultWasmThreads());
+      if (wasmThreadsRegistered !== threads) {
+        registerWasmBackend(threads, wasmDir());
+        wasmThreadsRegistered = threads;
+      }
       return;
     }
     case 'cpu':
@@ -148,9 +181,9 @@ async function tryWebGpu(mode: 'auto' | 'explicit'): Promise<{ failure?: string;
   return choice.warning ? { warning: choice.warning } : {};
 }
 
-async function tryBackend(name: BackendName): Promise<string | undefined> {
+async function tryBackend(name: BackendName, options: BackendOptions = {}): Promise<string | undefined> {
   try {
-    loadBackendModule(name);
+    loadBackendModule(name, options);
   } catch (error) {
     return `${name}: not installed (${errorMessage(error).split('\n')[0]})`;
   }
@@ -168,7 +201,10 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
 }
 
 /** Initialises the requested backend (or the best available for `auto`) and makes it current. */
-export async function initBackend(choice: BackendChoice): Promise<BackendSelection> {
+export async function initBackend(
+  choice: BackendChoice,
+  options: BackendOptions = {},
+): Promise<BackendSelection> {
   // PROD silences tfjs's console banner ("looks like you are running TensorFlow.js in Node.js") that
   // would otherwise land in the CLI's output and the trainer's stderr.
   tf.env().set('PROD', true);
@@ -190,10 +226,17 @@ export async function initBackend(choice: BackendChoice): Promise<BackendSelecti
       notes.push(webgpu.failure);
       continue;
     }
-    const failure = await tryBackend(name);
+    const failure = await tryBackend(name, options);
     if (failure === undefined) {
       current = name;
-      return { backend: name, available: installedBackends(), notes };
+      const threading = name === 'wasm' ? wasmThreading() : undefined;
+      if (threading?.fallback) notes.push(`wasm: one thread: ${threading.fallback}`);
+      return {
+        backend: name,
+        available: installedBackends(),
+        notes,
+        ...(threading ? { threads: threading.threads } : {}),
+      };
     }
     notes.push(failure);
   }

@@ -20,6 +20,8 @@ export interface LocalExecutorOptions {
   cliCommand: string[];
   /** Extra `train` arguments (backend, memory budget, cache). */
   trainArgs?: string[];
+  /** Each trial's wasm threads (`train --threads`, for new and resumed trials alike). */
+  threads?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -115,6 +117,7 @@ export class LocalExecutor implements Executor {
   private start(launch: TrialLaunch): void {
     const task = this.tasks.get(launch.trial)!;
     const log = fs.openSync(path.join(launch.trialDir, TRIAL_LOG), 'a');
+    const threads = this.options.threads !== undefined ? ['--threads', String(this.options.threads)] : [];
     const args = launch.resumeRunDir
       ? [
           'train',
@@ -124,6 +127,7 @@ export class LocalExecutor implements Executor {
           this.options.runsDir,
           '--sweep-trial',
           path.join(launch.trialDir, 'trial.json'),
+          ...threads,
         ]
       : [
           'train',
@@ -133,6 +137,7 @@ export class LocalExecutor implements Executor {
           '--sweep-trial',
           path.join(launch.trialDir, 'trial.json'),
           ...(this.options.trainArgs ?? []),
+          ...threads,
         ];
     const [command, ...prefix] = this.options.cliCommand;
     let child: ChildProcess;

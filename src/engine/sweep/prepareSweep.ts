@@ -47,6 +47,8 @@ export interface SweepStartOptions {
   parallel?: number;
   /** `--backend` for every trial (also decides the default parallelism). */
   backend?: BackendChoice;
+  /** `--threads`: each trial's wasm threads (also decides the default parallelism). */
+  threads?: number;
   /** `--new`: never resume, start a fresh sweep. */
   fresh?: boolean;
   /** Checks the executor can take the sweep (Slurm reachable) before anything is written; throws if not. */
@@ -66,13 +68,24 @@ export interface PreparedSweep {
   notes: string[];
 }
 
+/** The cores this process may use (a Slurm allocation or `taskset` narrows them). */
+function usableCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
 /**
- * Local default: one trial per core on the single-threaded backends (wasm, cpu); one at a time on a GPU
- * or on the native CPU backend, which uses every core itself.
+ * Local default on the CPU backends (wasm, cpu): as many trials at once as the cores hold at `threads` wasm
+ * threads each — one trial per core when no thread count is given (separate trainers need no
+ * synchronisation, so a trial per core trains more images per second in all than fewer trials on more
+ * threads each). One at a time on a GPU or on the native CPU backend, which uses every core itself.
  */
-export function defaultLocalParallel(backend: BackendChoice, env: NodeJS.ProcessEnv = process.env): number {
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  if (backend === 'wasm' || backend === 'cpu') return cores;
+export function defaultLocalParallel(
+  backend: BackendChoice,
+  env: NodeJS.ProcessEnv = process.env,
+  threads = 1,
+): number {
+  const perThreads = Math.max(1, Math.floor(usableCores() / threads));
+  if (backend === 'wasm' || backend === 'cpu') return perThreads;
   if (backend !== 'auto') return 1;
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
@@ -82,7 +95,16 @@ export function defaultLocalParallel(backend: BackendChoice, env: NodeJS.Process
       // not installed
     }
   }
-  return cores;
+  return perThreads;
+}
+
+/**
+ * Threads of each local trial's wasm backend: the count given (`--threads`), else the cores shared out
+ * over the trials that run at once — so trials at once × threads never exceeds the cores (a trainer's
+ * threads wait for each other at every kernel; more threads than cores make them wait on the scheduler).
+ */
+export function localTrialThreads(parallel: number, threads?: number): number {
+  return threads ?? Math.max(1, Math.floor(usableCores() / Math.max(1, parallel)));
 }
 
 export function prepareSweep(options: SweepStartOptions): PreparedSweep {
@@ -131,7 +153,9 @@ function createSweep(loaded: LoadedSweep, sweepText: string, options: SweepStart
     trials.length,
     options.parallel ??
       config.parallel ??
-      (executor.type === 'local' ? defaultLocalParallel(backend) : trials.length),
+      (executor.type === 'local'
+        ? defaultLocalParallel(backend, process.env, options.threads)
+        : trials.length),
   );
   const sweepsDir = sweepsDirOf(options.runsDir);
   fs.mkdirSync(sweepsDir, { recursive: true });

@@ -11,7 +11,7 @@ import { countTrials, readSnapshot, writeState, type SweepListing } from '../../
 import { isProcessAlive } from '../../core/runs/readRuns';
 import type { Executor } from './executor';
 import { LocalExecutor } from './localExecutor';
-import { prepareSweep, type PreparedSweep, type SweepStartOptions } from './prepareSweep';
+import { localTrialThreads, prepareSweep, type PreparedSweep, type SweepStartOptions } from './prepareSweep';
 import { checkSlurm, SlurmExecutor } from './slurmExecutor';
 import { runSweep } from './sweepController';
 
@@ -40,10 +40,16 @@ export function cliScript(): string {
   return found;
 }
 
+/**
+ * The executor of a prepared sweep. `threads` (`--threads`) is each trial's wasm thread count: on Slurm
+ * passed only when given (a task has the cores of its allocation), locally the cores shared out over the
+ * trials at once when not given (localTrialThreads).
+ */
 export function createExecutor(
   prepared: PreparedSweep,
   trainArgs: string[] = [],
   env?: NodeJS.ProcessEnv,
+  threads?: number,
 ): Executor {
   const { state, snapshot, sweepDir } = prepared;
   const executor = snapshot.config.executor;
@@ -54,7 +60,7 @@ export function createExecutor(
       sweepDir,
       runsDir: state.runsDir,
       executor: executor.type === 'slurm' ? executor : { type: 'slurm' },
-      trainArgs,
+      trainArgs: [...trainArgs, ...(threads !== undefined ? ['--threads', String(threads)] : [])],
       env,
     });
   }
@@ -63,6 +69,7 @@ export function createExecutor(
     runsDir: state.runsDir,
     cliCommand: [process.execPath, cliScript()],
     trainArgs,
+    threads: localTrialThreads(state.parallel, threads),
     env,
   });
 }
@@ -78,7 +85,7 @@ export async function startSweep(
     },
   });
   options.onPrepared?.(prepared);
-  const executor = createExecutor(prepared, options.trainArgs, options.env);
+  const executor = createExecutor(prepared, options.trainArgs, options.env, start.threads);
   return runSweep({
     prepared,
     executor,

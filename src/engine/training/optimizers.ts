@@ -1,11 +1,12 @@
 /** Optimizers by name, and changing their learning rate mid-run (for schedules). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerName } from '../../protocol/experimentConfig';
+import { FusedAdamOptimizer } from './fusedAdam';
 
 export function makeOptimizer(name: OptimizerName, learningRate: number, momentum: number): tf.Optimizer {
   switch (name) {
     case 'adam':
-      return tf.train.adam(learningRate);
+      return new FusedAdamOptimizer(learningRate);
     case 'sgd':
       return momentum > 0 ? tf.train.momentum(learningRate, momentum) : tf.train.sgd(learningRate);
     case 'rmsprop':

@@ -20,6 +20,7 @@ import {
   type LrFinderPanelContext,
 } from '../panels/lrFinderPanel';
 import { ensureTrusted } from '../workspaceTrust';
+import { pipelineSettings } from '../../protocol/trainerMessages';
 
 export const FIND_LEARNING_RATE_COMMAND = 'fineTune.findLearningRate';
 
@@ -93,6 +94,7 @@ async function findLearningRate(
     cwd: folder,
     env: context.trainerEnv(),
     memoryLimitMB: settings.get<number>('trainerMemoryMB', 0),
+    threads: pipelineSettings(settings).trainerThreads,
     onProgress: (p) => (latest = p),
     onLog: (level, message) => {
       log[level](`LR finder: ${message}`);

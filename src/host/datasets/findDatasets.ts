@@ -1,5 +1,5 @@
 /**
- * Finds image-classification datasets (both layouts of DESIGN.md "Dataset folders") under a folder, for
+ * Finds image-classification datasets (both layouts of README.md "Dataset folders") under a folder, for
  * the Datasets view and the New Experiment quick pick. Only folder listings are read — no image is opened
  * and no file is stat-ed unless it is a symbolic link — and the walk is breadth-first with a cap on the
  * folders listed, so a huge workspace costs a bounded amount of work and shallow datasets are found first.

@@ -27,9 +27,12 @@ export function renderWebviewHtml(options: WebviewHtmlOptions): string {
   const csp = [
     "default-src 'none'",
     `img-src ${options.cspSource} data:`,
-    // Lit (inside @vscode-elements) adopts constructed stylesheets; inline style attributes are used by
-    // chart.js for sizing. Scripts stay nonce-only: no 'unsafe-inline', no 'unsafe-eval' for scripts.
-    `style-src ${options.cspSource} 'unsafe-inline'`,
+    // Stylesheets only from the bundle: no 'unsafe-inline', so neither <style> elements nor style
+    // attributes in markup apply. What sets styles does so through the CSSOM, which CSP allows: chart.js
+    // (canvas sizing), our code (element.style.…, custom properties), and Lit inside @vscode-elements
+    // (constructed stylesheets, adopted by its shadow roots). test/webview/* fail on any violation.
+    // Scripts are nonce-only: no 'unsafe-inline', no 'unsafe-eval'.
+    `style-src ${options.cspSource}`,
     `font-src ${options.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');

@@ -6,7 +6,8 @@
  * stops the trials and leaves the sweep `interrupted`, to be resumed by the next Start Sweep.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { parseSweepEvent, type SweepEvent } from '../../protocol/sweepEvents';
+import { isSweepEvent } from '../../protocol/messageGuards';
+import type { SweepEvent } from '../../protocol/sweepEvents';
 
 const STDERR_TAIL = 4096;
 
@@ -14,7 +15,7 @@ export interface SweepProcessOptions {
   cliScript: string;
   sweepFile: string;
   runsDir: string;
-  /** More `finetune sweep` arguments (`--backend`, `--memory-budget`, `--no-cache`). */
+  /** More `finetune sweep` arguments (`--backend`, `--memory-budget`, `--no-cache`, `--threads`). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -25,6 +26,20 @@ export interface SweepExit {
   code: number | null;
   /** What the controller printed on stderr (an `error: …` line when the sweep could not start). */
   stderr: string;
+}
+
+/**
+ * A line of the controller's stdout as an event, or undefined when it is not one (a stray print, a
+ * malformed event): checked against its description (sweepEventSchemas.ts) before the host reads it.
+ */
+export function parseSweepEvent(line: string): SweepEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return isSweepEvent(value) ? value : undefined;
 }
 
 export class SweepProcess {

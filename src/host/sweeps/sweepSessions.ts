@@ -101,6 +101,7 @@ export class SweepSessions implements vscode.Disposable {
         ? ['--memory-budget', String(pipeline.memoryBudgetMiB)]
         : []),
       ...(pipeline.activationCache === false ? ['--no-cache'] : []),
+      ...(pipeline.trainerThreads !== undefined ? ['--threads', String(pipeline.trainerThreads)] : []),
     ];
     const runsDir = runsDirFor(sweepFile);
     await vscode.window.withProgress(

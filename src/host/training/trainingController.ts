@@ -147,12 +147,14 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     // A resumed run stays where it is (its run.json names the backend it continues on).
     const runsDir = resume ? path.dirname(resume) : path.join(folder, '.finetune', 'runs');
     let trainer: TrainerProcess;
+    const pipeline = pipelineSettings(vscode.workspace.getConfiguration('fineTune'));
     this.setStatus('$(sync~spin) Fine-Tune: starting…', 'Starting the trainer process');
     try {
       trainer = await TrainerProcess.launch({
         trainerScript: vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer.js').fsPath,
         memoryLimitMB: vscode.workspace.getConfiguration('fineTune').get<number>('trainerMemoryMB', 0),
         backend,
+        ...(pipeline.trainerThreads ? { threads: pipeline.trainerThreads } : {}),
         cwd: folder,
         env: this.trainerEnv(),
       });
@@ -201,7 +203,7 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
           experimentPath: experiment.fsPath,
           runsDir,
           ...(resume ? { resume } : {}),
-          pipeline: pipelineSettings(vscode.workspace.getConfiguration('fineTune')),
+          pipeline,
         });
         return trainer.finished;
       },

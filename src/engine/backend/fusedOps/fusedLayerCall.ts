@@ -1,7 +1,8 @@
 /**
  * Runs a layer through one of the fused kernels of this folder instead of its own `call`, when the current
  * backend has them (wasm, cpu) and the layer is one they compute exactly: a BatchNormalization over the
- * last axis with both γ and β (training or inference mode), and a ReLU layer with a ceiling. Returns
+ * last axis with both γ and β (training or inference mode), a ReLU layer with a ceiling, and a Conv2D
+ * without bias or activation (plain conv2d, whose input gradient is computed only when needed). Returns
  * undefined for every other case, and the caller applies the layer as usual (native backends keep
  * TensorFlow's own kernels).
  */
@@ -10,7 +11,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_INFERENCE, batchNormInference, registerBatchNormInference } from './batchNormInference';
 import { BATCH_NORM_TRAINING, batchNormTraining, registerBatchNormTraining } from './batchNormTraining';
 import { CLIPPED_RELU, clippedRelu, registerClippedRelu } from './clippedRelu';
-import { currentBackendHas } from './floatKernel';
+import { registerAdamStep } from './adamStep';
+import { FLOAT_KERNEL_BACKENDS, currentBackendHas } from './floatKernel';
 
 /** The fields of tfjs-layers' BatchNormalization that its `call` uses (private in the typings). */
 interface BatchNormFields {
@@ -27,6 +29,7 @@ interface BatchNormFields {
 
 /** Makes the fused kernels available on wasm and cpu (safe to call more than once). */
 export function registerFusedOps(): void {
+  registerAdamStep();
   registerBatchNormTraining();
   registerBatchNormInference();
   registerClippedRelu();
@@ -68,6 +71,49 @@ function batchNorm(layer: tfl.layers.Layer, x: tf.Tensor, training: boolean): tf
   });
 }
 
+/** The fields of tfjs-layers' Conv2D that its `call` uses (private in the typings). */
+interface ConvFields {
+  rank: number;
+  kernel: tfl.LayerVariable;
+  bias?: tfl.LayerVariable | null;
+  strides: number[];
+  padding: string;
+  dataFormat: string;
+  dilationRate: number[];
+  activation?: { getClassName(): string } | null;
+}
+
+/**
+ * A Conv2D without bias or activation (the convolutions before a BatchNormalization: MobileNet, ResNet,
+ * EfficientNet) as tfjs' plain conv2d. tfjs-layers calls the fused conv2d, whose gradient (a customGrad)
+ * computes the input's gradient whether or not anything needs it: for the first layer (its input is the
+ * image) and for the first trainable layer after frozen ones that is a full backward convolution per step
+ * thrown away — on the bench's MobileNet the slowest kernel of a step (the first layer's 3×3 stride-2
+ * input gradient, ~15% of the step on wasm). The plain kernel's gradient is computed only where the tape
+ * needs it, and the forward pass is the same XNNPACK convolution (no bias, no activation: same values).
+ */
+function convolution(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor | undefined {
+  const conv = layer as unknown as ConvFields;
+  const plain =
+    conv.rank === 2 &&
+    conv.bias == null &&
+    (conv.activation == null || conv.activation.getClassName().toLowerCase() === 'linear') &&
+    conv.dataFormat === 'channelsLast' &&
+    (conv.padding === 'same' || conv.padding === 'valid') &&
+    x.rank === 4 &&
+    x.dtype === 'float32' &&
+    (FLOAT_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend());
+  if (!plain) return undefined;
+  return tf.conv2d(
+    x as tf.Tensor4D,
+    conv.kernel.read() as tf.Tensor4D,
+    conv.strides as [number, number],
+    conv.padding as 'same' | 'valid',
+    'NHWC',
+    conv.dilationRate as [number, number],
+  );
+}
+
 function reluWithCeiling(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor | undefined {
   const maxValue = (layer as unknown as { maxValue?: number | null }).maxValue;
   if (maxValue == null || x.dtype !== 'float32' || !currentBackendHas(CLIPPED_RELU)) return undefined;
@@ -88,6 +134,8 @@ export function fusedLayerCall(
       return batchNorm(layer, input, training);
     case 'ReLU':
       return reluWithCeiling(layer, input);
+    case 'Conv2D':
+      return convolution(layer, input);
     default:
       return undefined;
   }

@@ -1,68 +1,26 @@
 /**
- * The SIMD loops of simdKernels.wat, callable on Float32Arrays. The module has its own memory: each call
- * copies its inputs in and its outputs out (a memcpy, ~0.1 ns per value, against several ns per value for
- * the same loop in JavaScript), which keeps it independent of where a backend keeps its tensors. Large
- * arrays go through in chunks of CHUNK_VALUES, so the module's memory (which never shrinks) stays at a few
- * tens of MiB whatever the model.
+ * The SIMD loops of simdKernels.wat, callable on Float32Arrays. On the wasm backend's multi-threaded build
+ * the arrays live in its shared heap and the loops run there in place, shared out over the kernel pool's
+ * threads (../wasmThreads/heapKernels.ts). Anywhere else (the cpu backend, the single-threaded build)
+ * the module gets a memory of its own: each call copies its inputs in and its outputs out (a memcpy, ~0.1
+ * ns per value, against several ns per value for the same loop in JavaScript). Large arrays go through
+ * in chunks of CHUNK_VALUES, so that memory (which never shrinks) stays at a few tens of MiB whatever the
+ * model. Both paths compute the same values.
  */
-import { SIMD_KERNELS_WASM_BASE64 } from './simdKernelsWasm';
+import {
+  instantiateKernels,
+  kernelModules,
+  newSharedMemory,
+  type KernelInstance,
+} from '../wasmThreads/kernelInstance';
+import {
+  channelAffineOnHeap,
+  channelSumsOnHeap,
+  clippedReluGradOnHeap,
+  depthwiseFilterGradOnHeap,
+} from '../wasmThreads/heapKernels';
 
-// The engine's TypeScript library settings have no WebAssembly types (no DOM lib); what this file uses:
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-};
-
-interface Exports {
-  memory: WasmMemory;
-  clipped_relu_grad(dy: number, x: number, dx: number, n: number, hi: number): void;
-  channel_sums(
-    a: number,
-    ca: number,
-    b: number,
-    cb: number,
-    rows: number,
-    c: number,
-    scratch: number,
-    sumU: number,
-    sumUV: number,
-  ): void;
-  channel_affine(
-    a: number,
-    ca: number,
-    b: number,
-    out: number,
-    rows: number,
-    c: number,
-    p: number,
-    q: number,
-    r: number,
-  ): void;
-  depthwise_tap(
-    x: number,
-    dy: number,
-    totals: number,
-    scratch: number,
-    batch: number,
-    iMin: number,
-    iEnd: number,
-    jMin: number,
-    n: number,
-    rowOffset: number,
-    colOffset: number,
-    inH: number,
-    inW: number,
-    outH: number,
-    outW: number,
-    c: number,
-    sH: number,
-    sW: number,
-  ): void;
-}
+type Exports = KernelInstance['simd'];
 
 const PAGE = 65536;
 /** Values per array and chunk: 4 MiB of float32. */
@@ -74,20 +32,18 @@ export function setSimdChunkValues(values: number): number {
   CHUNK_VALUES = Math.max(4, Math.floor(values));
   return previous;
 }
-let instance: Exports | undefined;
+let instance: KernelInstance | undefined;
 
-function kernels(): Exports {
-  if (instance === undefined) {
-    const bytes = Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64');
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Exports;
-  }
+/** The copy path's instance, on a memory of its own. */
+function kernels(): KernelInstance {
+  instance ??= instantiateKernels(kernelModules(), newSharedMemory());
   return instance;
 }
 
 /** Bump allocation in the module's memory for one call; sized up front so no view is detached later. */
 class Arena {
   private top = 0;
-  constructor(private readonly wasm: Exports) {}
+  constructor(private readonly wasm: KernelInstance) {}
 
   /** Grows the memory to hold this many bytes (plus alignment slack) before anything is placed. */
   reserveBytes(bytes: number): void {
@@ -144,11 +100,12 @@ function withArena<T>(bytes: number, body: (arena: Arena, wasm: Exports) => T): 
   const wasm = kernels();
   const arena = new Arena(wasm);
   arena.reserveBytes(bytes);
-  return body(arena, wasm);
+  return body(arena, wasm.simd);
 }
 
 /** dx = dy where 0 < x ≤ hi, else 0. */
 export function clippedReluGradSimd(dy: Float32Array, x: Float32Array, dx: Float32Array, hi: number): void {
+  if (clippedReluGradOnHeap(dy, x, dx, hi)) return;
   const chunk = Math.min(x.length, CHUNK_VALUES);
   withArena(chunk * 12, (arena, wasm) => {
     const mark = arena.mark();
@@ -164,9 +121,13 @@ export function clippedReluGradSimd(dy: Float32Array, x: Float32Array, dx: Float
   });
 }
 
-/** Rows per chunk for rows × c arrays. */
+/**
+ * Rows per chunk for rows × c arrays: whole blocks of 32 rows (channel_sums' float32 blocks start where
+ * they would in one pass, so chunking does not change the sums).
+ */
 function rowsPerChunk(rows: number, channels: number): number {
-  return Math.max(1, Math.min(rows, Math.floor(CHUNK_VALUES / channels)));
+  const blocks = Math.max(1, Math.floor(CHUNK_VALUES / (32 * channels)));
+  return Math.max(1, Math.min(rows, blocks * 32));
 }
 
 /** Whether the channel loops below take arrays with this many channels (SIMD lanes of 4). */
@@ -185,6 +146,8 @@ export function channelSumsSimd(
   cb: Float32Array,
   channels: number,
 ): { sumU: Float64Array; sumUV: Float64Array } {
+  const onHeap = channelSumsOnHeap(a, ca, b, cb, channels);
+  if (onHeap) return onHeap;
   const rows = a.length / channels;
   const same = a === b;
   const chunkRows = rowsPerChunk(rows, channels);
@@ -220,6 +183,7 @@ export function channelAffineSimd(
   channels: number,
   [p, q, r]: [Float32Array, Float32Array, Float32Array],
 ): void {
+  if (channelAffineOnHeap(a, ca, b, out, channels, [p, q, r])) return;
   const rows = a.length / channels;
   const same = a === b;
   const chunkRows = rowsPerChunk(rows, channels);
@@ -264,6 +228,8 @@ export interface ConvGeometry {
  * tap lands inside x (float32 per output row, float64 across rows).
  */
 export function depthwiseFilterGradSimd(x: Float32Array, dy: Float32Array, info: ConvGeometry): Float32Array {
+  const onHeap = depthwiseFilterGradOnHeap(x, dy, info);
+  if (onHeap) return onHeap;
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const taps = filterHeight * filterWidth;

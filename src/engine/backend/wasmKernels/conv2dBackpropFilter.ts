@@ -4,7 +4,9 @@
  *
  *   dW[r][s][ci][co] = Σ_b,i,j x[b][i·sH + r − top][j·sW + s − left][ci] · dy[b][i][j][co]
  *
- * Both paths hand the arithmetic to XNNPACK through the backend's own kernels; only tensor layouts are
+ * With the kernel pool (the multi-threaded build) every case with output channels in fours runs on its
+ * threads instead (parallelConv.ts). Otherwise both paths below hand the arithmetic to XNNPACK through
+ * the backend's own kernels; only tensor layouts are
  * prepared here. Measured per call at 96×96, batch 32 (2-core machine, wasm with SIMD, one thread), the
  * alternatives were slower: an im2col built in JavaScript followed by BatchMatMul 1.3–1.9×, plain
  * JavaScript loops 4–6×, a strided slice and a matrix product per filter tap up to 30× (3×3, stride 2):
@@ -25,8 +27,12 @@ import {
   type BackendWasm,
   type KernelArgs,
 } from './wasmKernelCalls';
+import { parallelFilterGrad } from './parallelConv';
 
-function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const parallel = parallelFilterGrad(args);
+  if (parallel) return parallel;
+  const { inputs, backend, attrs } = args;
   const wasm = backend as BackendWasm;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } =

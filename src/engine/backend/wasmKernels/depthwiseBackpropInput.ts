@@ -5,7 +5,9 @@
  *
  *   dx[b][y][x][c] = Σ_r,s,q dy[b][i][j][c·m + q] · W[r][s][c][q]   over y = i·sH + r·dH − top, x = j·sW + s·dW − left
  *
- * This is itself a depthwise convolution, so XNNPACK's does the work: dy is spread out by the stride
+ * With the kernel pool (the multi-threaded build), multiplier 1 with channels in fours is gathered per
+ * input row on its threads (parallelConv.ts). Otherwise: this is itself a depthwise convolution, so
+ * XNNPACK's does the work: dy is spread out by the stride
  * (stride − 1 zeros between neighbours), padded so that every tap that touched the input is covered, and
  * correlated with the filter rotated by 180°; with a channel multiplier m > 1 the m results of each input
  * channel are then summed. Measured per call at 96×96, batch 32 (2-core machine, wasm with SIMD, one
@@ -22,8 +24,12 @@ import {
   type BackendWasm,
   type KernelArgs,
 } from './wasmKernelCalls';
+import { parallelDepthwiseInputGrad } from './parallelConv';
 
-function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+function depthwiseBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const parallel = parallelDepthwiseInputGrad(args);
+  if (parallel) return parallel;
+  const { inputs, backend, attrs } = args;
   const wasm = backend as BackendWasm;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } =

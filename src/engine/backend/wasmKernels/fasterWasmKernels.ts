@@ -6,6 +6,7 @@
  * backend's setup function is kept (it runs when the backend initialises after this).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { parallelClip, parallelConv2D, parallelDepthwise, parallelPointwiseInputGrad } from './parallelConv';
 import { pointwiseBackpropInput } from './pointwiseBackpropInput';
 import { tileByCopies } from './tileByCopies';
 import type { KernelArgs } from './wasmKernelCalls';
@@ -31,7 +32,14 @@ function shareData({ inputs, backend }: KernelArgs): tf.TensorInfo | undefined {
 export const WASM_FASTER_KERNELS: readonly Replacement[] = [
   { kernelName: tf.Identity, fast: shareData },
   { kernelName: tf.Tile, fast: tileByCopies },
-  { kernelName: tf.Conv2DBackpropInput, fast: pointwiseBackpropInput },
+  {
+    kernelName: tf.Conv2DBackpropInput,
+    fast: (args) => parallelPointwiseInputGrad(args) ?? pointwiseBackpropInput(args),
+  },
+  // On the kernel pool's threads when the threaded build runs (parallelConv.ts), else the backend's own.
+  { kernelName: tf.Conv2D, fast: parallelConv2D },
+  { kernelName: tf.DepthwiseConv2dNative, fast: parallelDepthwise },
+  { kernelName: tf.ClipByValue, fast: parallelClip },
 ];
 
 const ours = new WeakSet<tf.KernelConfig>();
