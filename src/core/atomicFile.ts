@@ -77,6 +77,42 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fsyncDir(path.dirname(file));
 }
 
+/** fsyncDir without blocking the thread (the extension host). */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(dir, fs.constants.O_RDONLY);
+  } catch {
+    return; // Windows (EISDIR / EPERM): nothing to do there
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'EBADF') throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** writeFileAtomic without blocking the thread (the extension host): same O_EXCL temp file, fsyncs and rename. */
+export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempNameFor(file);
+  const handle = await fs.promises.open(tmp, exclusiveWriteFlags(), 0o644);
+  try {
+    // FileHandle.writeFile loops until every byte is written.
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    await fs.promises.rename(tmp, file);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw error;
+  }
+  await fsyncDirAsync(path.dirname(file));
+}
+
 /** Error codes that mean "the disk cannot take this write", which retrying will not fix. */
 const NO_ROOM: Record<string, string> = {
   ENOSPC: 'the disk is full',

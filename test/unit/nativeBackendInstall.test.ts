@@ -125,7 +125,7 @@ describe('installing a native backend with npm', { skip: !posix && 'the fake npm
     assert.equal(result.prefix, path.join(root, 'tensorflow-gpu'));
     assert.equal(result.version, '4.22.0');
     assert.equal(result.packageDir, packageDir(result.prefix, 'tensorflow-gpu'));
-    assert.equal(installedVersion(result.prefix, 'tensorflow-gpu'), '4.22.0');
+    assert.equal(await installedVersion(result.prefix, 'tensorflow-gpu'), '4.22.0');
     const args = JSON.parse(fs.readFileSync(argsFile, 'utf8')) as string[];
     assert.equal(args[0], 'install');
     assert.equal(args[1], '@tensorflow/tfjs-node-gpu@4.22.0');

@@ -74,6 +74,8 @@ export async function exportModelCommand(
           format,
           outDir: result.outDir,
           files: result.files,
+          imageSize: result.model.imageSize,
+          classes: result.model.classNames.length,
           replaced: result.replacedFiles,
           ...(result.replaced ? { replacedTo: result.replaced } : {}),
         },

@@ -96,7 +96,23 @@ export function exportTargetState(target: string): ExportTargetState {
   }
   if (stat.isSymbolicLink()) return { kind: 'symlink' };
   if (!stat.isDirectory()) return { kind: 'file' };
-  const entries = fs.readdirSync(target, { withFileTypes: true });
+  return stateOfEntries(fs.readdirSync(target, { withFileTypes: true }));
+}
+
+/** exportTargetState without blocking the thread (the extension host's folder choice). */
+export async function exportTargetStateAsync(target: string): Promise<ExportTargetState> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.lstat(target);
+  } catch {
+    return { kind: 'absent' };
+  }
+  if (stat.isSymbolicLink()) return { kind: 'symlink' };
+  if (!stat.isDirectory()) return { kind: 'file' };
+  return stateOfEntries(await fs.promises.readdir(target, { withFileTypes: true }));
+}
+
+function stateOfEntries(entries: fs.Dirent[]): ExportTargetState {
   if (entries.length === 0) return { kind: 'empty' };
   const foreign = entries.find((e) => !e.isFile() || !EXPORT_FILE.test(e.name));
   if (foreign) return { kind: 'foreign', entry: foreign.name };

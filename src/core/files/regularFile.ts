@@ -33,12 +33,7 @@ export const READ_LIMITS = {
 } as const;
 
 export type FileReadReason =
-  | 'missing'
-  | 'too large'
-  | 'not a regular file'
-  | 'a symbolic link'
-  | 'a folder'
-  | 'unreadable';
+  'missing' | 'too large' | 'not a regular file' | 'a symbolic link' | 'a folder' | 'unreadable';
 
 /** Why a file could not be read, in a form every caller can put into its own sentence. */
 export class FileReadError extends Error {
@@ -48,7 +43,9 @@ export class FileReadError extends Error {
     /** errno code or size detail, for the message. */
     readonly detail?: string,
   ) {
-    super(`${file} is ${reason === 'missing' ? 'missing' : `unreadable (${reason})`}${detail ? ` — ${detail}` : ''}`);
+    super(
+      `${file} is ${reason === 'missing' ? 'missing' : `unreadable (${reason})`}${detail ? ` — ${detail}` : ''}`,
+    );
     this.name = 'FileReadError';
   }
 }

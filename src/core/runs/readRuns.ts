@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EpochMetrics, RunRecord, RunStatus } from '../../protocol/runRecord';
 import { UserError } from '../userError';
-import { writeFileAtomic } from '../atomicFile';
+import { writeFileAtomic, writeFileAtomicAsync } from '../atomicFile';
 import { isFileReadError, READ_LIMITS, readTextFile, readTextFileSync } from '../files/regularFile';
 import { isProcessAlive } from '../files/writerId';
 
@@ -36,6 +36,11 @@ export interface RunListing {
   metricsUnreadable?: string;
   /** The recorded status, except that a `running` run whose trainer process is gone is `crashed`. */
   effectiveStatus: RunStatus | 'unreadable';
+  /**
+   * readRunAsync only, when run.json is missing and no epoch was read: the folder's last change (a run
+   * just created by its trainer, which has not written run.json yet, looks like this for a moment).
+   */
+  folderMtimeMs?: number;
 }
 
 /** The message markCrashedRuns records; the trainer writes run.json and the best model as it goes. */
@@ -187,7 +192,12 @@ export async function readRunAsync(runDir: string): Promise<RunListing> {
     readRecordAsync(path.join(dir, RUN_FILE)),
     readMetricsAsync(path.join(dir, METRICS_FILE)),
   ]);
-  return listingOf(dir, record, metrics);
+  const listing = listingOf(dir, record, metrics);
+  if (!listing.record && listing.metrics.length === 0 && listing.unreadable === `${RUN_FILE} is missing`) {
+    const stat = await fs.promises.stat(dir).catch(() => undefined);
+    if (stat) listing.folderMtimeMs = stat.mtimeMs;
+  }
+  return listing;
 }
 
 function mtimeMs(file: string): number | undefined {
@@ -322,6 +332,38 @@ export function markRunCrashed(run: string | RunListing, error: string): boolean
   };
   try {
     writeFileAtomic(path.join(listing.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function lastSignOfLifeAsync(listing: RunListing): Promise<Date> {
+  const times = (
+    await Promise.all(
+      [RUN_FILE, METRICS_FILE].map((file) =>
+        fs.promises.stat(path.join(listing.dir, file)).then(
+          (stat) => stat.mtimeMs,
+          () => undefined,
+        ),
+      ),
+    )
+  ).filter((t): t is number => t !== undefined);
+  return times.length > 0 ? new Date(Math.max(...times)) : new Date();
+}
+
+/** markRunCrashed without blocking the thread (the extension host, when its trainer died). */
+export async function markRunCrashedAsync(run: string | RunListing, error: string): Promise<boolean> {
+  const listing = typeof run === 'string' ? await readRunAsync(run) : run;
+  if (!listing.record || listing.record.status !== 'running') return false;
+  const record: RunRecord = {
+    ...listing.record,
+    status: 'crashed',
+    endedAt: (await lastSignOfLifeAsync(listing)).toISOString(),
+    error,
+  };
+  try {
+    await writeFileAtomicAsync(path.join(listing.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
     return true;
   } catch {
     return false;

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exclusiveWriteFlags, readTextFileSync } from '../files/regularFile';
+import { exclusiveWriteFlags, readTextFile, readTextFileSync } from '../files/regularFile';
 import { FOREIGN_STALE_MS, HOST_TAG, isProcessAlive } from '../files/writerId';
 import { UserError } from '../userError';
 import * as os from 'node:os';
@@ -33,6 +33,33 @@ export function liveLockHolder(runDir: string, now = Date.now()): RunLockHolder 
   } catch {
     return undefined; // none, or not a lock we wrote: nobody holds it
   }
+  return liveHolderOf(holder, mtimeMs, now);
+}
+
+/** liveLockHolder without blocking the thread (the extension host). */
+export async function liveLockHolderAsync(
+  runDir: string,
+  now = Date.now(),
+): Promise<RunLockHolder | undefined> {
+  const file = path.join(runDir, RUN_LOCK_FILE);
+  let holder: Partial<RunLockHolder>;
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await fs.promises.lstat(file)).mtimeMs;
+    holder = JSON.parse(
+      await readTextFile(file, { maxBytes: 4096, noFollow: true }),
+    ) as Partial<RunLockHolder>;
+  } catch {
+    return undefined;
+  }
+  return liveHolderOf(holder, mtimeMs, now);
+}
+
+function liveHolderOf(
+  holder: Partial<RunLockHolder>,
+  mtimeMs: number,
+  now: number,
+): RunLockHolder | undefined {
   if (typeof holder !== 'object' || holder === null || typeof holder.pid !== 'number') return undefined;
   const full = holder as RunLockHolder;
   if (full.hostTag === HOST_TAG) return isProcessAlive(full.pid) ? full : undefined;

@@ -4,12 +4,17 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportMetrics, type MetricsFormat } from '../../core/export/exportMetrics';
+import type { MetricsFormat } from '../../core/export/exportMetrics';
+import { exportMetricsInChild } from '../childExports';
 import { errorMessage } from '../../core/userError';
 import { quoteArg, shellKindOf } from '../../core/portable/shellQuote';
 import { pickRun } from './exportModel';
 
-async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Promise<void> {
+async function exportRunMetrics(
+  arg: unknown,
+  log: vscode.LogOutputChannel,
+  cliScript: string,
+): Promise<void> {
   const runDir = await pickRun(arg, {
     placeHolder: 'Export the metrics of which run?',
     keep: (run) => run.metrics.length > 0,
@@ -29,7 +34,8 @@ async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Pro
   );
   if (!format) return;
   try {
-    const result = exportMetrics(runDir, format.format);
+    // In the bundled CLI's process: metrics.jsonl is read and the files written off the host's thread.
+    const result = await exportMetricsInChild({ cliScript, runDir, format: format.format });
     log.info(
       `exported ${result.epochs} epochs of ${path.basename(runDir)} as ${result.format}: ${result.files.join(', ')}`,
     );
@@ -61,8 +67,11 @@ export function tensorboardCommand(logdir: string, shell: string, platform: stri
   return `tensorboard --logdir ${quoteArg(logdir, shellKindOf(shell, platform))}`;
 }
 
-export function registerExportMetricsCommand(log: vscode.LogOutputChannel): vscode.Disposable {
+export function registerExportMetricsCommand(
+  log: vscode.LogOutputChannel,
+  cliScript: string,
+): vscode.Disposable {
   return vscode.commands.registerCommand('fineTune.exportMetrics', (arg?: unknown) =>
-    exportRunMetrics(arg, log),
+    exportRunMetrics(arg, log, cliScript),
   );
 }

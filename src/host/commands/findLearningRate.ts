@@ -8,7 +8,7 @@
  * notification says. Refusing would force a wait of a whole run for a minute's worth of planning. One
  * sweep at a time, though: a second request says which sweep is running.
  */
-import * as fs from 'node:fs';
+import { experimentFileProblem } from '../workspacePaths';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LrFinderCancelled, runLrFinder, type LrFinderRun } from '../lrFinderProcess';
@@ -53,7 +53,10 @@ export function registerFindLearningRateCommand(context: FindLearningRateContext
     // After a window reload the panel redraws the result it saved (the sweep is not run again).
     vscode.window.registerWebviewPanelSerializer(LR_FINDER_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: unknown) => {
-        if (isSavedLrFinderState(state) && fs.existsSync(state.experimentPath)) {
+        if (
+          isSavedLrFinderState(state) &&
+          (await experimentFileProblem(state.experimentPath)) === undefined
+        ) {
           LrFinderPanel.revive(panel, vscode.Uri.file(state.experimentPath), state.result, panelContext);
         } else panel.dispose();
       },

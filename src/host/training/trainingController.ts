@@ -12,8 +12,8 @@ import type { TrainingEvent } from '../../protocol/trainingEvents';
 import { pipelineSettings } from '../../protocol/trainerMessages';
 import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
-import { readRun } from '../../core/runs/readRuns';
-import { resumeProblem } from '../../core/runs/resumable';
+import { readRunAsync } from '../../core/runs/readRuns';
+import { resumeProblemAsync } from '../../core/runs/resumable';
 import { TrainerProcess, type TrainerExit } from '../trainerProcess';
 import { ensureTrusted } from '../workspaceTrust';
 
@@ -111,8 +111,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
    * that cannot be resumed (completed, still running, no checkpoint) is explained instead.
    */
   async resume(runDir: string): Promise<void> {
-    const listing = readRun(runDir);
-    const problem = resumeProblem(listing);
+    const listing = await readRunAsync(runDir);
+    const problem = await resumeProblemAsync(listing);
     if (problem || !listing.record) {
       void vscode.window.showInformationMessage(`Fine-Tune: ${problem ?? 'the run cannot be read'}`);
       return;
