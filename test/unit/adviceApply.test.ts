@@ -402,7 +402,10 @@ describe('TrainingPanel applies advice to the run’s experiment file', () => {
       }
       assert.equal(fs.readFileSync(outside, 'utf8'), '{}');
       // The file gone: said, nothing edited.
-      fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(record(root, runConfig(root), experimentPath)));
+      fs.writeFileSync(
+        path.join(runDir, 'run.json'),
+        JSON.stringify(record(root, runConfig(root), experimentPath)),
+      );
       fs.rmSync(experimentPath);
       vscode.recorded.errors.length = 0;
       await fake.deliver({ type: 'applyAdvice', adviceId: 'overfitting', index: 1 });

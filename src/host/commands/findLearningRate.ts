@@ -20,7 +20,7 @@ import {
   type LrFinderPanelContext,
 } from '../panels/lrFinderPanel';
 import { ensureTrusted } from '../workspaceTrust';
-import { pipelineSettings } from '../../protocol/trainerMessages';
+import { boundedPipelineSettings, boundedTrainerMemoryMB } from '../settingBounds';
 
 export const FIND_LEARNING_RATE_COMMAND = 'fineTune.findLearningRate';
 
@@ -96,8 +96,8 @@ async function findLearningRate(
     cacheDir: path.join(folder, '.finetune', 'cache'),
     cwd: folder,
     env: context.trainerEnv(),
-    memoryLimitMB: settings.get<number>('trainerMemoryMB', 0),
-    threads: pipelineSettings(settings).trainerThreads,
+    memoryLimitMB: boundedTrainerMemoryMB(settings),
+    threads: boundedPipelineSettings(settings).trainerThreads,
     onProgress: (p) => (latest = p),
     onLog: (level, message) => {
       log[level](`LR finder: ${message}`);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SweepEvent } from '../../protocol/sweepEvents';
 import type { SweepState } from '../../protocol/sweepConfig';
-import { pipelineSettings } from '../../protocol/trainerMessages';
+import { boundedPipelineSettings } from '../settingBounds';
 import { describeParams, formatParamValue, parseSweepTextAsync } from '../../core/sweep/loadSweep';
 import { errorMessage, isUserError } from '../../core/userError';
 import { READ_LIMITS, readTextFile } from '../../core/files/regularFile';
@@ -95,7 +95,7 @@ export class SweepSessions implements vscode.Disposable {
     }
     const settings = vscode.workspace.getConfiguration('fineTune');
     const backend = settings.get<string>('backend', 'auto');
-    const pipeline = pipelineSettings(settings);
+    const pipeline = boundedPipelineSettings(settings);
     const args = [
       ...(backend && backend !== 'auto' ? ['--backend', backend] : []),
       ...(pipeline.memoryBudgetMiB !== undefined

@@ -9,7 +9,7 @@ import type { BackendChoice } from '../../protocol/experimentConfig';
 import { adapterLabel, backendWithAdapter, type GpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
-import { pipelineSettings } from '../../protocol/trainerMessages';
+import { boundedPipelineSettings, boundedTrainerMemoryMB } from '../settingBounds';
 import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
 import { readRunAsync } from '../../core/runs/readRuns';
@@ -147,12 +147,12 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     // A resumed run stays where it is (its run.json names the backend it continues on).
     const runsDir = resume ? path.dirname(resume) : path.join(folder, '.finetune', 'runs');
     let trainer: TrainerProcess;
-    const pipeline = pipelineSettings(vscode.workspace.getConfiguration('fineTune'));
+    const pipeline = boundedPipelineSettings(vscode.workspace.getConfiguration('fineTune'));
     this.setStatus('$(sync~spin) Fine-Tune: starting…', 'Starting the trainer process');
     try {
       trainer = await TrainerProcess.launch({
         trainerScript: vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer.js').fsPath,
-        memoryLimitMB: vscode.workspace.getConfiguration('fineTune').get<number>('trainerMemoryMB', 0),
+        memoryLimitMB: boundedTrainerMemoryMB(vscode.workspace.getConfiguration('fineTune')),
         backend,
         ...(pipeline.trainerThreads ? { threads: pipeline.trainerThreads } : {}),
         cwd: folder,
