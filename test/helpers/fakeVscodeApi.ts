@@ -306,9 +306,16 @@ export function createFakePanel(viewType: string, title: string, options?: unkno
   return panel;
 }
 
+/** Panel serializers the host registered, by view type (a window reload would call them). */
+export const panelSerializers = new Map<string, unknown>();
+
 export const window = {
   createWebviewPanel: (viewType: string, title: string, _show: unknown, options?: unknown) =>
     createFakePanel(viewType, title, options),
+  registerWebviewPanelSerializer: (viewType: string, serializer: unknown) => {
+    panelSerializers.set(viewType, serializer);
+    return new Disposable(() => panelSerializers.delete(viewType));
+  },
   activeTextEditor: undefined as unknown,
   visibleTextEditors: [] as unknown[],
   onDidChangeActiveTextEditor: () => new Disposable(),
