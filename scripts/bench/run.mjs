@@ -3,7 +3,9 @@
 // from __dirname — and runs it. `npm run bench -- --profile [--backend wasm] [--steps 5] [--unfused]`
 // instead times every kernel of a MobileNet-like training step (profileKernels.ts); `npm run bench -- --onnx`
 // times the ONNX export and compares model.onnx's size with the weights (onnxExport.ts);
-// `-- --sweep` runs the sweep bench (parallel trials and ASHA on the sample, sweepBench.mjs).
+// `-- --sweep` runs the sweep bench (parallel trials and ASHA on the sample, sweepBench.mjs);
+// `-- --data` the data-insight bench (label-issues on ~1,000 images, the Data tab's gallery in Chromium,
+// dataInsightBench.ts).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -20,7 +22,9 @@ const name = process.argv.includes('--profile')
   ? 'profileKernels'
   : process.argv.includes('--onnx')
     ? 'onnxExport'
-    : 'bench';
+    : process.argv.includes('--data')
+      ? 'dataInsightBench'
+      : 'bench';
 await esbuild.build({
   entryPoints: [join(root, 'scripts', 'bench', `${name}.ts`)],
   outfile: join(root, 'dist', `${name}.js`),
@@ -30,7 +34,7 @@ await esbuild.build({
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  external: ['sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  external: ['sharp', 'webgpu', 'playwright-core', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   mainFields: ['module', 'main'],
 });
 const result = spawnSync(
@@ -38,6 +42,8 @@ const result = spawnSync(
   ['--enable-source-maps', join(root, 'dist', `${name}.js`), ...process.argv.slice(2)],
   {
     stdio: 'inherit',
+    // The data bench renders the built webviews with the tests' page harness (test/webview/harness.ts).
+    env: { ...process.env, FINETUNE_WEBVIEW_DIST: join(root, 'dist', 'webview') },
   },
 );
 process.exit(result.status ?? 1);

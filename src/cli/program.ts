@@ -8,8 +8,13 @@ import { version } from '../../package.json';
 import { errorMessage, isUserError } from '../core/userError';
 import { BACKEND_CHOICES, type BackendChoice } from '../protocol/experimentConfig';
 import { METRICS_FORMATS, type MetricsFormat } from '../core/export/exportMetrics';
+import { RANK_BY } from '../core/insight/confidentLearning';
+import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/insight/duplicates';
+import { DEFAULT_FOLDS, MAX_FOLDS } from '../core/insight/folds';
 import { MAX_TRAINER_THREADS } from '../protocol/trainerMessages';
 import { type CliIO, processIO, terminalSafeIO } from './io';
+import type { ExplainOptions } from './commands/explain';
+import type { LabelIssuesOptions } from './commands/labelIssues';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -27,6 +32,22 @@ function positiveMiB(value: string): number {
   const n = Number(value);
   if (!/^\s*\d*\.?\d+\s*$/.test(value) || !Number.isFinite(n) || n <= 0) {
     throw new InvalidArgumentError(`Give a size in MiB above 0, e.g. 512.`);
+  }
+  return n;
+}
+
+function folds(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < 2 || n > MAX_FOLDS) {
+    throw new InvalidArgumentError(`Give a whole number of folds from 2 to ${MAX_FOLDS}.`);
+  }
+  return n;
+}
+
+function similarity(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n > 0 && n <= 1)) {
+    throw new InvalidArgumentError(`Give a cosine similarity above 0 and at most 1, e.g. 0.98.`);
   }
   return n;
 }
@@ -220,6 +241,58 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
         setExitCode(await predictCommand(run, images, opts, io));
       },
     );
+
+  program
+    .command('label-issues')
+    .description(
+      'find images whose folder (label) is probably wrong, by K-fold training of the head on the frozen features, and validation images that duplicate training images',
+    )
+    .argument('<experiment>', 'the *.finetune.json experiment file')
+    .option(
+      '--folds <k>',
+      `folds of the cross-validation (default ${DEFAULT_FOLDS}, 2 to ${MAX_FOLDS})`,
+      folds,
+    )
+    .option('--top <n>', 'how many label issues to list (default 20)', positiveWhole)
+    .addOption(
+      new Option('--rank-by <order>', 'order of the issues (default self_confidence)').choices(RANK_BY),
+    )
+    .option(
+      '--duplicate-threshold <cos>',
+      `feature cosine similarity from which a validation image counts as a duplicate (default ${DEFAULT_DUPLICATE_THRESHOLD})`,
+      similarity,
+    )
+    .option('--run <run>', "analyse this run's snapshot of the experiment, and list its model's top losses")
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs); the cache is beside it')
+    .option(
+      '--memory-budget <MiB>',
+      'decoded images or cached activations up to this size stay in memory (default 1024)',
+      positiveMiB,
+    )
+    .option('--no-cache', 'do not read or write the activation cache on disk')
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
+    .option('--json', 'print the issues and duplicates as JSON')
+    .action(async (file: string, opts: LabelIssuesOptions) => {
+      const { labelIssuesCommand } = await import('./commands/labelIssues');
+      setExitCode(await labelIssuesCommand(file, opts, io));
+    });
+
+  program
+    .command('explain')
+    .description("Grad-CAM heatmaps with a run's best model: where in each image the evidence for a class is")
+    .argument('<run>', 'run id, unique id prefix, or run folder')
+    .argument('<images...>', 'image files')
+    .option('--out <dir>', 'folder for the overlays, <image>.gradcam.png (default: gradcam)')
+    .option('--class <name>', "the class to explain (default: each image's predicted class)")
+    .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_CHOICES))
+    .option('--threads <n>', 'threads of the wasm backend (default: every core)', threadCount)
+    .option('--json', 'print the results as JSON')
+    .action(async (run: string, images: string[], opts: ExplainOptions) => {
+      const { explainCommand } = await import('./commands/explain');
+      setExitCode(await explainCommand(run, images, opts, io));
+    });
 
   program
     .command('export')

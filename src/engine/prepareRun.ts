@@ -7,7 +7,7 @@
 import type { BackendChoice, ExperimentConfig } from '../protocol/experimentConfig';
 import { currentBackend, hasKernel, initBackend, switchToCpu } from './backend/selectBackend';
 import { loadExperiment } from '../core/config/loadExperiment';
-import { datasetFingerprint } from './data/fingerprint';
+import { datasetFingerprint } from '../core/data/fingerprint';
 import { scanDataset, type DatasetScan } from '../core/data/scanDataset';
 import { splitDataset, type DatasetSplit } from '../core/data/splitDataset';
 import { buildTrainingModel, type TrainingModel } from './model/buildTrainingModel';

@@ -20,7 +20,9 @@ import {
   TRAINER_PREVIEW_COUNT_ARG,
   TRAINER_PREVIEW_SEED_ARG,
 } from '../protocol/augmentationPreview';
+import { TRAINER_ANALYZE_DATA_ARG, TRAINER_EXPLAIN_ARG } from '../protocol/dataInsight';
 import { configureThreads, initBackend } from './backend/selectBackend';
+import { analyzeDataOnce, explainOnce } from './insight/trainerModes';
 import { pipelineOptions } from './cache/prepareInputs';
 import { findLearningRate } from './lrFinder';
 import { previewAugmentation } from './data/augmentationPreview';
@@ -129,6 +131,27 @@ async function main(): Promise<void> {
   if (findLrAt >= 0) return findLr(process.argv[findLrAt + 1] ?? '');
   const previewAt = process.argv.indexOf(TRAINER_PREVIEW_AUGMENTATION_ARG);
   if (previewAt >= 0) return previewAugmentationOnce(process.argv, previewAt);
+  // Data insight (label issues, duplicates, embedding, top losses; Grad-CAM): one answer, then exit.
+  const analyzeAt = process.argv.indexOf(TRAINER_ANALYZE_DATA_ARG);
+  if (analyzeAt >= 0) {
+    const code = await analyzeDataOnce(
+      process.argv,
+      process.argv[analyzeAt + 1] ?? '',
+      requestedBackend(process.argv),
+      send,
+    );
+    process.exit(code);
+  }
+  const explainAt = process.argv.indexOf(TRAINER_EXPLAIN_ARG);
+  if (explainAt >= 0) {
+    const code = await explainOnce(
+      process.argv,
+      process.argv[explainAt + 1] ?? '',
+      requestedBackend(process.argv),
+      send,
+    );
+    process.exit(code);
+  }
   const abort = new AbortController();
   let started = false;
   const start = new Promise<StartRequest>((resolve) => {

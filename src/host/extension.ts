@@ -37,6 +37,7 @@ import { registerExportMetricsCommand } from './commands/exportMetrics';
 import { registerExportModelCommand } from './commands/exportModel';
 import { registerInstallBackendCommand, trainerEnvironment } from './commands/installBackend';
 import { registerFindLearningRateCommand } from './commands/findLearningRate';
+import { registerFindLabelIssuesCommand } from './commands/findLabelIssues';
 import { registerSweepCommands } from './sweeps/sweepCommands';
 
 let controller: TrainingController | undefined;
@@ -77,6 +78,11 @@ export function activate(context: vscode.ExtensionContext): void {
     experiments,
   );
   const training = controller;
+  TrainingPanel.configureDataInsight({
+    extensionUri: context.extensionUri,
+    log,
+    trainerEnv: () => trainerEnvironment(context),
+  });
   const layers = new LayersViewProvider(experiments, training);
   const datasets = new DatasetsViewProvider(experiments);
   const runs = new RunsViewProvider();
@@ -137,6 +143,7 @@ export function activate(context: vscode.ExtensionContext): void {
       trainerEnv: () => trainerEnvironment(context),
     }),
     registerDownloadModelCommand(context, experiments, describer, log),
+    registerFindLabelIssuesCommand(experiments, training),
     ...registerSweepCommands({
       extensionUri: context.extensionUri,
       log,

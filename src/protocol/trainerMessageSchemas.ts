@@ -90,4 +90,8 @@ export const TRAINER_TO_HOST_MESSAGES: Shapes<TrainerToHost> = {
     },
   },
   lrFinderResult: { fields: { result: OBJECT } },
+  // Data insight (dataInsight.ts); the host acts only on files of the report, inside the dataset folder.
+  dataInsightProgress: { fields: { progress: OBJECT } },
+  dataInsightResult: { fields: { report: OBJECT } },
+  gradCamResult: { fields: { result: OBJECT } },
 };

@@ -5,6 +5,7 @@
  * Both sides check each message with a guard (messageGuards.ts, from trainerMessageSchemas.ts).
  */
 import type { AugmentationPreviewImage } from './augmentationPreview';
+import type { DataInsightProgress, DataInsightReport, GradCamResult } from './dataInsight';
 import type { BackendChoice, BackendName } from './experimentConfig';
 import type { GpuAdapterRecord } from './gpuAdapter';
 import type { LayerNode } from './layerTree';
@@ -96,6 +97,24 @@ export interface LrFinderResultMessage {
   result: LrFinderResult;
 }
 
+/** Progress of a trainer started with `--analyze-data <experiment>` (dataInsight.ts). */
+export interface DataInsightProgressMessage {
+  type: 'dataInsightProgress';
+  progress: DataInsightProgress;
+}
+
+/** The data-insight analysis; the trainer exits after it (or after `failed`). */
+export interface DataInsightResultMessage {
+  type: 'dataInsightResult';
+  report: DataInsightReport;
+}
+
+/** Answer of a trainer started with `--explain <runDir> --image <file>`: the Grad-CAM overlay. */
+export interface GradCamResultMessage {
+  type: 'gradCamResult';
+  result: GradCamResult;
+}
+
 export type TrainerToHost =
   | ReadyMessage
   | EventMessage
@@ -104,7 +123,10 @@ export type TrainerToHost =
   | LayersMessage
   | AugmentationPreviewMessage
   | LrFinderProgressMessage
-  | LrFinderResultMessage;
+  | LrFinderResultMessage
+  | DataInsightProgressMessage
+  | DataInsightResultMessage
+  | GradCamResultMessage;
 
 /** Argument the parent passes to the forked trainer so it can pick its backend before `ready`. */
 export const TRAINER_BACKEND_ARG = '--backend';

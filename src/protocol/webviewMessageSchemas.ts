@@ -4,12 +4,13 @@
  * A webview is untrusted input: every string, number and list here is bounded.
  */
 import { BOOLEAN, INDEX, integer, text, unionSchema, type JsonSchema, type Shapes } from './messageSchema';
-import type {
-  ComparePanelToHost,
-  ExperimentPanelToHost,
-  LayerEdit,
-  LrFinderPanelToHost,
-  TrainingPanelToHost,
+import {
+  DATA_ACTIONS,
+  type ComparePanelToHost,
+  type ExperimentPanelToHost,
+  type LayerEdit,
+  type LrFinderPanelToHost,
+  type TrainingPanelToHost,
 } from './webviewMessages';
 
 /** Exports are built in the webview; this bounds what the host accepts to write. */
@@ -18,6 +19,8 @@ export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
 export const SAFE_FILE_NAME = '^(?!.*\\.\\.)\\w[\\w .()+-]{0,150}$';
 
 const LAYER_PATH = text(1024, { minLength: 1 });
+/** An image of a Data tab report: a path relative to its dataset folder. */
+const REPORT_FILE = text(4095, { minLength: 1 });
 
 export const TRAINING_PANEL_MESSAGES: Shapes<TrainingPanelToHost> = {
   ready: {},
@@ -25,6 +28,17 @@ export const TRAINING_PANEL_MESSAGES: Shapes<TrainingPanelToHost> = {
   showCell: { fields: { trueIndex: INDEX, predictedIndex: INDEX } },
   openImage: { fields: { file: text(4095) } },
   applyAdvice: { fields: { adviceId: text(64), index: INDEX } },
+  // The Data tab (issue 15). Files are paths relative to the dataset folder as the report names them;
+  // the host acts only on files of the report it holds and on its classes (dataTabController.ts).
+  analyzeData: {},
+  cancelAnalysis: {},
+  undoDataAction: {},
+  dataAction: {
+    fields: { action: { enum: [...DATA_ACTIONS] }, file: REPORT_FILE },
+    optional: { toClass: text(255, { minLength: 1 }) },
+  },
+  gradCam: { fields: { file: REPORT_FILE, classIndex: INDEX } },
+  previewImage: { fields: { file: REPORT_FILE } },
 };
 
 export const LAYER_EDITS: Shapes<LayerEdit, 'kind'> = {

@@ -6,6 +6,7 @@
  */
 import type { Advice } from './advice';
 import type { AugmentationPreviewImage } from './augmentationPreview';
+import type { DataInsightReport, GradCamResult } from './dataInsight';
 import type { ExperimentConfig, LayerState } from './experimentConfig';
 import type { LayerNode } from './layerTree';
 import type { LrFinderResult } from './lrFinder';
@@ -81,7 +82,8 @@ export type HostToTrainingPanel =
     }
   /** The advice for the run now (replaces the previous advice). */
   | { type: 'advice'; advice: Advice[] }
-  | { type: 'unfreezing'; unfreezing: UnfreezingInfo };
+  | { type: 'unfreezing'; unfreezing: UnfreezingInfo }
+  | DataTabToPanel;
 
 export type TrainingPanelToHost =
   | { type: 'ready' }
@@ -89,7 +91,48 @@ export type TrainingPanelToHost =
   | { type: 'openImage'; file: string }
   | { type: 'stopRun' }
   /** Apply suggestion `index` of the advice `adviceId` to the run's experiment file. */
-  | { type: 'applyAdvice'; adviceId: string; index: number };
+  | { type: 'applyAdvice'; adviceId: string; index: number }
+  | DataTabToHost;
+
+// ───────────────────────── Training panel: Data tab (issue 15) ─────────────────────────
+
+export type TrainingPanelTab = 'training' | 'data';
+
+/** What the Data tab's image actions do (dataset folders are edited by the host, undoably). */
+export type DataAction = 'open' | 'move' | 'delete' | 'review';
+export const DATA_ACTIONS: readonly DataAction[] = ['open', 'move', 'delete', 'review'];
+
+export type DataTabToPanel =
+  /** Switch to a tab (Find Label Issues opens the Data tab). */
+  | { type: 'showTab'; tab: TrainingPanelTab }
+  /** The analysis is running: what it does now, and how far (0…1) when known. */
+  | { type: 'dataProgress'; message: string; fraction?: number }
+  /** The analysis' answer; images marked as reviewed are already left out (`reviewed` of them). */
+  | { type: 'dataReport'; report: DataInsightReport; reviewed: number }
+  | { type: 'dataFailed'; error: string; cancelled?: boolean }
+  /**
+   * After an action (or its undo): images to hide from / show again in the gallery, what happened in
+   * words, and what the panel's Undo would undo now (absent: nothing).
+   */
+  | { type: 'dataChange'; hide: string[]; show: string[]; message: string; undo?: string }
+  /** Whether the dataset folder still is what the run trained on (run.json's dataset fingerprint). */
+  | { type: 'dataMatch'; matches: boolean; message: string }
+  | { type: 'gradCam'; result: GradCamResult }
+  | { type: 'gradCamFailed'; file: string; classIndex: number; error: string }
+  /** Answer to `previewImage` (the embedding map's clicked point): the image, or why there is none. */
+  | { type: 'imagePreview'; file: string; dataUrl?: string; error?: string };
+
+export type DataTabToHost =
+  /** Run (or run again) the analysis for this run. */
+  | { type: 'analyzeData' }
+  | { type: 'cancelAnalysis' }
+  /** An action on one image of the report (`toClass` for `move`: a class of the report). */
+  | { type: 'dataAction'; action: DataAction; file: string; toClass?: string }
+  /** Undo the last move made from this panel. */
+  | { type: 'undoDataAction' }
+  /** Grad-CAM of an image of the report or of the validation set, for class `classIndex`. */
+  | { type: 'gradCam'; file: string; classIndex: number }
+  | { type: 'previewImage'; file: string };
 
 // ───────────────────────── Experiment panel ─────────────────────────
 

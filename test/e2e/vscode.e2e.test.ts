@@ -464,3 +464,79 @@ step(
     await vscode.screenshot('h-sweep');
   },
 );
+
+step(
+  'i. Find Label Issues from the palette shows the gallery; a planted label error is listed, explained, moved back and the move undone',
+  'i',
+  async () => {
+    const file = writeVariant('e2e-labels', {});
+    const runDir = await startTrainingOn(file);
+    const record = await waitFor(
+      `${path.basename(runDir)} to finish`,
+      () => {
+        const run = readRunJson(runDir);
+        return run && run.status !== 'running' ? run : undefined;
+      },
+      240_000,
+      1000,
+    );
+    assert.equal(record.status, 'completed');
+    // A label error planted after training: a "zero" in the "one" folder. The dataset then no longer
+    // matches what the run trained on, which the panel says.
+    const data = path.join(vscode.workspace, 'data/target');
+    const truth = path.join(data, 'zero', 'zero_010.png');
+    const planted = path.join(data, 'one', 'zero_010.png');
+    fs.renameSync(truth, planted);
+    // The active experiment's newest run is the one Find Label Issues analyses.
+    await vscode.openFile(file);
+    await vscode.runCommand('Fine-Tune: Find Label Issues');
+    const panel = await vscode.webviewFrame('#issues-gallery .data-card', {
+      hasText: 'e2e-labels',
+      timeoutMs: 180_000,
+    });
+    const card = panel.locator('#issues-gallery .data-card[data-file="one/zero_010.png"]');
+    await card.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.deepEqual(await card.locator('.card-labels .class-name').allTextContents(), ['one', 'zero']);
+    // Every thumbnail of the gallery decoded (data: URLs under the webview CSP).
+    await panel.waitForFunction(() =>
+      [
+        ...(
+          globalThis as unknown as {
+            document: { querySelectorAll(s: string): Iterable<{ complete: boolean; naturalWidth: number }> };
+          }
+        ).document.querySelectorAll('#issues-gallery img.thumb'),
+      ].every((img) => img.complete && img.naturalWidth > 0),
+    );
+    assert.ok((await panel.locator('#losses-gallery .data-card').count()) > 0, 'top losses of the run');
+    assert.equal(await panel.locator('#run-data-match').isVisible(), true, 'the dataset changed banner');
+    await vscode.screenshot('i1-label-issues');
+
+    // Grad-CAM of the card's image, computed by the trainer for the run's model.
+    await card.locator('[data-action=gradcam]').click();
+    await card.locator('img.gradcam-overlay').waitFor({ state: 'visible', timeout: 60_000 });
+    await vscode.screenshot('i2-gradcam');
+
+    // Move to the suggested class: a WorkspaceEdit rename in the real VS Code; the card leaves the gallery.
+    await card.locator('.move-suggested').click();
+    await waitFor(
+      'the image to be moved back to zero/',
+      () => (fs.existsSync(truth) && !fs.existsSync(planted) ? true : undefined),
+      15_000,
+    );
+    await waitFor(
+      'the card to leave the gallery',
+      async () => ((await card.count()) === 0 ? true : undefined),
+      15_000,
+    );
+    // The panel's Undo moves it back.
+    await panel.locator('#undo-button').click();
+    await waitFor(
+      'the move to be undone',
+      () => (fs.existsSync(planted) && !fs.existsSync(truth) ? true : undefined),
+      15_000,
+    );
+    await card.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.deepEqual(vscode.cspViolations, [], 'no CSP violation in the workbench or its webviews');
+    await vscode.screenshot('i3-moved-and-undone');
+  },
+);

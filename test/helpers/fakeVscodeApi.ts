@@ -117,8 +117,13 @@ export class Range {
 }
 export class WorkspaceEdit {
   readonly edits: unknown[] = [];
+  /** File renames, applied by `workspace.applyEdit` as VS Code does (refusing to overwrite unless asked). */
+  readonly renames: { from: Uri; to: Uri; options?: { overwrite?: boolean } }[] = [];
   replace(uri: Uri, range: Range, text: string): void {
     this.edits.push({ uri, range, text });
+  }
+  renameFile(from: Uri, to: Uri, options?: { overwrite?: boolean }): void {
+    this.renames.push({ from, to, options });
   }
 }
 
@@ -136,6 +141,8 @@ export const recorded = {
   infos: [] as string[],
   status: [] as string[],
   commands: [] as { id: string; args: unknown[] }[],
+  appliedEdits: [] as WorkspaceEdit[],
+  deletes: [] as { path: string; useTrash: boolean }[],
   shown: [] as string[],
 };
 
@@ -215,21 +222,44 @@ export const workspace = {
   onDidChangeWorkspaceFolders: () => new Disposable(),
   onDidChangeConfiguration: () => new Disposable(),
   findFiles: async () => [],
+  /**
+   * Applies a WorkspaceEdit's file renames on disk. Like VS Code, an existing target is never replaced
+   * unless `overwrite` is set: the whole edit is refused (false) instead. Text edits are only recorded.
+   */
+  applyEdit: async (edit: WorkspaceEdit): Promise<boolean> => {
+    const fsp = await import('node:fs/promises');
+    recorded.appliedEdits.push(edit);
+    for (const { to, options } of edit.renames) {
+      const exists = await fsp.lstat(to.fsPath).then(
+        () => true,
+        () => false,
+      );
+      if (exists && !options?.overwrite) return false;
+    }
+    for (const { from, to } of edit.renames) {
+      await fsp.mkdir(path.dirname(to.fsPath), { recursive: true });
+      await fsp.rename(from.fsPath, to.fsPath);
+    }
+    return true;
+  },
   fs: {
     readFile: async (uri: Uri) => (await import('node:fs/promises')).readFile(uri.fsPath),
+    createDirectory: async (uri: Uri) => {
+      await (await import('node:fs/promises')).mkdir(uri.fsPath, { recursive: true });
+    },
     /**
      * Deletes like VS Code: `useTrash` moves the file or folder into `trash.dir` (test control; no dir:
-     * this machine has no trash, and it fails as VS Code does then).
+     * this machine has no trash, and it fails as VS Code does then). Every delete is recorded.
      */
     delete: async (uri: Uri, options?: { recursive?: boolean; useTrash?: boolean }) => {
       const fsp = await import('node:fs/promises');
-      trash.deletes.push({ path: uri.fsPath, useTrash: options?.useTrash === true });
+      recorded.deletes.push({ path: uri.fsPath, useTrash: options?.useTrash === true });
       if (options?.useTrash) {
         if (!trash.dir) throw new Error(`Unable to delete '${uri.fsPath}' using the trash`);
         await fsp.mkdir(trash.dir, { recursive: true });
         await fsp.rename(
           uri.fsPath,
-          path.join(trash.dir, `${trash.deletes.length}-${path.basename(uri.fsPath)}`),
+          path.join(trash.dir, `${recorded.deletes.length}-${path.basename(uri.fsPath)}`),
         );
         return;
       }
@@ -240,11 +270,8 @@ export const workspace = {
   },
 };
 
-/** The trash of the fake `workspace.fs.delete`: where `useTrash` moves things (undefined: none), and every delete. */
-export const trash = {
-  dir: undefined as string | undefined,
-  deletes: [] as { path: string; useTrash: boolean }[],
-};
+/** Where `workspace.fs.delete(…, { useTrash: true })` moves files; unset: the trash is unavailable. */
+export const trash: { dir?: string } = {};
 
 /** A webview panel as the host code sees it; tests read `html`/`posted` and `deliver` messages to it. */
 export interface FakePanel {

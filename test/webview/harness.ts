@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderWebviewHtml } from '../../src/host/panels/webviewHtml';
 
-const DIST = path.resolve(__dirname, '../../../dist/webview');
+/** The built webviews: beside out/test/webview in tests; `npm run bench -- --data` (bundled in dist/) sets it. */
+const DIST = process.env.FINETUNE_WEBVIEW_DIST ?? path.resolve(__dirname, '../../../dist/webview');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
   '--no-sandbox',

@@ -5,6 +5,7 @@
  * images of the clicked cell. Class names and file names are file-derived: textContent only.
  */
 import type { RunSummary } from '../../src/protocol/runRecord';
+import { gradCamKey, type GradCamEntry } from './data/dataState';
 import { formatLoss, formatPercent, imagesEvaluated } from '../shared/format';
 import type { CellSelection } from './state';
 import { el } from '../shared/dom';
@@ -12,11 +13,18 @@ import { el } from '../shared/dom';
 export interface EvaluationHandlers {
   onCell(trueIndex: number, predictedIndex: number): void;
   onImage(file: string): void;
+  /** Grad-CAM of a listed image for the predicted class of its cell. */
+  onGradCam?(file: string, classIndex: number): void;
 }
 
 export interface EvaluationView {
   element: HTMLElement;
-  update(summary: RunSummary | undefined, cell: CellSelection | undefined): void;
+  /** `gradCams`: the Grad-CAM answers so far (gradCamKey), drawn under their file. */
+  update(
+    summary: RunSummary | undefined,
+    cell: CellSelection | undefined,
+    gradCams?: Record<string, GradCamEntry>,
+  ): void;
 }
 
 export function createEvaluation(handlers: EvaluationHandlers): EvaluationView {
@@ -34,10 +42,11 @@ export function createEvaluation(handlers: EvaluationHandlers): EvaluationView {
   // Rebuilding the tables on every batch would be wasted work: only a new summary or selection counts.
   let shownSummary: RunSummary | undefined;
   let shownCell: CellSelection | undefined;
+  let shownCams: Record<string, GradCamEntry> | undefined;
   return {
     element,
-    update(summary, cell) {
-      if (summary === shownSummary && cell === shownCell) return;
+    update(summary, cell, gradCams) {
+      if (summary === shownSummary && cell === shownCell && gradCams === shownCams) return;
       element.hidden = !summary;
       if (summary && summary !== shownSummary) {
         caption.textContent =
@@ -48,10 +57,11 @@ export function createEvaluation(handlers: EvaluationHandlers): EvaluationView {
       }
       if (summary) {
         matrixCard.replaceChildren(matrixTable(summary, cell, handlers.onCell));
-        renderCellImages(cellImages, summary, cell, handlers.onImage);
+        renderCellImages(cellImages, summary, cell, handlers, gradCams ?? {});
       }
       shownSummary = summary;
       shownCell = cell;
+      shownCams = gradCams;
     },
   };
 }
@@ -151,7 +161,8 @@ function renderCellImages(
   container: HTMLElement,
   summary: RunSummary,
   cell: CellSelection | undefined,
-  onImage: EvaluationHandlers['onImage'],
+  handlers: EvaluationHandlers,
+  gradCams: Record<string, GradCamEntry>,
 ): void {
   container.hidden = !cell;
   if (!cell) {
@@ -180,7 +191,8 @@ function renderCellImages(
     // Most confident first: a confident mistake says more about the data (a mislabelled image?).
     const files = [...cell.files].sort((a, b) => b.confidence - a.confidence);
     for (const { file, confidence } of files) {
-      const button = list.appendChild(el('li')).appendChild(el('button', 'file-link'));
+      const item = list.appendChild(el('li'));
+      const button = item.appendChild(el('button', 'file-link'));
       button.type = 'button';
       button.dataset.file = file;
       button.title = `Open ${file}`;
@@ -188,11 +200,40 @@ function renderCellImages(
       icon.setAttribute('aria-hidden', 'true');
       button.appendChild(el('span', 'file-name')).textContent = file;
       button.appendChild(el('span', 'confidence')).textContent = formatPercent(confidence);
-      button.addEventListener('click', () => onImage(file));
+      button.addEventListener('click', () => handlers.onImage(file));
+      const onGradCam = handlers.onGradCam;
+      if (onGradCam) {
+        const cam = item.appendChild(el('button', 'icon-button gradcam-button'));
+        cam.type = 'button';
+        cam.title = `Grad-CAM of ${file} for ${names[cell.predictedIndex] ?? cell.predictedIndex}`;
+        cam.setAttribute('aria-label', cam.title);
+        cam.appendChild(el('span', 'codicon codicon-flame')).setAttribute('aria-hidden', 'true');
+        cam.addEventListener('click', () => onGradCam(file, cell.predictedIndex));
+        const entry = gradCams[gradCamKey(file, cell.predictedIndex)];
+        if (entry) item.appendChild(gradCamFigure(file, entry));
+      }
     }
     parts.push(list);
   }
   container.replaceChildren(...parts);
+}
+
+/** A Grad-CAM answer under its file in the drill-down list: the overlay, or why there is none. */
+function gradCamFigure(file: string, entry: GradCamEntry): HTMLElement {
+  const figure = el('figure', 'gradcam-figure');
+  if (entry.status === 'loading') {
+    figure.appendChild(textSpan('muted', 'Computing Grad-CAM…'));
+  } else if (entry.status === 'failed') {
+    figure.appendChild(textSpan('muted error-text', entry.error));
+  } else {
+    const img = figure.appendChild(document.createElement('img'));
+    img.className = 'gradcam-overlay';
+    img.alt = `Grad-CAM of ${file}`;
+    img.src = entry.result.overlay;
+    figure.appendChild(el('figcaption')).textContent =
+      `${entry.result.className}: ${formatPercent(entry.result.probability)} · layer ${entry.result.layer} (${entry.result.mapSize.join('×')})`;
+  }
+  return figure;
 }
 
 function textSpan(className: string, text: string): HTMLSpanElement {

@@ -14,12 +14,23 @@ import { chartSeries } from './chartSeries';
 import { applyTheme, createCharts, updateCharts, type TrainingCharts } from './charts';
 import { createEvaluation } from './confusionMatrix';
 import { createHeader } from './header';
-import { markApplied, reducePanel, restorePanelState, selectCell, type PanelState } from './state';
+import { createDataTab } from './data/dataTab';
+import { explain, initialDataTab, selectPoint, startAnalysis, type DataTabState } from './data/dataState';
+import {
+  markApplied,
+  persistedPanel,
+  reducePanel,
+  restorePanelState,
+  selectCell,
+  type PanelState,
+} from './state';
+import { createTabs } from './tabs';
 import { readChartTheme, watchTheme } from '../shared/theme';
 import { createUnfreezingView } from './unfreezing';
 import { connect } from '../shared/vscodeApi';
 import { el } from '../shared/dom';
 import './style.css';
+import './data/data.css';
 
 const MIN_BATCH_REDRAW_MS = 100;
 
@@ -57,13 +68,40 @@ const evaluation = createEvaluation({
     render();
   },
   onImage: (file) => channel.post({ type: 'openImage', file }),
+  onGradCam: (file, classIndex) => explainImage(file, classIndex),
 });
 const advice = createAdviceView((adviceId, index, key) => {
   channel.post({ type: 'applyAdvice', adviceId, index });
   panel = markApplied(panel, key);
   render();
 });
-root.append(header.element, banners.element, placeholder, chartsSection, advice.element, evaluation.element);
+const tabs = createTabs((tab) => {
+  panel = { ...panel, tab };
+  render();
+});
+const dataMatch = el('div', 'banner banner-warning');
+dataMatch.id = 'run-data-match';
+const trainingTab = el('div', 'tab-content');
+trainingTab.id = 'training-tab';
+trainingTab.setAttribute('role', 'tabpanel');
+trainingTab.append(placeholder, chartsSection, advice.element, evaluation.element);
+const dataTab = createDataTab({
+  onAnalyze: () => {
+    updateData(startAnalysis(dataState()));
+    channel.post({ type: 'analyzeData' });
+  },
+  onCancel: () => channel.post({ type: 'cancelAnalysis' }),
+  onUndo: () => channel.post({ type: 'undoDataAction' }),
+  onAction: (action, file, toClass) =>
+    channel.post({ type: 'dataAction', action, file, ...(toClass !== undefined ? { toClass } : {}) }),
+  onExplain: (file, classIndex) => explainImage(file, classIndex),
+  onPoint: (point) => {
+    updateData(selectPoint(dataState(), point.file));
+    channel.post({ type: 'previewImage', file: point.file });
+  },
+});
+dataTab.element.setAttribute('role', 'tabpanel');
+root.append(header.element, banners.element, dataMatch, tabs.element, trainingTab, dataTab.element);
 
 const charts = createCharts(
   { loss: lossCard.canvas, accuracy: accuracyCard.canvas, lr: lrCard.canvas },
@@ -85,6 +123,22 @@ const channel = connect<HostToTrainingPanel, TrainingPanelToHost, PanelState>((m
 panel = restorePanelState(channel.getState());
 render();
 
+function dataState(): DataTabState {
+  return panel.data ?? initialDataTab();
+}
+
+function updateData(data: DataTabState): void {
+  panel = { ...panel, data };
+  render();
+}
+
+/** Shows the Grad-CAM of an image (asking the host once per image and class); undefined hides it. */
+function explainImage(file: string, classIndex: number | undefined): void {
+  const { state, request } = explain(dataState(), file, classIndex);
+  updateData(state);
+  if (request && classIndex !== undefined) channel.post({ type: 'gradCam', file, classIndex });
+}
+
 function queueRedraw(): void {
   if (redrawQueued) return;
   redrawQueued = true;
@@ -100,7 +154,15 @@ function render(): void {
   banners.update(run);
   unfreezing.update(run);
   advice.update(run?.advice, panel.applied ?? []);
-  evaluation.update(run?.summary, panel.cell);
+  const data = dataState();
+  evaluation.update(run?.summary, panel.cell, data.gradCams);
+  const tab = panel.tab ?? 'training';
+  tabs.update(tab);
+  trainingTab.hidden = tab !== 'training';
+  dataTab.element.hidden = tab !== 'data';
+  if (tab === 'data') dataTab.update(data, run?.classNames ?? []);
+  dataMatch.hidden = !data.match || data.match.matches;
+  dataMatch.textContent = data.match?.message ?? '';
 
   const hasCurves = Boolean(run && (run.metrics.length > 0 || run.batches.length > 0));
   chartsSection.hidden = !hasCurves;
@@ -115,7 +177,7 @@ function render(): void {
     lrCard.card.hidden = series.lr.lr.length === 0;
     updateCharts(charts, series);
   }
-  channel.setState(panel);
+  channel.setState(persistedPanel(panel));
 }
 
 function chartCard(id: string, title: string, subtitle: string) {

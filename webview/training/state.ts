@@ -5,7 +5,19 @@
  */
 import type { EpochMetrics } from '../../src/protocol/runRecord';
 import { keepsLrStep, lrStepX } from '../../src/core/portable/lrSteps';
-import type { BatchPoint, HostToTrainingPanel, TrainingPanelState } from '../../src/protocol/webviewMessages';
+import type {
+  BatchPoint,
+  HostToTrainingPanel,
+  TrainingPanelState,
+  TrainingPanelTab,
+} from '../../src/protocol/webviewMessages';
+import {
+  initialDataTab,
+  isDataMessage,
+  reduceData,
+  type DataMessage,
+  type DataTabState,
+} from './data/dataState';
 
 /** The confusion-matrix cell the user clicked, and its images once the host answered. */
 export interface CellSelection {
@@ -21,6 +33,10 @@ export interface PanelState {
   cell?: CellSelection;
   /** Suggestions already applied from this page (`adviceKey`), so a second click does not apply twice. */
   applied?: string[];
+  /** The tab shown (persisted); absent: Training. */
+  tab?: TrainingPanelTab;
+  /** The Data tab (not persisted: the host posts it again after a reload). */
+  data?: DataTabState;
 }
 
 /** Identifies one suggestion of one advice across updates (the label carries its values). */
@@ -30,9 +46,17 @@ export const adviceKey = (adviceId: string, index: number, label: string): strin
 export function reducePanel(panel: PanelState, message: HostToTrainingPanel): PanelState {
   if (message.type === 'init') {
     // Another run (a revived panel) starts with nothing applied; the same run keeps what was applied.
-    const applied = panel.run?.runId === message.state.runId ? panel.applied : undefined;
-    return { run: cloneRun(message.state), ...(applied ? { applied } : {}) };
+    const same = panel.run?.runId === message.state.runId;
+    const applied = same ? panel.applied : undefined;
+    return {
+      run: cloneRun(message.state),
+      ...(applied ? { applied } : {}),
+      ...(panel.tab ? { tab: panel.tab } : {}),
+      ...(same && panel.data ? { data: panel.data } : {}),
+    };
   }
+  if (message.type === 'showTab') return { ...panel, tab: message.tab };
+  if (isDataMessage(message)) return { ...panel, data: reduceData(panel.data ?? initialDataTab(), message) };
   if (message.type === 'cellImages') {
     // Only the answer to the cell still selected counts: a slow answer to an earlier click is dropped.
     const cell = panel.cell;
@@ -59,9 +83,18 @@ export function selectCell(panel: PanelState, trueIndex: number, predictedIndex:
   return { ...panel, cell: { trueIndex, predictedIndex } };
 }
 
+/** What the page persists with setState: everything but the Data tab (the host posts it again). */
+export function persistedPanel(panel: PanelState): PanelState {
+  const { data: _data, ...rest } = panel;
+  return rest;
+}
+
 export function reduceRun(
   run: TrainingPanelState,
-  message: Exclude<HostToTrainingPanel, { type: 'init' } | { type: 'cellImages' }>,
+  message: Exclude<
+    HostToTrainingPanel,
+    { type: 'init' } | { type: 'cellImages' } | { type: 'showTab' } | DataMessage
+  >,
 ): TrainingPanelState {
   switch (message.type) {
     case 'epoch': {
@@ -195,5 +228,6 @@ export function restorePanelState(saved: unknown): PanelState {
     run: cloneRun(run as unknown as TrainingPanelState),
     cell: cellValid ? (cell as unknown as CellSelection) : undefined,
     ...(applied.length > 0 ? { applied } : {}),
+    ...(saved.tab === 'data' ? { tab: 'data' as const } : {}),
   };
 }

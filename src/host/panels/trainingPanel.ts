@@ -12,6 +12,7 @@ import type { LayerNode } from '../../protocol/layerTree';
 import type { RunSummary } from '../../protocol/runRecord';
 import type { PhaseEvent, TrainingEvent } from '../../protocol/trainingEvents';
 import {
+  type DataTabToHost,
   type HostToTrainingPanel,
   type LayerEdit,
   type TrainingPanelState,
@@ -33,6 +34,7 @@ import {
   type RunInsights,
 } from '../training/runInsights';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';
+import { DataTabController, type DataInsightContext } from '../insight/dataTabController';
 
 export const TRAINING_VIEW_TYPE = 'fineTune.training';
 
@@ -120,8 +122,29 @@ function diskExtras(
   }
 }
 
+const DATA_TAB_MESSAGES = new Set<string>([
+  'analyzeData',
+  'cancelAnalysis',
+  'undoDataAction',
+  'dataAction',
+  'gradCam',
+  'previewImage',
+]);
+
+const isDataTabMessage = (message: TrainingPanelToHost): message is DataTabToHost =>
+  DATA_TAB_MESSAGES.has(message.type);
+
 export class TrainingPanel implements vscode.Disposable {
   private static readonly panels = new Map<string, TrainingPanel>();
+  /** What the Data tab needs to start trainer processes (set once at activation). */
+  private static dataInsight: DataInsightContext | undefined;
+  /** The Data tab's host side (absent until configureDataInsight). */
+  private readonly data: DataTabController | undefined;
+  private matchChecked = false;
+
+  static configureDataInsight(context: DataInsightContext): void {
+    TrainingPanel.dataInsight = context;
+  }
   private readonly host: WebviewPanelHost<TrainingPanelToHost, HostToTrainingPanel>;
   private readonly disposables: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -165,12 +188,26 @@ export class TrainingPanel implements vscode.Disposable {
     return TrainingPanel.panels.get(runDir);
   }
 
+  /** The run of the training panel in front, if one is. */
+  static activeRunDir(): string | undefined {
+    return [...TrainingPanel.panels.values()].find((p) => p.panel.active)?.runDir;
+  }
+
   private constructor(
     readonly panel: vscode.WebviewPanel,
     readonly runDir: string,
     private readonly context: TrainingPanelContext,
   ) {
     TrainingPanel.panels.set(runDir, this);
+    this.data = TrainingPanel.dataInsight
+      ? new DataTabController(
+          runDir,
+          async () => (await readRunAsync(runDir)).record,
+          () => readSummary(runDir),
+          (message) => this.host.post(message),
+          TrainingPanel.dataInsight,
+        )
+      : undefined;
     this.host = new WebviewPanelHost({
       panel,
       extensionUri: context.extensionUri,
@@ -190,6 +227,7 @@ export class TrainingPanel implements vscode.Disposable {
       this.refreshTimer = setTimeout(() => void this.postInit(), 250);
     };
     this.disposables.push(
+      ...(this.data ? [this.data] : []),
       this.host,
       watcher,
       watcher.onDidChange(onFile),
@@ -212,7 +250,18 @@ export class TrainingPanel implements vscode.Disposable {
         ...(this.advice.length > 0 ? { advice: this.advice } : {}),
       },
     });
+    this.data?.repost();
+    if (this.data && !this.matchChecked) {
+      this.matchChecked = true;
+      void this.data.checkMatch();
+    }
     this.scheduleAdvice(0);
+  }
+
+  /** Find Label Issues: the Data tab in front, and its analysis started (unless one is running). */
+  showData(analyze: boolean): void {
+    this.host.post({ type: 'showTab', tab: 'data' });
+    if (analyze && this.data && !this.data.running) void this.data.analyze();
   }
 
   private loadInsights(record: NonNullable<RunListing['record']>): Promise<RunInsights | undefined> {
@@ -321,6 +370,10 @@ export class TrainingPanel implements vscode.Disposable {
     }
     if (message.type === 'applyAdvice') {
       await this.applyAdvice(message.adviceId, message.index);
+      return;
+    }
+    if (isDataTabMessage(message)) {
+      await this.data?.handle(message);
       return;
     }
     const summary = await readSummary(this.runDir);

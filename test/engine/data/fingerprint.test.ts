@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { datasetFingerprint } from '../../../src/engine/data/fingerprint';
+import { datasetFingerprint } from '../../../src/core/data/fingerprint';
 import { scanDataset } from '../../../src/core/data/scanDataset';
 import { makeTempDir, removeDir, writeFiles } from './imageFixtures';
 

@@ -5,8 +5,8 @@
  * removing one, or renaming a class changes it.
  */
 import { createHash } from 'node:crypto';
-import { compareCodePoints } from '../../core/data/codePointOrder';
-import type { DatasetScan } from '../../core/data/scanDataset';
+import { compareCodePoints } from './codePointOrder';
+import type { DatasetScan } from './scanDataset';
 
 export function datasetFingerprint(scan: DatasetScan): string {
   const hash = createHash('sha256');
