@@ -13,6 +13,7 @@ import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { SYNC_CORE_IO } from './scripts/lint/hostSyncIo.mjs';
 
 /** A relative import that reaches into the folder `name` (`../engine/x`, `../../src/engine/x`). */
 const folder = (name, why) => ({ regex: `^(\\.\\.?/)+(src/)?${name}(/|$)`, message: why });
@@ -36,6 +37,26 @@ const CLI = folder('cli', 'the CLI is an entry point, imported by nothing else')
 const WEBVIEW = folder('webview', 'webview code is bundled for the browser, imported by nothing else');
 
 const restrict = (paths, patterns) => ({ 'no-restricted-imports': ['error', { paths, patterns }] });
+
+// The extension host never blocks its thread on the file system: a cloned repository decides what its
+// paths are (a run.json that is a link to /dev/zero, a FIFO, a folder of a million files), and one
+// synchronous call on such a path freezes all of VS Code. Every `…Sync` call is refused in src/host, and so
+// are the core functions that read or write synchronously — each has an asynchronous twin the host uses.
+const HOST_SYNC_MESSAGE =
+  'The extension host must not block on the file system (a hostile workspace can make a sync call hang VS Code): use fs.promises or the async core function.';
+const HOST_NO_SYNC_CALLS = [
+  {
+    selector: 'CallExpression[callee.type="MemberExpression"][callee.property.name=/Sync$/]',
+    message: HOST_SYNC_MESSAGE,
+  },
+  { selector: 'CallExpression[callee.type="Identifier"][callee.name=/Sync$/]', message: HOST_SYNC_MESSAGE },
+  { selector: 'ImportSpecifier[imported.name=/Sync$/]', message: HOST_SYNC_MESSAGE },
+];
+const HOST_SYNC_CORE = Object.entries(SYNC_CORE_IO).map(([module, importNames]) => ({
+  regex: `^(\\.\\./)+(src/)?core/${module}$`,
+  importNames,
+  message: HOST_SYNC_MESSAGE,
+}));
 
 export default tseslint.config(
   {
@@ -104,7 +125,10 @@ export default tseslint.config(
   },
   {
     files: ['src/host/**/*.ts'],
-    rules: restrict([], [...HEAVY, ENGINE, CLI, WEBVIEW]),
+    rules: {
+      ...restrict([], [...HEAVY, ENGINE, CLI, WEBVIEW, ...HOST_SYNC_CORE]),
+      'no-restricted-syntax': ['error', ...HOST_NO_SYNC_CALLS],
+    },
   },
   {
     files: ['webview/**/*.ts'],

@@ -3,6 +3,7 @@
  * with a sink that collects the text, and `--json` can guarantee that stdout holds nothing but JSON.
  */
 import * as util from 'node:util';
+import { terminalSafe } from '../core/portable/terminalText';
 
 export interface CliIO {
   /** Standard output; the text carries its own newlines. */
@@ -41,4 +42,14 @@ export function routeConsoleToStderr(io: CliIO): () => void {
     console.info = saved.info;
     console.debug = saved.debug;
   };
+}
+
+/**
+ * The same sink with every terminal control character in the text made visible (core/portable/
+ * terminalText.ts): a run named with escape sequences cannot clear the screen, retitle the window or
+ * write the clipboard through `finetune runs`. The progress bar draws on `terminal` itself, with text we
+ * compose.
+ */
+export function terminalSafeIO(io: CliIO): CliIO {
+  return { ...io, out: (text) => io.out(terminalSafe(text)), err: (text) => io.err(terminalSafe(text)) };
 }

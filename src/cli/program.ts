@@ -12,7 +12,7 @@ import { RANK_BY } from '../core/insight/confidentLearning';
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/insight/duplicates';
 import { DEFAULT_FOLDS, MAX_FOLDS } from '../core/insight/folds';
 import { MAX_TRAINER_THREADS } from '../protocol/trainerMessages';
-import { type CliIO, processIO } from './io';
+import { type CliIO, processIO, terminalSafeIO } from './io';
 import type { ExplainOptions } from './commands/explain';
 import type { LabelIssuesOptions } from './commands/labelIssues';
 
@@ -307,13 +307,23 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
         .default('tfjs'),
     )
     .option('--runs-dir <dir>', 'folder of run folders (default: .finetune/runs)')
-    .option('--force', 'replace a previous export in the folder')
+    .option('--force', 'replace a previous export in the folder (its files are listed, then deleted)')
+    .option(
+      '--keep-replaced',
+      'with --force: move the replaced export aside (its folder is printed) instead of deleting it',
+    )
     .option('--json', 'print the written files as JSON')
     .action(
       async (
         run: string,
         folder: string,
-        opts: { runsDir?: string; force?: boolean; json?: boolean; format?: 'tfjs' | 'onnx' },
+        opts: {
+          runsDir?: string;
+          force?: boolean;
+          keepReplaced?: boolean;
+          json?: boolean;
+          format?: 'tfjs' | 'onnx';
+        },
       ) => {
         const { exportModelCommand } = await import('./commands/exportModel');
         setExitCode(await exportModelCommand(run, folder, opts, io));
@@ -363,7 +373,10 @@ function reportError(error: unknown, io: CliIO): number {
 }
 
 /** Runs the CLI with Node-style argv (`[node, script, command, …]`) and resolves to the exit code. */
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = processIO()): Promise<number> {
+  // Run names, class folders and paths come from files a cloned repository may have written: no text
+  // goes to the terminal with its control characters (JSON output escapes them itself).
+  const io = terminalSafeIO(rawIO);
   let exitCode = EXIT_OK;
   const program = buildProgram(io, (code) => {
     exitCode = code;

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ExperimentConfig } from '../protocol/experimentConfig';
 import { writeFileAtomic } from './atomicFile';
+import { READ_LIMITS, readTextFile, readTextFileSync } from './files/regularFile';
 
 /** The folder's name beside `runs/` and `cache/` in `.finetune/`. */
 export const LR_FINDER_DIR_NAME = 'lr-finder';
@@ -75,9 +76,43 @@ export function readLrFinderSuggestion(
   config: ExperimentConfig,
   datasetFingerprint: string,
 ): number | undefined {
+  let text: string;
+  try {
+    text = readTextFileSync(recordFile(dir, experimentPath), { maxBytes: READ_LIMITS.smallJson });
+  } catch {
+    return undefined;
+  }
+  return suggestionThatApplies(text, experimentPath, config, datasetFingerprint);
+}
+
+/**
+ * readLrFinderSuggestion for the extension host: asynchronous and bounded like its other reads of workspace
+ * files (a record that is a FIFO or a link to /dev/zero is no suggestion, never a hang).
+ */
+export async function readLrFinderSuggestionAsync(
+  dir: string,
+  experimentPath: string,
+  config: ExperimentConfig,
+  datasetFingerprint: string,
+): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readTextFile(recordFile(dir, experimentPath), { maxBytes: READ_LIMITS.smallJson });
+  } catch {
+    return undefined;
+  }
+  return suggestionThatApplies(text, experimentPath, config, datasetFingerprint);
+}
+
+function suggestionThatApplies(
+  text: string,
+  experimentPath: string,
+  config: ExperimentConfig,
+  datasetFingerprint: string,
+): number | undefined {
   let record: Partial<LrFinderRecord>;
   try {
-    record = JSON.parse(fs.readFileSync(recordFile(dir, experimentPath), 'utf8')) as Partial<LrFinderRecord>;
+    record = JSON.parse(text) as Partial<LrFinderRecord>;
   } catch {
     return undefined;
   }

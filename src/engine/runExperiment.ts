@@ -335,6 +335,6 @@ function reopenRun(resume: ResumePlan, warnings: string[], adapter: GpuAdapterRe
         { at: new Date().toISOString(), afterEpoch: checkpoint.epoch, was: resume.was, pid: process.pid },
       ],
     },
-    checkpoint.history,
+    checkpoint,
   );
 }

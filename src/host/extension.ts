@@ -3,7 +3,7 @@
  * stays cheap — no TensorFlow.js here (the build fails if the bundle contains it); model reading and
  * training happen in child processes (dist/trainer.js).
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type {
@@ -25,6 +25,7 @@ import {
 import { registerRunCommands } from './commands/runCommands';
 import { TrainingController } from './training/trainingController';
 import { onTrustGranted } from './workspaceTrust';
+import { experimentFileProblem, isInWorkspace } from './workspacePaths';
 import { registerResumeRunCommand } from './commands/resumeRun';
 import { LayersViewProvider, type LayerItem } from './views/layersView';
 import { DatasetsViewProvider, registerDatasetCommands } from './views/datasetsView';
@@ -42,16 +43,25 @@ import { registerSweepCommands } from './sweeps/sweepCommands';
 let controller: TrainingController | undefined;
 
 /** Finds a run folder by id under the workspace folders' .finetune/runs. */
-function findRunDir(runId: string): string | undefined {
+async function findRunDir(runId: string): Promise<string | undefined> {
+  // A run id is a folder name: a restored state naming `../../x` does not leave the runs folder.
+  if (runId !== path.basename(runId) || runId.startsWith('.')) return undefined;
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
     const dir = path.join(folder.uri.fsPath, '.finetune', 'runs', runId);
-    if (fs.existsSync(path.join(dir, 'run.json'))) return dir;
+    if (
+      await fs.lstat(path.join(dir, 'run.json')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return dir;
   }
   return undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
   const started = performance.now();
+  const cliScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath;
   const log = vscode.window.createOutputChannel('Fine-Tune', { log: true });
   const describer = new ModelDescriber(
     vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath,
@@ -121,11 +131,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     registerNewExperimentCommand(context, experiments, describer),
     registerDatasetCommands(context, datasets, experiments),
-    registerExportModelCommand({
-      log,
-      cliScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
-    }),
-    registerExportMetricsCommand(log),
+    registerExportModelCommand({ log, cliScript }),
+    registerExportMetricsCommand(log, cliScript),
     registerInstallBackendCommand(context, log),
     registerFindLearningRateCommand({
       extensionUri: context.extensionUri,
@@ -194,23 +201,30 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('fineTune.layers.refresh', () => layers.refresh()),
     vscode.window.registerWebviewPanelSerializer(TRAINING_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: TrainingPanelState | undefined) => {
-        const runDir = state?.runId ? findRunDir(state.runId) : undefined;
+        const runDir = typeof state?.runId === 'string' ? await findRunDir(state.runId) : undefined;
         if (runDir) TrainingPanel.revive(panel, runDir, training);
         else panel.dispose();
       },
     }),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: ComparePanelSavedState | undefined) => {
-        const dirs = Array.isArray(state?.runDirs)
-          ? state.runDirs.filter((dir): dir is string => typeof dir === 'string' && isRunFolder(dir))
+        const named = Array.isArray(state?.runDirs)
+          ? state.runDirs.filter((dir): dir is string => typeof dir === 'string')
           : [];
+        const found = await Promise.all(
+          named.map(async (dir) => (await isRunFolder(dir)) && (await isInWorkspace(dir))),
+        );
+        const dirs = named.filter((_, i) => found[i]);
         if (dirs.length > 0) ComparePanel.revive(panel, dirs, compareContext);
         else panel.dispose();
       },
     }),
     vscode.window.registerWebviewPanelSerializer(EXPERIMENT_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: ExperimentPanelState | undefined) => {
-        if (state?.experimentPath && fs.existsSync(state.experimentPath)) {
+        if (
+          typeof state?.experimentPath === 'string' &&
+          (await experimentFileProblem(state.experimentPath)) === undefined
+        ) {
           ExperimentPanel.revive(panel, vscode.Uri.file(state.experimentPath), panelContext);
         } else panel.dispose();
       },

@@ -3,12 +3,13 @@
  * with `--describe <model.json>` and answers with the tree. Results are cached per model.json path and
  * its modification time and size, so re-renders cost nothing until the model file changes.
  */
+import { promises as fs } from 'node:fs';
 import { forkTrainer } from './forkTrainer';
-import * as fs from 'node:fs';
 import type { LayerNode } from '../protocol/layerTree';
 import { TRAINER_DESCRIBE_ARG } from '../protocol/trainerMessages';
 import { isTrainerToHost } from '../protocol/messageGuards';
-import { topologyLayerTree } from '../core/model/topologyLayerTree';
+import { modelJsonFacts } from '../core/model/modelJsonFacts';
+import { UserError } from '../core/userError';
 
 export interface ModelDescription {
   layers: LayerNode[];
@@ -30,24 +31,19 @@ export class ModelDescriber {
     private readonly trusted: () => boolean = () => true,
   ) {}
 
-  describe(modelJsonPath: string): Promise<ModelDescription> {
+  async describe(modelJsonPath: string): Promise<ModelDescription> {
     if (!this.trusted()) {
-      try {
-        return Promise.resolve({
-          layers: topologyLayerTree(modelJsonPath),
-          inputShape: [],
-          restricted: true,
-        });
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
+      // Read asynchronously with a byte cap, parsed once per version of the file (core/model/modelJsonFacts).
+      const facts = await modelJsonFacts(modelJsonPath);
+      if (!facts.layers) throw new UserError(facts.error ?? `Cannot read ${modelJsonPath}.`, modelJsonPath);
+      return { layers: facts.layers, inputShape: [], restricted: true };
     }
     let key: string;
     try {
-      const stat = fs.statSync(modelJsonPath);
-      key = `${stat.mtimeMs}:${stat.size}`;
+      const stat = await fs.stat(modelJsonPath);
+      key = `${stat.dev}:${stat.ino}:${stat.mtimeMs}:${stat.size}`;
     } catch {
-      return Promise.reject(new Error(`Base model not found: ${modelJsonPath}`));
+      throw new Error(`Base model not found: ${modelJsonPath}`);
     }
     const cached = this.cache.get(modelJsonPath);
     if (cached && cached.key === key) return cached.result;

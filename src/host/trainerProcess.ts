@@ -16,7 +16,7 @@ import {
 } from '../protocol/trainerMessages';
 import { isTrainerToHost } from '../protocol/messageGuards';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { listRuns, markRunCrashed } from '../core/runs/readRuns';
+import { listRunsAsync, markRunCrashedAsync } from '../core/runs/readRuns';
 import { forkTrainer } from './forkTrainer';
 
 export type TrainerExit =
@@ -227,17 +227,19 @@ export class TrainerProcess {
       const message = describeTrainerDeath(code, signal, stderrTail, this.memoryLimitMB);
       // The run folder must not say `running` forever: record the death with what the trainer last said.
       // A trainer killed between creating its run folder and telling us about it is found by its pid.
-      const runDirs = this.runDir ? [this.runDir] : this.ownRunningRuns();
-      for (const dir of runDirs) markRunCrashed(dir, message);
-      this.exitResolver({ kind: 'crashed', code, signal, stderrTail, runDir: runDirs[0], message });
+      void (async () => {
+        const runDirs = this.runDir ? [this.runDir] : await this.ownRunningRuns();
+        for (const dir of runDirs) await markRunCrashedAsync(dir, message);
+        this.exitResolver({ kind: 'crashed', code, signal, stderrTail, runDir: runDirs[0], message });
+      })();
     });
   }
 
   /** Run folders in the runs folder this trainer was started on that say `running` with its pid. */
-  private ownRunningRuns(): string[] {
+  private async ownRunningRuns(): Promise<string[]> {
     if (!this.runsDir || this.child.pid === undefined) return [];
     try {
-      return listRuns(this.runsDir)
+      return (await listRunsAsync(this.runsDir))
         .filter(
           (run) =>
             run.record?.status === 'running' &&

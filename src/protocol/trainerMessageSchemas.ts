@@ -8,6 +8,7 @@
 import { BACKEND_CHOICES } from './experimentConfig';
 import { BOOLEAN, integer, type JsonSchema, type Shapes } from './messageSchema';
 import {
+  MAX_MEMORY_BUDGET_MIB,
   MAX_TRAINER_THREADS,
   type HostToTrainer,
   type PipelineSettings,
@@ -36,7 +37,7 @@ const GPU_ADAPTER_SCHEMA: JsonSchema = {
 
 export const PIPELINE_SETTINGS: Shapes<{ kind: 'pipeline' } & PipelineSettings, 'kind'>['pipeline'] = {
   optional: {
-    memoryBudgetMiB: { type: 'number', exclusiveMinimum: 0 },
+    memoryBudgetMiB: { type: 'number', exclusiveMinimum: 0, maximum: MAX_MEMORY_BUDGET_MIB },
     activationCache: BOOLEAN,
     trainerThreads: integer(1, MAX_TRAINER_THREADS),
   },

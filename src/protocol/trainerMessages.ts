@@ -154,8 +154,9 @@ export function pipelineSettings(settings: { get<T>(key: string): T | undefined 
   const cache = settings.get<boolean>('activationCache');
   const threads = settings.get<number>('trainerThreads');
   return {
+    // A workspace's settings may say anything: the budget is capped (MAX_MEMORY_BUDGET_MIB).
     ...(typeof budget === 'number' && Number.isFinite(budget) && budget > 0
-      ? { memoryBudgetMiB: budget }
+      ? { memoryBudgetMiB: Math.min(budget, MAX_MEMORY_BUDGET_MIB) }
       : {}),
     ...(typeof cache === 'boolean' ? { activationCache: cache } : {}),
     ...(typeof threads === 'number' &&
@@ -166,6 +167,12 @@ export function pipelineSettings(settings: { get<T>(key: string): T | undefined 
       : {}),
   };
 }
+
+/** The largest fineTune.memoryBudgetMiB taken (128 GiB); the host also caps it at half the machine's memory. */
+export const MAX_MEMORY_BUDGET_MIB = 131072;
+
+/** The largest fineTune.trainerMemoryMB taken (256 GiB); the host also caps it at the machine's memory. */
+export const MAX_TRAINER_MEMORY_MB = 262144;
 
 /** The most threads fineTune.trainerThreads / --threads take. */
 export const MAX_TRAINER_THREADS = 64;

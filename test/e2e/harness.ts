@@ -218,7 +218,12 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 export async function startVsCode(
-  options: { sample?: string; viewport?: { width: number; height: number } } = {},
+  options: {
+    sample?: string;
+    viewport?: { width: number; height: number };
+    /** Adds to the workspace copy before the window opens (a hostile repository's files). */
+    prepareWorkspace?: (workspace: string) => void;
+  } = {},
 ): Promise<VsCodeSession> {
   if (!fs.existsSync(CODE_SERVER_ENTRY)) {
     throw new Error(`code-server is not installed (${CODE_SERVER_ENTRY}); run: bash scripts/e2e-setup.sh`);
@@ -255,6 +260,7 @@ export async function startVsCode(
     fs.symlinkSync(REPO_ROOT, path.join(extensionsDir, EXTENSION_FOLDER), 'dir');
   }
   copyWorkspace(path.join(REPO_ROOT, options.sample ?? 'samples/digits'), workspace);
+  options.prepareWorkspace?.(workspace);
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   // An explicit config file, or code-server writes a default one (with a password) to ~/.config.
   fs.writeFileSync(path.join(root, 'code-server.yaml'), 'auth: none\ncert: false\n');

@@ -210,15 +210,31 @@ describe('cache key', () => {
       fs.utimesSync(path.join(dir, name, 'meta.json'), t, t);
       fs.utimesSync(path.join(dir, name), t, t);
     };
-    make('old', 400, 300);
-    make('newer', 400, 100);
-    make('newest', 400, 10);
-    make('current', 400, 1000);
+    // Cache folders are named by 32 hex digits (cacheKey), temporaries `<key>.tmp-<pid>-<time>`.
+    const key = (c: string): string => c.repeat(32);
+    make(key('a'), 400, 300); // old
+    make(key('b'), 400, 100); // newer
+    make(key('c'), 400, 10); // newest
+    make(key('d'), 400, 1000); // current
+    make(`${key('e')}.tmp-1-x`, 10, 7200);
+    make(`${key('f')}.tmp-2-y`, 10, 1);
+    // Not the cache's: a folder of somebody else's with the same files and age, and a link to a folder.
     make('k.tmp-1-x', 10, 7200);
-    make('k.tmp-2-y', 10, 1);
-    const removed = pruneCache(dir, 'current', 1000);
-    assert.deepEqual(removed.sort(), ['k.tmp-1-x', 'newer', 'old']);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['current', 'k.tmp-2-y', 'newest']);
+    const outside = tempDir('prune-outside');
+    make(path.relative(dir, path.join(outside, key('9'))), 4000, 9000);
+    fs.symlinkSync(path.join(outside, key('9')), path.join(dir, key('8')));
+    const removed = pruneCache(dir, key('d'), 1000);
+    assert.deepEqual(removed.sort(), [key('a'), key('b'), `${key('e')}.tmp-1-x`].sort());
+    assert.deepEqual(
+      fs.readdirSync(dir).sort(),
+      [key('c'), key('d'), key('8'), `${key('f')}.tmp-2-y`, 'k.tmp-1-x'].sort(),
+    );
+    assert.ok(fs.existsSync(path.join(outside, key('9'), 'rows.f32')), 'nothing behind a link is removed');
+    // A cache folder that is itself a link (`.finetune/cache -> ~`): nothing is pruned at all.
+    const linkedRoot = path.join(tempDir('prune-link'), 'cache');
+    fs.symlinkSync(dir, linkedRoot);
+    assert.deepEqual(pruneCache(linkedRoot, key('d'), 0), []);
+    assert.ok(fs.existsSync(path.join(dir, key('c'))));
   });
 });
 

@@ -12,11 +12,15 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 import { createRng } from '../../src/core/rng';
 import { initBackend } from '../../src/engine/backend/selectBackend';
-import { readRun } from '../../src/core/runs/readRuns';
+import { markRunCrashed, readRun } from '../../src/core/runs/readRuns';
+import { RUN_LOCK_FILE } from '../../src/core/runs/runLock';
+import { resumeProblem } from '../../src/core/runs/resumable';
+import { HOST_TAG } from '../../src/core/files/writerId';
+import { spawn } from 'node:child_process';
 import { runExperiment } from '../../src/engine/runExperiment';
 import { readCheckpoint } from '../../src/engine/training/checkpoint';
 import { TrainerProcess, type TrainerExit } from '../../src/host/trainerProcess';
-import type { RunRecord } from '../../src/protocol/runRecord';
+import type { RunRecord, RunSummary } from '../../src/protocol/runRecord';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
@@ -87,6 +91,20 @@ async function checkRunFolder(
     assert.equal(labels.length, 3);
   }
   return { epochs: parsed.length, model, tornLine, checkpoint: checkpoint !== undefined };
+}
+
+/** The bytes of the weights a model folder's model.json names, in manifest order. */
+function modelWeightBytes(modelDir: string): Buffer {
+  const json = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8')) as {
+    weightsManifest: { paths: string[] }[];
+  };
+  return Buffer.concat(
+    json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(modelDir, p)))),
+  );
+}
+
+function readSummary(runDir: string): RunSummary {
+  return JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
 }
 
 describe('crash safety of the trainer process', () => {
@@ -172,6 +190,16 @@ describe('crash safety of the trainer process', () => {
             readRun(runDir).metrics.map(({ time_s: _t, ...m }) => m),
             uninterrupted,
           );
+          // …and so do run.json's best epoch, summary.json and the weights in model/.
+          const calibrated: RunRecord = readRun(done.result.runDir).record!;
+          assert.equal(readRun(runDir).record!.bestEpoch, calibrated.bestEpoch);
+          assert.equal(readSummary(runDir).epoch, calibrated.bestEpoch);
+          assert.ok(
+            modelWeightBytes(path.join(runDir, 'model')).equals(
+              modelWeightBytes(path.join(done.result.runDir, 'model')),
+            ),
+            "model/ holds the uninterrupted run's best weights",
+          );
         }
       }
       const withFolder = report.filter((r) => r.epochs > 0 || r.model);
@@ -188,6 +216,97 @@ describe('crash safety of the trainer process', () => {
       );
       assert.ok(withFolder.length >= KILLS / 2, 'most kills hit a run with finished epochs');
       assert.equal(resumed, RESUMES);
+    },
+  );
+
+  it(
+    "a kill during the checkpoint write after a new best epoch: the resumed run's run.json, summary.json and model/ name one epoch",
+    { timeout: 120000 },
+    async () => {
+      // The folder a kill during epoch N's checkpoint write leaves: model/ and run.json at the new best
+      // epoch N, metrics.jsonl with N lines, the checkpoint still epoch N-1's. It is rebuilt exactly from
+      // an in-process run (events arrive synchronously, so each copy is what was on disk at that moment):
+      // the folder after epoch N with the checkpoint folder as it was after epoch N-1.
+      const runsDir = path.join(root, 'checkpoint-kill');
+      const before = path.join(root, 'checkpoint-kill-epoch-before');
+      const killed = path.join(runsDir, 'killed-in-checkpoint');
+      let runDir = '';
+      let snapshot: { epoch: number; bestEpoch: number } | undefined;
+      let killedAt: number | undefined;
+      const abort = new AbortController();
+      await runExperiment({
+        experimentPath: experimentFile,
+        runsDir,
+        signal: abort.signal,
+        onEvent: (event) => {
+          if (event.type === 'beforeFit') runDir = event.runDir;
+          if (event.type !== 'afterEpoch' || killedAt !== undefined) return;
+          if (snapshot && event.isBest) {
+            killedAt = event.metrics.epoch;
+            fs.cpSync(runDir, killed, { recursive: true });
+            fs.rmSync(path.join(killed, 'checkpoint'), { recursive: true });
+            fs.cpSync(path.join(before, 'checkpoint'), path.join(killed, 'checkpoint'), { recursive: true });
+            abort.abort();
+            return;
+          }
+          fs.rmSync(before, { recursive: true, force: true });
+          for (const sub of ['checkpoint', 'model'])
+            fs.cpSync(path.join(runDir, sub), path.join(before, sub), { recursive: true });
+          snapshot = { epoch: event.metrics.epoch, bestEpoch: event.bestEpoch };
+        },
+      });
+      assert.ok(killedAt !== undefined && snapshot, 'a new best epoch followed another epoch');
+      // The trainer died: its lock stays behind with a dead pid (here: removed), the host marks it crashed.
+      fs.rmSync(path.join(killed, RUN_LOCK_FILE));
+      assert.ok(markRunCrashed(killed, 'killed by SIGKILL (test)'));
+      assert.equal(readRun(killed).record!.bestEpoch, killedAt, 'before resuming, run.json names epoch N');
+      assert.equal(readCheckpoint(killed)!.epoch, snapshot.epoch, 'the checkpoint is one epoch behind');
+
+      // Resumed from epoch N-1 and stopped during epoch N again, before it can become the best once more.
+      const stop = new AbortController();
+      const outcome = await runExperiment({
+        experimentPath: '',
+        runsDir,
+        resume: killed,
+        signal: stop.signal,
+        onEvent: (event) => {
+          if (event.type === 'afterBatch') stop.abort();
+        },
+      });
+      assert.equal(outcome.status, 'stopped');
+      const record = readRun(killed).record!;
+      assert.equal(record.epochsCompleted, snapshot.epoch);
+      assert.equal(record.bestEpoch, snapshot.bestEpoch, "run.json names the checkpoint's best epoch");
+      assert.equal(readSummary(killed).epoch, snapshot.bestEpoch, 'summary.json evaluates that epoch');
+      assert.ok(
+        modelWeightBytes(path.join(killed, 'model')).equals(modelWeightBytes(path.join(before, 'model'))),
+        `model/ holds epoch ${snapshot.bestEpoch}'s weights, not epoch ${killedAt}'s`,
+      );
+      assert.ok(!fs.existsSync(path.join(killed, RUN_LOCK_FILE)), 'the stopped run gave its lock back');
+
+      // Two windows cannot resume it at once: a live writer's lock refuses the second.
+      const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      try {
+        fs.writeFileSync(
+          path.join(killed, RUN_LOCK_FILE),
+          JSON.stringify({
+            host: 'this',
+            hostTag: HOST_TAG,
+            pid: holder.pid,
+            since: new Date().toISOString(),
+          }),
+        );
+        assert.match(resumeProblem(killed) ?? '', /being written by another trainer \(process \d+/);
+        await assert.rejects(
+          runExperiment({ experimentPath: '', runsDir, resume: killed, onEvent: () => {} }),
+          /being written by another trainer/,
+        );
+      } finally {
+        holder.kill('SIGKILL');
+        await new Promise((resolve) => holder.once('exit', resolve));
+      }
+      // Its holder gone, the lock is abandoned: Resume takes it over.
+      assert.equal(resumeProblem(killed), undefined);
     },
   );
 

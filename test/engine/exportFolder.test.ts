@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { exportTargetState, writeExportFolder } from '../../src/core/export/exportFolder';
+import { HOST_TAG } from '../../src/core/files/writerId';
 import { readRunModel } from '../../src/core/export/runModel';
 import { tempDir } from '../helpers/fixtureModels';
 
@@ -33,7 +34,7 @@ describe('export folders', () => {
   it('writes every file, into a new folder', () => {
     const root = tempDir('export-folder');
     const target = path.join(root, 'out');
-    const written = writeExportFolder(target, files);
+    const written = writeExportFolder(target, files).files;
     assert.deepEqual(
       written,
       files.map((f) => path.join(target, f.name)),
@@ -113,12 +114,15 @@ describe('export folders', () => {
 
   it('removes staging folders that a killed export left beside the target', () => {
     const root = tempDir('export-folder');
-    // A pid that is not running: the largest a Linux pid can be is 2^22.
-    const stale = path.join(root, '.out.export-4194399-abcd');
+    // A pid that is not running (the largest a Linux pid can be is 2^22), on this host.
+    const stale = path.join(root, `.out.export-4194399-${HOST_TAG}abcd0123`);
     fs.mkdirSync(stale);
     fs.writeFileSync(path.join(stale, 'model.onnx'), 'half');
+    // The same pid on another host (a dev container sharing the folder): maybe alive there, so kept.
+    const foreign = `.out.export-4194399-${HOST_TAG === 'ffffffff' ? 'eeeeeeee' : 'ffffffff'}abcd0123`;
+    fs.mkdirSync(path.join(root, foreign));
     writeExportFolder(path.join(root, 'out'), files);
-    assert.deepEqual(siblings(root), ['out']);
+    assert.deepEqual(siblings(root), [foreign, 'out'].sort());
   });
 });
 

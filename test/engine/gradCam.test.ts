@@ -155,4 +155,51 @@ describe('Grad-CAM', () => {
         redness(Math.round(w * 0.75), Math.round(w * 0.75)),
     );
   });
+
+  it(
+    '`finetune explain` in a cloned folder: a planted gradcam link is refused, an overlay name that is a link is replaced, not written through',
+    { skip: process.platform === 'win32' },
+    async () => {
+      const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-explain-outside-'));
+      const victim = path.join(outside, 'victim.txt');
+      fs.writeFileSync(victim, 'precious');
+      const run = async (extra: string[]): Promise<{ code: number; stderr: string }> => {
+        let stderr = '';
+        const io: CliIO = { out: () => {}, err: (t) => void (stderr += t), cwd: root, env: {} };
+        const args = [
+          'node',
+          'finetune',
+          'explain',
+          'blob-run',
+          'top-left.png',
+          '--backend',
+          'cpu',
+          ...extra,
+        ];
+        return { code: await main(args, io), stderr };
+      };
+      try {
+        // The default output folder is a link out of the working folder.
+        fs.symlinkSync(outside, path.join(root, 'gradcam'));
+        const refused = await run([]);
+        assert.notEqual(refused.code, 0);
+        assert.match(
+          refused.stderr,
+          /gradcam is a symbolic link: finetune explain does not write through it/,
+        );
+        assert.deepEqual(fs.readdirSync(outside), ['victim.txt']);
+        // An overlay's name planted as a link to a file outside.
+        fs.mkdirSync(path.join(root, 'planted'));
+        const overlay = path.join(root, 'planted', 'top-left.gradcam.png');
+        fs.symlinkSync(victim, overlay);
+        const written = await run(['--out', 'planted']);
+        assert.equal(written.code, 0, written.stderr);
+        assert.equal(fs.readFileSync(victim, 'utf8'), 'precious');
+        assert.ok(fs.lstatSync(overlay).isFile(), 'the link was replaced by the overlay');
+      } finally {
+        fs.rmSync(path.join(root, 'gradcam'), { force: true });
+        fs.rmSync(outside, { recursive: true, force: true });
+      }
+    },
+  );
 });

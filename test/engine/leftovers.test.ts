@@ -10,6 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { removeLeftovers } from '../../src/engine/runs/leftovers';
+import { HOST_TAG } from '../../src/core/files/writerId';
+import { RUN_LOCK_FILE } from '../../src/core/runs/runLock';
+
+/** The writer part of a staged name, as files/writerId.ts writes it: pid, host tag, random. */
+const tag = (pid: number, host = HOST_TAG): string => `${pid}-${host}0123abcd`;
+const OTHER_HOST = HOST_TAG === 'ffffffff' ? 'eeeeeeee' : 'ffffffff';
 
 function write(file: string, text = 'x'): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -20,8 +26,9 @@ function write(file: string, text = 'x'): string {
 describe('leftovers of interrupted writes', () => {
   it('removes dead writers’ temp files, unreferenced binaries and stale staging folders only', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-'));
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid is free
-    const live = process.pid;
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid is free
+    const dead = tag(deadPid);
+    const live = tag(process.pid);
     const run = path.join(runs, 'run-1');
     const keep = [
       write(path.join(run, 'run.json'), '{}'),
@@ -35,6 +42,11 @@ describe('leftovers of interrupted writes', () => {
       write(path.join(run, 'checkpoint', 'state.json'), `{"tensorsFile":"tensors-k-${dead}.bin"}`),
       write(path.join(run, 'checkpoint', `tensors-k-${dead}.bin`)),
       write(path.join(run, 'notes.txt')), // not ours to judge
+      // Another host's writer (a dev container on the same bind mount): its pid means nothing here.
+      write(path.join(run, `run.json.tmp-${tag(deadPid, OTHER_HOST)}`)),
+      write(path.join(run, 'model', `weights-d-${tag(deadPid, OTHER_HOST)}.bin`)),
+      // The old format, a bare pid: which host wrote it is unknown.
+      write(path.join(run, `summary.json.tmp-${deadPid}`)),
     ];
     const gone = [
       write(path.join(run, `run.json.tmp-${dead}`)),
@@ -57,9 +69,53 @@ describe('leftovers of interrupted writes', () => {
     fs.rmSync(runs, { recursive: true, force: true });
   });
 
+  it('removes what another host (or an untagged writer) staged only once it is a day old', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-'));
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const run = path.join(runs, 'run-1');
+    write(path.join(run, 'run.json'), '{}');
+    const foreign = write(path.join(run, `run.json.tmp-${tag(deadPid, OTHER_HOST)}`));
+    const untagged = write(path.join(run, `run.json.tmp-${deadPid}`));
+    assert.deepEqual(removeLeftovers(runs), []);
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    for (const file of [foreign, untagged]) fs.utimesSync(file, twoDaysAgo, twoDaysAgo);
+    assert.deepEqual(removeLeftovers(runs).sort(), [foreign, untagged].sort());
+    fs.rmSync(runs, { recursive: true, force: true });
+  });
+
+  it('skips a run whose writer holds its lock, and never follows a symbolic link', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-'));
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-outside-'));
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    // Files elsewhere that look exactly like leftovers, reached through links a repository may contain.
+    const victimTemp = write(path.join(outside, `run.json.tmp-${tag(deadPid)}`));
+    const victimBinary = write(path.join(outside, `weights-b-${tag(deadPid)}.bin`));
+    write(path.join(outside, 'model.json'), '{}');
+    const run = path.join(runs, 'run-1');
+    write(path.join(run, 'run.json'), '{}');
+    fs.symlinkSync(outside, path.join(run, 'model'));
+    fs.symlinkSync(outside, path.join(runs, 'run-linked'));
+    // A live writer (another host's lock, fresh) is writing run-2: its dead-looking temp file is its work.
+    const locked = path.join(runs, 'run-2');
+    const busy = write(path.join(locked, `run.json.tmp-${tag(deadPid)}`));
+    write(
+      path.join(locked, RUN_LOCK_FILE),
+      JSON.stringify({
+        host: 'container',
+        hostTag: OTHER_HOST,
+        pid: deadPid,
+        since: new Date().toISOString(),
+      }),
+    );
+    assert.deepEqual(removeLeftovers(runs), []);
+    for (const file of [victimTemp, victimBinary, busy]) assert.ok(fs.existsSync(file), file);
+    fs.rmSync(runs, { recursive: true, force: true });
+    fs.rmSync(outside, { recursive: true, force: true });
+  });
+
   it('keeps every binary of a folder whose JSON file is missing, and copes with a missing runs folder', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-'));
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = tag(spawnSync(process.execPath, ['-e', '']).pid!);
     const orphan = write(path.join(runs, 'run-1', 'model', `weights-a-${dead}.bin`));
     assert.deepEqual(removeLeftovers(runs), []);
     assert.ok(fs.existsSync(orphan));

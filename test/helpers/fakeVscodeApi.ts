@@ -247,17 +247,23 @@ export const workspace = {
     createDirectory: async (uri: Uri) => {
       await (await import('node:fs/promises')).mkdir(uri.fsPath, { recursive: true });
     },
-    /** Deletes with `useTrash` are recorded and the file is moved to `trashDir` (a stand-in for the OS trash). */
-    delete: async (uri: Uri, options?: { useTrash?: boolean; recursive?: boolean }) => {
+    /**
+     * Deletes like VS Code: `useTrash` moves the file or folder into `trash.dir` (test control; no dir:
+     * this machine has no trash, and it fails as VS Code does then). Every delete is recorded.
+     */
+    delete: async (uri: Uri, options?: { recursive?: boolean; useTrash?: boolean }) => {
       const fsp = await import('node:fs/promises');
       recorded.deletes.push({ path: uri.fsPath, useTrash: options?.useTrash === true });
       if (options?.useTrash) {
-        if (!trash.dir) throw new Error('no trash in this test');
+        if (!trash.dir) throw new Error(`Unable to delete '${uri.fsPath}' using the trash`);
         await fsp.mkdir(trash.dir, { recursive: true });
-        await fsp.rename(uri.fsPath, path.join(trash.dir, `${Date.now()}-${path.basename(uri.fsPath)}`));
-      } else {
-        await fsp.rm(uri.fsPath, { recursive: options?.recursive === true });
+        await fsp.rename(
+          uri.fsPath,
+          path.join(trash.dir, `${recorded.deletes.length}-${path.basename(uri.fsPath)}`),
+        );
+        return;
       }
+      await fsp.rm(uri.fsPath, { recursive: options?.recursive === true });
     },
     writeFile: async (uri: Uri, data: Uint8Array) =>
       (await import('node:fs/promises')).writeFile(uri.fsPath, data),
@@ -327,9 +333,16 @@ export function createFakePanel(viewType: string, title: string, options?: unkno
   return panel;
 }
 
+/** Panel serializers the host registered, by view type (a window reload would call them). */
+export const panelSerializers = new Map<string, unknown>();
+
 export const window = {
   createWebviewPanel: (viewType: string, title: string, _show: unknown, options?: unknown) =>
     createFakePanel(viewType, title, options),
+  registerWebviewPanelSerializer: (viewType: string, serializer: unknown) => {
+    panelSerializers.set(viewType, serializer);
+    return new Disposable(() => panelSerializers.delete(viewType));
+  },
   activeTextEditor: undefined as unknown,
   visibleTextEditors: [] as unknown[],
   onDidChangeActiveTextEditor: () => new Disposable(),

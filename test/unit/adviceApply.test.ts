@@ -298,6 +298,8 @@ describe('TrainingPanel applies advice to the run’s experiment file', () => {
       OVERFITTING.map((m) => JSON.stringify(m)).join('\n') + '\n',
     );
     const calls: unknown[][] = [];
+    // Only experiment files inside the workspace are edited (run.json is the repository's word).
+    vscode.workspace.workspaceFolders = [{ uri: vscode.Uri.file(root), name: 'ws', index: 0 }];
     const panel = TrainingPanel.show(runDir, {
       extensionUri: vscode.Uri.file(REPO) as never,
       log: vscode.createLogChannel() as never,
@@ -379,13 +381,38 @@ describe('TrainingPanel applies advice to the run’s experiment file', () => {
         ],
       ]);
       calls.length = 0;
+      // run.json naming a file outside the workspace, a link that leads out of it, or a file that is not an
+      // experiment: refused with the reason, nothing edited.
+      const outside = path.join(tempDir('applyadvice-outside'), 'victim.finetune.json');
+      fs.writeFileSync(outside, '{}');
+      const link = path.join(root, 'link.finetune.json');
+      fs.symlinkSync(outside, link);
+      const notExperiment = path.join(root, 'settings.json');
+      fs.writeFileSync(notExperiment, '{}');
+      for (const [named, why] of [
+        [outside, /outside the workspace/],
+        [link, /outside the workspace/],
+        [notExperiment, /not a \*\.finetune\.json experiment file/],
+      ] as const) {
+        fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(record(root, runConfig(root), named)));
+        vscode.recorded.errors.length = 0;
+        await fake.deliver({ type: 'applyAdvice', adviceId: 'overfitting', index: 1 });
+        assert.deepEqual(calls, [], `${named} is not edited`);
+        assert.match(vscode.recorded.errors[0] ?? '', why);
+      }
+      assert.equal(fs.readFileSync(outside, 'utf8'), '{}');
       // The file gone: said, nothing edited.
+      fs.writeFileSync(
+        path.join(runDir, 'run.json'),
+        JSON.stringify(record(root, runConfig(root), experimentPath)),
+      );
       fs.rmSync(experimentPath);
       vscode.recorded.errors.length = 0;
       await fake.deliver({ type: 'applyAdvice', adviceId: 'overfitting', index: 1 });
       assert.deepEqual(calls, []);
-      assert.match(vscode.recorded.errors[0] ?? '', /no longer exists/);
+      assert.match(vscode.recorded.errors[0] ?? '', /does not exist/);
     } finally {
+      vscode.workspace.workspaceFolders = undefined;
       panel.dispose();
     }
   });

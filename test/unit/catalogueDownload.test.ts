@@ -201,10 +201,10 @@ describe('downloading a catalogue model', () => {
     const again = await downloadModel(good, { cacheDir });
     assert.equal(again.cached, true);
     assert.equal(requests.length, before, 'the cached model is used without a request');
-    assert.ok(cachedModel(good, cacheDir));
+    assert.ok(await cachedModel(good, cacheDir));
     // A cached file cut short is noticed: the model is downloaded again.
     fs.truncateSync(path.join(model.dir, weightsName), 10);
-    assert.equal(cachedModel(good, cacheDir), undefined);
+    assert.equal(await cachedModel(good, cacheDir), undefined);
     assert.equal((await downloadModel(good, { cacheDir })).cached, false);
     assert.deepEqual(fs.readFileSync(path.join(model.dir, weightsName)), weights);
   });
@@ -234,7 +234,7 @@ describe('downloading a catalogue model', () => {
       if (route === 'corrupt') bad.sha256 = { [weightsName]: '0'.repeat(64) };
       await assert.rejects(downloadModel(bad, { cacheDir, verifyLoads: loads }), message);
       assertNothingCached(cacheDir, bad.id);
-      assert.equal(cachedModel(bad, cacheDir), undefined);
+      assert.equal(await cachedModel(bad, cacheDir), undefined);
     });
   }
 

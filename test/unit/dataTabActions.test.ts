@@ -98,8 +98,8 @@ async function fixture(): Promise<Fixture> {
   const posted: DataTabToPanel[] = [];
   const controller = new DataTabController(
     runDir,
-    () => record,
-    () => undefined,
+    async () => record,
+    async () => undefined,
     (m) => posted.push(m),
     {
       extensionUri: vscode.Uri.file('/ext') as never,

@@ -123,6 +123,7 @@ describe('Export Model', () => {
 
     pickFolder(out);
     vscode.answers.next = 'Replace';
+    vscode.trash.dir = path.join(root, 'trash');
     await exportCommand()(runDir, 'onnx');
     assert.deepEqual(fs.readdirSync(out).sort(), [
       'README.md',
@@ -130,6 +131,30 @@ describe('Export Model', () => {
       'model.onnx',
       'preprocessing.json',
     ]);
+    // The replaced TensorFlow.js export went to the trash, whole, and nothing is left beside the folder.
+    const trashed = fs.readdirSync(vscode.trash.dir);
+    assert.equal(trashed.length, 1);
+    assert.ok(fs.existsSync(path.join(vscode.trash.dir, trashed[0], 'model.json')));
+    assert.ok(fs.existsSync(path.join(vscode.trash.dir, trashed[0], 'predict.js')));
+    assert.deepEqual(
+      fs.readdirSync(root).filter((name) => name.startsWith('.again.export-')),
+      [],
+      'no staging or replaced folder left beside the target',
+    );
+
+    // No trash on this machine: the replaced export is kept until the user says to delete it for good.
+    vscode.trash.dir = undefined;
+    pickFolder(out);
+    vscode.answers.next = 'Replace';
+    await exportCommand()(runDir, 'tfjs');
+    assert.ok(fs.existsSync(path.join(out, 'model.json')), 'the new export is in place');
+    assert.match(
+      vscode.recorded.warnings.at(-1)!,
+      /could not be moved to the trash\. It is kept as .*\.again\.export-/,
+    );
+    const kept = fs.readdirSync(root).filter((name) => name.startsWith('.again.export-'));
+    assert.equal(kept.length, 1);
+    assert.ok(fs.existsSync(path.join(root, kept[0], 'model.onnx')), 'the previous (ONNX) export, whole');
   });
 
   it("an unsupported layer: the export's refusal as an error message, nothing written", async () => {

@@ -13,6 +13,7 @@ import {
   classifyInstallFailure,
   installedVersion,
   installNativeBackend,
+  npmSpawnOptions,
   packageDir,
   type InstallResult,
 } from '../../src/host/nativeBackend/npmInstall';
@@ -124,7 +125,7 @@ describe('installing a native backend with npm', { skip: !posix && 'the fake npm
     assert.equal(result.prefix, path.join(root, 'tensorflow-gpu'));
     assert.equal(result.version, '4.22.0');
     assert.equal(result.packageDir, packageDir(result.prefix, 'tensorflow-gpu'));
-    assert.equal(installedVersion(result.prefix, 'tensorflow-gpu'), '4.22.0');
+    assert.equal(await installedVersion(result.prefix, 'tensorflow-gpu'), '4.22.0');
     const args = JSON.parse(fs.readFileSync(argsFile, 'utf8')) as string[];
     assert.equal(args[0], 'install');
     assert.equal(args[1], '@tensorflow/tfjs-node-gpu@4.22.0');
@@ -216,6 +217,67 @@ describe('installing a native backend with npm', { skip: !posix && 'the fake npm
     assert.equal(second.ok, true);
     assert.equal(fs.existsSync(marker), false);
     assert.deepEqual(fs.readdirSync(root), ['tensorflow']);
+  });
+});
+
+describe('npm is started without a shell (issue 16, point 12)', () => {
+  it(
+    'a global-storage path with spaces and shell characters reaches npm as one argument, running nothing',
+    { skip: !posix },
+    async () => {
+      const { env, argsFile } = fakeNpm('ok');
+      const base = fs.mkdtempSync(path.join(os.tmpdir(), 'fts-npm-'));
+      const root = path.join(
+        base,
+        'Code - Insiders',
+        'User',
+        'globalStorage',
+        'x $(touch PWNED) `touch PWNED2`; touch PWNED3',
+      );
+      const result = await installNativeBackend({ backend: 'tensorflow', root, env });
+      assert.equal(result.ok, true, JSON.stringify(result));
+      const args = JSON.parse(fs.readFileSync(argsFile, 'utf8')) as string[];
+      const prefix = args[args.indexOf('--prefix') + 1];
+      assert.equal(path.dirname(prefix), root, 'the prefix is one argument, exactly the path');
+      for (const dir of [process.cwd(), base, root]) {
+        assert.deepEqual(
+          fs.readdirSync(dir).filter((f) => f.startsWith('PWNED')),
+          [],
+          `nothing ran in ${dir}`,
+        );
+      }
+    },
+  );
+
+  it('on Windows, npm.cmd runs through cmd.exe with every argument escaped, not joined by a shell', () => {
+    assert.equal(npmSpawnOptions(process.env, os.tmpdir()).shell, false);
+    // cross-spawn's command line for cmd.exe, built as on Windows (its module reads the platform once).
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    const modules = ['parse', 'util/escape', 'util/resolveCommand', 'util/readShebang'].map((m) =>
+      require.resolve(`cross-spawn/lib/${m}`),
+    );
+    const prefix = 'C:\\Users\\me\\AppData\\Roaming\\Code - Insiders\\User\\globalStorage\\f & b';
+    let line: string;
+    try {
+      Object.defineProperty(process, 'platform', { value: 'win32' });
+      modules.forEach((m) => delete require.cache[m]);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const parse = require('cross-spawn/lib/parse') as (
+        c: string,
+        a: string[],
+        o: object,
+      ) => { command: string; args: string[] };
+      const parsed = parse('npm', ['install', '--prefix', prefix], { env: { PATH: '' } });
+      assert.match(parsed.command, /cmd\.exe$/i);
+      line = parsed.args.join(' ');
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+      modules.forEach((m) => delete require.cache[m]);
+    }
+    assert.ok(
+      line.includes('^"C:\\Users\\me\\AppData\\Roaming\\Code^ -^ Insiders\\User\\globalStorage\\f^ ^&^ b^"'),
+      `the prefix is one escaped argument: ${line}`,
+    );
   });
 });
 

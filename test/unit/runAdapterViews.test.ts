@@ -57,7 +57,7 @@ const tooltipText = (item: RunItem): string =>
   (item.tooltip as unknown as vscode.MarkdownString).parts.map((p) => p.value).join('');
 
 describe('the GPU adapter in the Runs view and the training panel', () => {
-  it('shows the adapter next to the backend, in full in the tooltip and the panel', () => {
+  it('shows the adapter next to the backend, in full in the tooltip and the panel', async () => {
     const dir = runFolder(ADAPTER);
     const item = new RunItem(readRun(dir), undefined);
     assert.match(String(item.description), /webgpu \(NVIDIA GeForce RTX 4090\)/);
@@ -65,15 +65,18 @@ describe('the GPU adapter in the Runs view and the training panel', () => {
       tooltipText(item),
       /GPU adapter: NVIDIA GeForce RTX 4090 \(NVIDIA: 550\.54\.14\) via vulkan/,
     );
-    assert.equal(stateFromDisk(dir).adapter, 'NVIDIA GeForce RTX 4090 (NVIDIA: 550.54.14) via vulkan');
+    assert.equal(
+      (await stateFromDisk(dir)).adapter,
+      'NVIDIA GeForce RTX 4090 (NVIDIA: 550.54.14) via vulkan',
+    );
   });
 
-  it('leaves out an adapter that is not one (hand-edited run.json)', () => {
+  it('leaves out an adapter that is not one (hand-edited run.json)', async () => {
     const dir = runFolder({ device: { nested: true } });
     const item = new RunItem(readRun(dir), undefined);
     assert.match(String(item.description), /webgpu/);
     assert.doesNotMatch(String(item.description), /\(|object/);
     assert.doesNotMatch(tooltipText(item), /GPU adapter/);
-    assert.equal(stateFromDisk(dir).adapter, undefined);
+    assert.equal((await stateFromDisk(dir)).adapter, undefined);
   });
 });

@@ -194,9 +194,17 @@ describe('Start Sweep, the Runs view, Compare Trials and Apply Best Trial', { ti
   });
 
   it('lists the sweep in the Runs view with its trials below it', async () => {
-    const sweep = await waitFor('the sweep node', () => {
-      runs.refresh();
-      return runs.getChildren().find((item): item is SweepItem => item instanceof SweepItem);
+    // The view reads asynchronously: wait until a reading shows the ended sweep with both trials' runs.
+    const sweep = await waitFor('the ended sweep node with its two trials', () => {
+      void runs.refresh();
+      return runs
+        .getChildren()
+        .find(
+          (item): item is SweepItem =>
+            item instanceof SweepItem &&
+            item.contextValue === 'fineTune.sweep.ended' &&
+            runs.getChildren(item).length === 2,
+        );
     });
     assert.equal(sweep.label, 'small');
     assert.equal(sweep.contextValue, 'fineTune.sweep.ended');

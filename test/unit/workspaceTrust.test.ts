@@ -15,6 +15,7 @@ import { listRuns } from '../../src/core/runs/readRuns';
 import { ExperimentService } from '../../src/host/experiments/experimentService';
 import { ModelDescriber } from '../../src/host/modelDescriber';
 import { TrainingController } from '../../src/host/training/trainingController';
+import { registerFindLearningRateCommand } from '../../src/host/commands/findLearningRate';
 import { RESTRICTED_LAYERS_NOTE } from '../../src/host/restrictedMode';
 import { MANAGE_TRUST, onTrustGranted } from '../../src/host/workspaceTrust';
 import type { LayerNode } from '../../src/protocol/layerTree';
@@ -102,6 +103,52 @@ describe('Workspace Trust', () => {
     );
     assert.equal(fs.existsSync(path.join(root, '.finetune')), false, 'no run folder');
     controller.dispose();
+  });
+
+  it('Restricted Mode: Find Learning Rate waits for trust; no trainer starts', async () => {
+    const command = registerFindLearningRateCommand({
+      extensionUri: vscode.Uri.file(REPO) as never,
+      log: vscode.createLogChannel() as never,
+      experiments: {} as never,
+      resolveExperiment: async () => vscode.Uri.file(experiment) as never,
+      isTraining: () => false,
+      trainerEnv: () => process.env,
+    });
+    try {
+      vscode.recorded.warnings.length = 0;
+      await vscode.commands.registered.get('fineTune.findLearningRate')!(vscode.Uri.file(experiment));
+      assert.match(vscode.recorded.warnings[0] ?? '', /disabled in Restricted Mode/);
+      assert.equal(vscode.panels.filter((p) => p.viewType === 'fineTune.lrFinder').length, 0);
+    } finally {
+      command.dispose();
+    }
+  });
+
+  it("the README's Restricted Mode section and the manifest's description name the same trusted-only work", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Manifest;
+    const description = manifest.capabilities?.untrustedWorkspaces?.description ?? '';
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Restricted Mode and cloned repositories'));
+    const trustedColumn = section
+      .split('\n')
+      .filter(
+        (line) => line.startsWith('| ') && !line.startsWith('| ---') && !line.startsWith('| in Restricted'),
+      )
+      .map((line) => line.split('|')[2] ?? '')
+      .join(' ');
+    for (const [inReadme, inManifest] of [
+      [/Start Training/, /Training/],
+      [/Resume Run/, /resuming/],
+      [/Sweep/, /sweeps/],
+      [/Find Learning Rate/, /learning-rate finder/],
+      [/augmentation preview/, /augmentation preview/],
+      [/ONNX/, /ONNX export/],
+    ] as const) {
+      assert.match(trustedColumn, inReadme);
+      assert.match(description, inManifest);
+    }
+    assert.match(section, /fineTune\.nativeBackendPath.*loads native code/s);
+    assert.match(description, /nativeBackendPath loads native code; in Restricted Mode it is ignored/);
   });
 
   it('Restricted Mode: the experiment, its layers (as text), datasets and runs are browsable; TensorFlow.js never runs', async () => {

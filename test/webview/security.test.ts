@@ -221,7 +221,7 @@ describe('hostile names from files, rendered by the real panels', () => {
   after(closeBrowser);
 
   it('the training panel shows HTML class folders, run name and file names as text', async () => {
-    const state = stateFromDisk(runDir);
+    const state = await stateFromDisk(runDir);
     assert.deepEqual(state.classNames, [CLASS_IMG, CLASS_SVG]);
     assert.equal(state.name, RUN_NAME);
     const summary = state.summary as RunSummary;
@@ -253,6 +253,8 @@ describe('hostile names from files, rendered by the real panels', () => {
   });
 
   it('the host opens only validation images of the run, never a path a webview makes up', async () => {
+    // The run's dataset is inside the workspace; outside it, nothing is opened (below).
+    vscode.workspace.workspaceFolders = [{ uri: vscode.Uri.file(root), name: 'ws', index: 0 }];
     const panel = TrainingPanel.show(runDir, {
       extensionUri: vscode.Uri.file(REPO) as never,
       log: vscode.createLogChannel() as never,
@@ -261,7 +263,7 @@ describe('hostile names from files, rendered by the real panels', () => {
     });
     const fake = vscode.panels.at(-1)!;
     try {
-      const summary = stateFromDisk(runDir).summary as RunSummary;
+      const summary = (await stateFromDisk(runDir)).summary as RunSummary;
       const record = readRun(runDir).record as RunRecord;
       vscode.recorded.commands.length = 0;
       for (const file of [
@@ -274,8 +276,18 @@ describe('hostile names from files, rendered by the real panels', () => {
       await fake.deliver({ type: 'openImage', file: summary.predictions[0].file });
       const commands: { args: unknown[] }[] = vscode.recorded.commands;
       const opened = commands.map((c) => (c.args[0] as vscode.Uri).fsPath);
-      assert.deepEqual(opened, [path.join(record.config.dataset.path, summary.predictions[0].file)]);
+      assert.deepEqual(opened, [
+        fs.realpathSync(path.join(record.config.dataset.path, summary.predictions[0].file)),
+      ]);
+      // The same run in a workspace that does not hold its dataset: the image is not opened.
+      vscode.recorded.commands.length = 0;
+      vscode.workspace.workspaceFolders = [
+        { uri: vscode.Uri.file(tempDir('other-ws')), name: 'x', index: 0 },
+      ];
+      await fake.deliver({ type: 'openImage', file: summary.predictions[0].file });
+      assert.deepEqual(vscode.recorded.commands, [], 'a dataset outside the workspace is not opened');
     } finally {
+      vscode.workspace.workspaceFolders = undefined;
       panel.dispose();
     }
   });

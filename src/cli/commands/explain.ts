@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { BackendChoice } from '../../protocol/experimentConfig';
+import { writeFileAtomicAsync } from '../../core/atomicFile';
 import { readRunModel } from '../../core/export/runModel';
 import { resolveRunRef } from '../../core/runs/readRuns';
 import { UserError, errorMessage } from '../../core/userError';
@@ -56,6 +57,14 @@ export async function explainCommand(
     }
   }
   const outDir = path.resolve(io.cwd, options.out ?? DEFAULT_EXPLAIN_DIR);
+  // The default folder is in the (perhaps cloned) working folder: a `gradcam` link planted there would
+  // send the overlays wherever it points. A folder given with --out is the user's own choice.
+  if (options.out === undefined && (await fs.lstat(outDir).catch(() => undefined))?.isSymbolicLink()) {
+    throw new UserError(
+      `${outDir} is a symbolic link: finetune explain does not write through it. Remove it, or name a folder with --out.`,
+      outDir,
+    );
+  }
   await fs.mkdir(outDir, { recursive: true });
   const restoreConsole = options.json ? routeConsoleToStderr(io) : () => {};
   try {
@@ -70,7 +79,8 @@ export async function explainCommand(
         try {
           const { png, ...explanation } = await explainer.explain(abs, image, classIndex);
           const out = path.join(outDir, overlayName(image, taken));
-          await fs.writeFile(out, png);
+          // A temp file (O_EXCL | O_NOFOLLOW) renamed over the name: never written through a link there.
+          await writeFileAtomicAsync(out, png);
           results.push({ ...explanation, output: out });
         } catch (error) {
           failed += 1;

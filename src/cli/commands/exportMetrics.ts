@@ -2,6 +2,7 @@
  * `finetune export-metrics <run> --format csv|tensorboard`: a run's epochs as metrics.csv, or as
  * TensorBoard event files in the run folder (`tensorboard --logdir .finetune/runs` then shows the run).
  */
+import { quoteArg, shellKindOf } from '../../core/portable/shellQuote';
 import * as path from 'node:path';
 import { exportMetrics, type MetricsFormat } from '../../core/export/exportMetrics';
 import { resolveRunRef } from '../../core/runs/readRuns';
@@ -28,6 +29,8 @@ export async function exportMetricsCommand(
   }
   for (const r of results) io.out(`${r.run}: ${r.epochs} epoch${r.epochs === 1 ? '' : 's'} → ${r.path}\n`);
   if (options.format === 'tensorboard')
-    io.out(`view: tensorboard --logdir ${out ? path.dirname(results[0].path) : runsDir}\n`);
+    io.out(
+      `view: tensorboard --logdir ${quoteArg(out ? path.dirname(results[0].path) : runsDir, shellKindOf(io.env.SHELL ?? io.env.ComSpec ?? '', process.platform))}\n`,
+    );
   return 0;
 }

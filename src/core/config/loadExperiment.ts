@@ -6,7 +6,6 @@
  * Unknown keys and duplicates are warnings (a typo must be visible but must not block a run). Layer names
  * (`freezeUpTo`, `layers`, `head.cutAt`) are not checked here: only the model surgery knows the model.
  */
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
@@ -29,6 +28,7 @@ import {
   sourcePreview,
 } from './jsonPosition';
 import { readModelInputSize } from './modelInputShape';
+import { isFileReadError, READ_LIMITS, readTextFile } from '../files/regularFile';
 import {
   FIX_HINTS,
   intendedErrors,
@@ -45,16 +45,30 @@ export interface LoadedExperiment {
 /** Far deeper than any experiment file; guards the recursive parser against stack overflow. */
 const MAX_NESTING = 64;
 
+/** Experiment files are small; anything larger than this is not one. */
+const EXPERIMENT_READ = { maxBytes: READ_LIMITS.smallJson };
+
+/** Reads an experiment file as text the way loadExperiment does (regular file, byte cap); UserErrors name it. */
+export async function readExperimentText(filePath: string): Promise<string> {
+  const absolute = path.resolve(filePath);
+  try {
+    return await readTextFile(absolute, EXPERIMENT_READ);
+  } catch (error) {
+    throw new UserError(`Cannot read the experiment file ${filePath}: ${(error as Error).message}`, absolute);
+  }
+}
+
 export async function loadExperiment(filePath: string): Promise<LoadedExperiment> {
   const absolute = path.resolve(filePath);
   let text: string;
   try {
-    text = await fs.readFile(absolute, 'utf8');
+    // A regular file of bounded size: an experiment file that is a link to /dev/zero or a FIFO in a cloned
+    // repository is refused, not read forever.
+    text = await readTextFile(absolute, EXPERIMENT_READ);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
+    if (isFileReadError(error) && error.reason === 'missing')
       throw new UserError(`Experiment file not found: ${filePath} (${absolute}) — check the path.`, absolute);
-    if (code === 'EISDIR')
+    if (isFileReadError(error) && error.reason === 'a folder')
       throw new UserError(`${filePath} is a folder — give the path of a *.finetune.json file.`, absolute);
     throw new UserError(`Cannot read the experiment file ${filePath}: ${(error as Error).message}`, absolute);
   }
@@ -123,6 +137,29 @@ export function parseExperimentText(
     config.dataset.imageSize = size;
   }
   return { config, warnings: inFileOrder(warnings) };
+}
+
+/**
+ * parseExperimentText for the extension host: the base model's input size (only needed when the file
+ * leaves out dataset.imageSize) is read asynchronously by `modelInputSize` — the host passes the cached
+ * model.json facts — instead of synchronously on every keystroke.
+ */
+export async function parseExperimentTextAsync(
+  text: string,
+  filePath: string,
+  modelInputSize: (modelJsonPath: string) => Promise<[number, number] | undefined>,
+): Promise<LoadedExperiment> {
+  let wanted: string | undefined;
+  try {
+    return parseExperimentText(text, filePath, (modelJsonPath) => {
+      wanted = modelJsonPath;
+      return undefined;
+    });
+  } catch (error) {
+    if (wanted === undefined) throw error;
+  }
+  const size = await modelInputSize(wanted);
+  return parseExperimentText(text, filePath, () => size);
 }
 
 interface Finding {

@@ -21,11 +21,16 @@ import {
 
 export function readModelInputSize(modelJsonPath: string): [number, number] | undefined {
   try {
-    return imageSizeOf(inputShapeOfModel(topologyOf(readModelJson(modelJsonPath)), 0));
+    return modelInputSizeOf(readModelJson(modelJsonPath));
   } catch {
     // Unreadable, not JSON or no topology: the caller asks the user for dataset.imageSize instead.
     return undefined;
   }
+}
+
+/** The [height, width] of a parsed model.json (readModelJson), or undefined when its topology does not say. */
+export function modelInputSizeOf(modelJson: Json): [number, number] | undefined {
+  return imageSizeOf(inputShapeOfModel(topologyOf(modelJson), 0));
 }
 
 /** Channels of the image input as the topology declares them (1 or 3), or undefined when it does not say. */

@@ -4,6 +4,12 @@
  *   split: <root>/{train,val[,test]}/<class>/…   (chosen when both train/ and val/ exist)
  * Only the file system is read here — no image is decoded — so a scan of thousands of files takes a
  * moment and can run on every "finetune scan" or Datasets-view refresh.
+ *
+ * Every scan is bounded (ScanLimits: images, directory entries, folder depth and, for the editor's views,
+ * time), because a dataset path comes from a file a cloned repository may have written — `"path": "/"`
+ * would otherwise walk the whole file system. A scan that reaches a bound says which one: by default it
+ * throws a UserError (training never starts on part of a dataset); with `partial` it returns what it found
+ * so far with `incomplete` set (the Datasets view shows that).
  */
 import type { Dirent, Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
@@ -45,7 +51,34 @@ export interface DatasetScan {
   /** Non-image files, relative paths. */
   ignoredFiles: string[];
   warnings: string[];
+  /** Only with ScanLimits.partial: the bound the scan reached, in words; the counts are then a lower bound. */
+  incomplete?: string;
 }
+
+export interface ScanLimits {
+  /** Image files at most (a cap on files per dataset). */
+  maxImages: number;
+  /** Directory entries looked at, of any kind (images, other files, folders). */
+  maxEntries: number;
+  /** Folder levels below the dataset root that are entered (class folders are level 1, or 2 under train/). */
+  maxDepth: number;
+  /** Time the scan may take, in ms; absent: no time bound. */
+  timeoutMs?: number;
+  /** Return what was found when a bound is reached (with `incomplete`), instead of throwing a UserError. */
+  partial?: boolean;
+}
+
+/** Training and the CLI: far above a real image-folder dataset, yet a bound. */
+export const SCAN_LIMITS: ScanLimits = { maxImages: 1_000_000, maxEntries: 2_000_000, maxDepth: 32 };
+
+/** The editor's views: smaller, with a time bound, partial results. */
+export const VIEW_SCAN_LIMITS: ScanLimits = {
+  maxImages: 200_000,
+  maxEntries: 400_000,
+  maxDepth: 16,
+  timeoutMs: 10_000,
+  partial: true,
+};
 
 /** Extensions read as images (compared case-insensitively). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'];
@@ -59,10 +92,18 @@ export function isImageFileName(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
-export async function scanDataset(dir: string): Promise<DatasetScan> {
+export async function scanDataset(dir: string, limits: Partial<ScanLimits> = {}): Promise<DatasetScan> {
   const root = path.resolve(dir);
   await assertIsFolder(root);
-  return new DatasetWalker(root).scan();
+  const walker = new DatasetWalker(root, { ...SCAN_LIMITS, ...limits });
+  try {
+    return await walker.scan();
+  } catch (error) {
+    // "No images", "only one class"… of a scan cut short would mislead: say that it was cut short.
+    if (walker.stoppedBy && error instanceof UserError && error !== walker.stopError)
+      throw new UserError(`${error.message} (The scan stopped early: ${walker.stoppedBy}.)`, root);
+    throw error;
+  }
 }
 
 async function assertIsFolder(root: string): Promise<void> {
@@ -120,8 +161,48 @@ class DatasetWalker {
   /** Real path of every folder entered → the relative path it was first entered by. */
   private readonly visited = new Map<string, string>();
   private readonly looseImages: string[] = [];
+  /** The bound that stopped the scan, in words; nothing more is listed once it is set. */
+  stoppedBy: string | undefined;
+  /** The UserError a scan without `partial` ended with when it reached a bound. */
+  stopError: UserError | undefined;
+  private entriesSeen = 0;
+  private imagesSeen = 0;
+  private readonly deadline: number | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly limits: ScanLimits,
+  ) {
+    this.deadline = limits.timeoutMs !== undefined ? Date.now() + limits.timeoutMs : undefined;
+  }
+
+  /** Records the first bound reached; a scan without `partial` ends here with a UserError. */
+  private stop(reason: string): void {
+    if (this.stoppedBy) return;
+    this.stoppedBy = reason;
+    if (!this.limits.partial) {
+      throw (this.stopError = new UserError(
+        `The dataset ${this.root} is too large to scan: ${reason}. Point dataset.path at the folder that ` +
+          `holds the class folders, or split the dataset.`,
+        this.root,
+      ));
+    }
+  }
+
+  /** Counts one folder's entries against the bounds; false once a bound is reached. */
+  private withinBounds(entries: number): boolean {
+    if (this.stoppedBy) return false;
+    if (this.deadline !== undefined && Date.now() > this.deadline) {
+      this.stop(`it took longer than ${Math.round((this.limits.timeoutMs ?? 0) / 1000)} s`);
+      return false;
+    }
+    this.entriesSeen += entries;
+    if (this.entriesSeen > this.limits.maxEntries) {
+      this.stop(`it holds more than ${this.limits.maxEntries.toLocaleString('en-US')} files and folders`);
+      return false;
+    }
+    return true;
+  }
 
   async scan(): Promise<DatasetScan> {
     const rootReal = await fs.realpath(this.root);
@@ -232,6 +313,11 @@ class DatasetWalker {
 
     if (layout === 'split') this.warnAboutMissingSplits(classNames, countsByClass);
     this.warnAboutImbalance(classNames, countsByClass);
+    if (this.stoppedBy) {
+      this.warnings.unshift(
+        `The scan stopped early: ${this.stoppedBy}. The counts below are only what was found until then.`,
+      );
+    }
     if (this.looseImages.length > 0) {
       this.warnings.push(
         `${this.looseImages.length} image(s) are not inside a class folder and were ignored ` +
@@ -247,6 +333,7 @@ class DatasetWalker {
       emptyClasses,
       ignoredFiles: sortedByCodePoint(this.ignoredFiles, (f) => f),
       warnings: this.warnings,
+      ...(this.stoppedBy ? { incomplete: this.stoppedBy } : {}),
     };
   }
 
@@ -307,13 +394,21 @@ class DatasetWalker {
     for (const file of listing.files) {
       if (!isImageFileName(file.name)) this.ignoredFiles.push(file.rel);
       else if (file.size === 0) this.warnings.push(`${file.rel} is empty (0 bytes) and was skipped.`);
-      else images.push(file);
+      else if (++this.imagesSeen > this.limits.maxImages) {
+        this.stop(`it holds more than ${this.limits.maxImages.toLocaleString('en-US')} images`);
+        break;
+      } else images.push(file);
     }
     const plainFirst = [
       ...listing.folders.filter((f) => !f.viaLink),
       ...listing.folders.filter((f) => f.viaLink),
     ];
     for (const sub of plainFirst) {
+      if (this.stoppedBy) break;
+      if (sub.rel.split('/').length > this.limits.maxDepth) {
+        this.stop(`${sub.rel} is more than ${this.limits.maxDepth} folders deep`);
+        break;
+      }
       const real = await this.enter(sub, chain);
       if (real) images.push(...(await this.collectImages(sub, [...chain, real])));
     }
@@ -352,6 +447,7 @@ class DatasetWalker {
 
   /** Non-hidden entries of one folder, following symbolic links, in code-point order. */
   private async list(absDir: string, relDir: string): Promise<Listing> {
+    if (!this.withinBounds(0)) return { folders: [], files: [] };
     let entries: Dirent[];
     try {
       entries = await fs.readdir(absDir, { withFileTypes: true });
@@ -361,6 +457,7 @@ class DatasetWalker {
       );
       return { folders: [], files: [] };
     }
+    if (!this.withinBounds(entries.length)) return { folders: [], files: [] };
     const visible = sortedByCodePoint(
       entries.filter((e) => !e.name.startsWith('.')),
       (e) => e.name,

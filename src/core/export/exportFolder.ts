@@ -7,12 +7,19 @@
  *
  * What an export may replace: an empty folder, or — with `overwrite` — a folder holding only files an
  * export writes, a model among them (a previous export). Any other file there is the user's, so the export refuses rather than
- * deleting it. Symbolic links are never followed: a link as the target, or inside it, is refused.
+ * deleting it. Symbolic links are never followed: a link as the target, or inside it, is refused, and a
+ * file to copy is read through a descriptor opened without following links (copyRegularFileSync).
+ *
+ * A replaced export is not deleted here: it is moved aside (`.<name>.export-<writer>-replaced`) and its
+ * path returned, so the extension moves it to the trash and the CLI says what it replaced. Staging and
+ * replaced folders name their writer (pid and host, files/writerId.ts): only an abandoned one is removed
+ * by a later export.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileDurably } from '../atomicFile';
+import { fsyncDir, writeFileDurably } from '../atomicFile';
+import { copyRegularFileSync, READ_LIMITS } from '../files/regularFile';
+import { isAbandoned, parseWriter, writerSuffix } from '../files/writerId';
 import { UserError } from '../userError';
 
 /** One file of an export: its bytes, or a file to copy. */
@@ -27,36 +34,46 @@ export interface ExportFolderOptions {
   overwrite?: boolean;
   /** Test hook: runs after each file is staged (a throw here is a failure in the middle of the export). */
   afterFile?: (name: string) => void;
+  /**
+   * Keep the replaced export (moved aside beside the target) instead of deleting it; its path is in the
+   * result's `replaced`. The caller trashes it (the extension) or removes it after saying so.
+   */
+  keepReplaced?: boolean;
+}
+
+export interface ExportFolderResult {
+  /** The written files' paths (in the final folder). */
+  files: string[];
+  /** Where the replaced previous export now is, when `keepReplaced` asked to keep it. */
+  replaced?: string;
+  /** Names of the files the previous export held, when one was replaced. */
+  replacedFiles: string[];
 }
 
 function stagingPrefix(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.export-`);
 }
 
-/** Hidden folders of exports to `target` whose process is gone. */
+/** Hidden folders of exports to `target` whose writer is gone (same host and dead pid, or a day old). */
 function removeStaleStaging(target: string): void {
   const prefix = path.basename(stagingPrefix(target));
-  let entries: string[];
+  const parent = path.dirname(target);
+  let entries: fs.Dirent[];
   try {
-    entries = fs.readdirSync(path.dirname(target));
+    entries = fs.readdirSync(parent, { withFileTypes: true });
   } catch {
     return;
   }
   for (const entry of entries) {
-    if (!entry.startsWith(prefix)) continue;
-    const pid = Number(entry.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      fs.rmSync(path.join(path.dirname(target), entry), { recursive: true, force: true });
+    if (!entry.name.startsWith(prefix) || !entry.isDirectory()) continue;
+    const writer = parseWriter(entry.name.slice(prefix.length).replace(/-replaced$/, ''));
+    if (!writer) continue;
+    const full = path.join(parent, entry.name);
+    try {
+      if (isAbandoned(writer, fs.lstatSync(full).mtimeMs)) fs.rmSync(full, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -79,7 +96,23 @@ export function exportTargetState(target: string): ExportTargetState {
   }
   if (stat.isSymbolicLink()) return { kind: 'symlink' };
   if (!stat.isDirectory()) return { kind: 'file' };
-  const entries = fs.readdirSync(target, { withFileTypes: true });
+  return stateOfEntries(fs.readdirSync(target, { withFileTypes: true }));
+}
+
+/** exportTargetState without blocking the thread (the extension host's folder choice). */
+export async function exportTargetStateAsync(target: string): Promise<ExportTargetState> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.lstat(target);
+  } catch {
+    return { kind: 'absent' };
+  }
+  if (stat.isSymbolicLink()) return { kind: 'symlink' };
+  if (!stat.isDirectory()) return { kind: 'file' };
+  return stateOfEntries(await fs.promises.readdir(target, { withFileTypes: true }));
+}
+
+function stateOfEntries(entries: fs.Dirent[]): ExportTargetState {
   if (entries.length === 0) return { kind: 'empty' };
   const foreign = entries.find((e) => !e.isFile() || !EXPORT_FILE.test(e.name));
   if (foreign) return { kind: 'foreign', entry: foreign.name };
@@ -117,17 +150,18 @@ export function checkExportTarget(target: string, overwrite: boolean): boolean {
   }
 }
 
-/** Writes `files` as the folder `target`; returns the written files' paths (in the final folder). */
+/** Writes `files` as the folder `target` (see the file comment). */
 export function writeExportFolder(
   target: string,
   files: readonly ExportFile[],
   options: ExportFolderOptions = {},
-): string[] {
+): ExportFolderResult {
   const resolved = path.resolve(target);
   const replace = checkExportTarget(resolved, options.overwrite ?? false);
+  const replacedFiles = replace ? fs.readdirSync(resolved).sort() : [];
   fs.mkdirSync(path.dirname(resolved), { recursive: true });
   removeStaleStaging(resolved);
-  const tag = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const tag = writerSuffix();
   const staging = `${stagingPrefix(resolved)}${tag}`;
   fs.mkdirSync(staging);
   let replaced: string | undefined;
@@ -135,11 +169,12 @@ export function writeExportFolder(
     for (const file of files) {
       const dest = path.join(staging, file.name);
       if ('data' in file) writeFileDurably(dest, file.data);
-      else fs.copyFileSync(file.copyFrom, dest, fs.constants.COPYFILE_EXCL);
+      else copyRegularFileSync(file.copyFrom, dest, { maxBytes: READ_LIMITS.weights, noFollow: true });
       options.afterFile?.(file.name);
     }
+    fsyncDir(staging);
     if (replace) {
-      // The previous export (or empty folder) steps aside, the new one takes its name, then it goes.
+      // The previous export (or empty folder) steps aside, the new one takes its name.
       replaced = `${stagingPrefix(resolved)}${tag}-replaced`;
       fs.renameSync(resolved, replaced);
     }
@@ -150,10 +185,15 @@ export function writeExportFolder(
       replaced = undefined;
       throw error;
     }
+    fsyncDir(path.dirname(resolved));
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
     throw error;
   }
-  if (replaced) fs.rmSync(replaced, { recursive: true, force: true });
-  return files.map((f) => path.join(resolved, f.name));
+  const written = files.map((f) => path.join(resolved, f.name));
+  if (replaced && !options.keepReplaced) {
+    fs.rmSync(replaced, { recursive: true, force: true });
+    replaced = undefined;
+  }
+  return { files: written, ...(replaced ? { replaced } : {}), replacedFiles };
 }

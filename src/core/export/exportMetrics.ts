@@ -33,7 +33,11 @@ export function exportMetricsCsv(runDir: string, out?: string): MetricsExport {
     );
   }
   let file = out ?? path.join(run.dir, CSV_FILE);
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, CSV_FILE);
+  // lstat: a metrics.csv that is a link to a folder (a cloned run folder may hold one) is replaced by the
+  // rename, never written through. An --out folder the user names is taken as it is.
+  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (out !== undefined ? fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() : stat?.isDirectory())
+    file = path.join(file, CSV_FILE);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, metricsToCsv(run.metrics));
   return { format: 'csv', path: file, files: [file], epochs: run.metrics.length };

@@ -8,15 +8,19 @@
  * The folder is written beside the target and renamed into place (exportFolder.ts): a failed export leaves
  * nothing half written.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkExportTarget, writeExportFolder, type ExportFolderOptions } from './exportFolder';
-import { readRunModel, type RunModel } from './runModel';
+import { readRunModel, readRunModelJson, type RunModel } from './runModel';
+import { markdownCode, markdownText } from '../portable/markdownText';
 
 export interface ModelExport {
   outDir: string;
   files: string[];
   model: RunModel;
+  /** The previous export moved aside (with `keepReplaced`), for the caller to trash. */
+  replaced?: string;
+  /** The files of the previous export this one replaced (empty when nothing was replaced). */
+  replacedFiles: string[];
 }
 
 /** The preprocessing a model expects, as written to preprocessing.json. */
@@ -93,13 +97,14 @@ async function toInput(file) {
 
 function readme(model: RunModel, weightNames: string[]): string {
   const [height, width] = model.imageSize;
-  const title = model.name ?? model.runId;
+  // Names come from run.json and the run folder: shown as text, never as Markdown or HTML.
+  const title = markdownText(model.name ?? model.runId);
   const accuracy =
     model.valAccuracy !== undefined ? `, validation accuracy ${(model.valAccuracy * 100).toFixed(1)}%` : '';
   const epoch = model.bestEpoch !== undefined ? ` (best epoch ${model.bestEpoch}${accuracy})` : '';
   return `# ${title}
 
-An image classifier fine-tuned with Fine-Tune Studio, run \`${model.runId}\`${epoch}.
+An image classifier fine-tuned with Fine-Tune Studio, run ${markdownCode(model.runId)}${epoch}.
 
 | file | |
 | --- | --- |
@@ -112,7 +117,7 @@ An image classifier fine-tuned with Fine-Tune Studio, run \`${model.runId}\`${ep
 **Input**: ${height}×${width} pixels, ${model.channels === 1 ? '1 channel (greyscale)' : '3 channels (RGB)'}, values in
 [${model.pixelRange[0]}, ${model.pixelRange[1]}] (0..255 mapped linearly), shape \`[batch, ${height}, ${width}, ${model.channels}]\`.
 Images were stretched to that size (no crop), alpha dropped. **Output**: ${model.classNames.length} probabilities
-(softmax), in the order of \`labels.json\`: ${model.classNames.map((c) => `\`${c}\``).join(', ')}.
+(softmax), in the order of \`labels.json\`: ${model.classNames.map(markdownCode).join(', ')}.
 
 ## Use it from Node.js
 
@@ -141,9 +146,7 @@ export function exportRunModel(
   const target = path.resolve(outDir);
   checkExportTarget(target, options.overwrite ?? false);
 
-  const modelJson = JSON.parse(fs.readFileSync(model.modelJson, 'utf8')) as {
-    weightsManifest?: { paths: string[] }[];
-  };
+  const modelJson = readRunModelJson(model.modelJson) as { weightsManifest?: { paths: string[] }[] };
   const weightNames = model.weightFiles.map((_, i, all) =>
     all.length === 1 ? 'weights.bin' : `weights-${i + 1}.bin`,
   );
@@ -151,7 +154,7 @@ export function exportRunModel(
   for (const group of modelJson.weightsManifest ?? [])
     group.paths = group.paths.map(() => `./${weightNames[index++]}`);
 
-  const files = writeExportFolder(
+  const written = writeExportFolder(
     target,
     [
       ...model.weightFiles.map((source, i) => ({ name: weightNames[i], copyFrom: source })),
@@ -163,5 +166,5 @@ export function exportRunModel(
     ],
     options,
   );
-  return { outDir: target, files, model };
+  return { outDir: target, model, ...written };
 }

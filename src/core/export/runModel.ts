@@ -8,6 +8,35 @@ import * as path from 'node:path';
 import type { RunListing } from '../runs/readRuns';
 import { readRun } from '../runs/readRuns';
 import { UserError } from '../userError';
+import { isFileReadError, READ_LIMITS, readTextFileSync } from '../files/regularFile';
+import { containedWeightFile } from '../model/weightFiles';
+
+/** model.json and labels.json of a run's model: files the run wrote, so never links, and bounded. */
+const MODEL_JSON_READ = { maxBytes: READ_LIMITS.modelJson, noFollow: true };
+const LABELS_READ = { maxBytes: READ_LIMITS.smallJson, noFollow: true };
+
+/** model.json of a run's model folder, parsed; a UserError when it is not a readable JSON file. */
+export function readRunModelJson(modelJson: string): ModelJsonShape {
+  let text: string;
+  try {
+    text = readTextFileSync(modelJson, MODEL_JSON_READ);
+  } catch (error) {
+    throw new UserError(
+      isFileReadError(error) && error.reason === 'missing'
+        ? `${modelJson} is missing.`
+        : `${modelJson} is unreadable (${isFileReadError(error) ? error.reason : String(error)}).`,
+      modelJson,
+    );
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
+    return parsed as ModelJsonShape;
+  } catch (error) {
+    throw new UserError(`${modelJson} is not valid JSON (${(error as Error).message}).`, modelJson);
+  }
+}
 
 export interface RunModel {
   runId: string;
@@ -27,7 +56,7 @@ export interface RunModel {
   valAccuracy?: number;
 }
 
-interface ModelJsonShape {
+export interface ModelJsonShape {
   modelTopology?: unknown;
   weightsManifest?: { paths?: unknown }[];
 }
@@ -52,31 +81,12 @@ function isPair(value: unknown): value is [number, number] {
   return Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === 'number');
 }
 
-/**
- * A weight file model.json names, as a path inside the model folder: a manifest of a cloned repository
- * must not make an export copy (or the trainer read) a file elsewhere (`../../.ssh/id_rsa`) or through a
- * symbolic link.
- */
-function containedWeightFile(modelDir: string, shard: string, modelJson: string): string {
-  const abs = path.resolve(modelDir, shard);
-  const relative = path.relative(modelDir, abs);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
-    throw new UserError(
-      `Weight file ${shard} listed in ${modelJson} is outside the model folder.`,
-      modelJson,
-    );
-  let stat: fs.Stats;
+function isSymbolicLink(file: string): boolean {
   try {
-    stat = fs.lstatSync(abs);
+    return fs.lstatSync(file).isSymbolicLink();
   } catch {
-    throw new UserError(`Weight file ${abs} listed in ${modelJson} is missing.`, modelJson);
+    return false;
   }
-  if (!stat.isFile())
-    throw new UserError(
-      `Weight file ${abs} listed in ${modelJson} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; weights must be plain files in the model folder.`,
-      modelJson,
-    );
-  return abs;
 }
 
 /** A run's saved best model, checked for the files it needs. Throws a UserError saying what is missing. */
@@ -84,20 +94,18 @@ export function readRunModel(run: string | RunListing): RunModel {
   const listing = typeof run === 'string' ? readRun(run) : run;
   const modelDir = path.join(listing.dir, 'model');
   const modelJson = path.join(modelDir, 'model.json');
+  // The run wrote model/ itself: a link there points somewhere the run did not write.
+  if (isSymbolicLink(modelDir))
+    throw new UserError(`${modelDir} is a symbolic link, not the model folder a run writes.`, modelDir);
   if (!fs.existsSync(modelJson)) {
     throw new UserError(
       `Run ${listing.id} has no saved model (${modelJson} is missing): a run saves its best model when its first epoch ends.`,
       modelJson,
     );
   }
-  let parsed: ModelJsonShape;
-  try {
-    parsed = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as ModelJsonShape;
-  } catch (error) {
-    throw new UserError(`${modelJson} is not valid JSON (${(error as Error).message}).`, modelJson);
-  }
+  const parsed = readRunModelJson(modelJson);
   const weightFiles: string[] = [];
-  for (const group of parsed.weightsManifest ?? []) {
+  for (const group of Array.isArray(parsed.weightsManifest) ? parsed.weightsManifest : []) {
     for (const shard of Array.isArray(group.paths) ? group.paths : []) {
       weightFiles.push(containedWeightFile(modelDir, String(shard), modelJson));
     }
@@ -106,12 +114,14 @@ export function readRunModel(run: string | RunListing): RunModel {
   const labelsFile = path.join(modelDir, 'labels.json');
   let classNames: string[] | undefined;
   try {
-    const labels = JSON.parse(fs.readFileSync(labelsFile, 'utf8')) as unknown;
+    const labels = JSON.parse(readTextFileSync(labelsFile, LABELS_READ)) as unknown;
     if (Array.isArray(labels) && labels.every((l) => typeof l === 'string')) classNames = labels;
   } catch {
     // fall back to run.json below
   }
-  classNames ??= listing.record?.classNames;
+  const recorded: unknown = listing.record?.classNames;
+  if (!classNames && Array.isArray(recorded) && recorded.every((l) => typeof l === 'string'))
+    classNames = recorded as string[];
   if (!classNames || classNames.length === 0) {
     throw new UserError(`Run ${listing.id} has no class names (${labelsFile} is missing).`, labelsFile);
   }
@@ -135,7 +145,8 @@ export function readRunModel(run: string | RunListing): RunModel {
   return {
     runId: listing.id,
     runDir: listing.dir,
-    name: listing.record?.name,
+    // run.json is hand-editable: what goes into READMEs and file names is checked for its type here.
+    name: typeof listing.record?.name === 'string' ? listing.record.name : undefined,
     modelDir,
     modelJson,
     weightFiles,
@@ -143,7 +154,9 @@ export function readRunModel(run: string | RunListing): RunModel {
     imageSize,
     pixelRange,
     channels: shape?.[2] === 1 ? 1 : 3,
-    bestEpoch: listing.record?.bestEpoch,
-    valAccuracy: listing.record?.best?.val_accuracy,
+    bestEpoch: Number.isSafeInteger(listing.record?.bestEpoch) ? listing.record?.bestEpoch : undefined,
+    valAccuracy: Number.isFinite(listing.record?.best?.val_accuracy)
+      ? listing.record?.best?.val_accuracy
+      : undefined,
   };
 }

@@ -82,14 +82,29 @@ export function runScalarEvents(
   return { train, validation };
 }
 
+/**
+ * `dir` as a real folder: created when missing, refused when it is a symbolic link — a cloned run folder
+ * may hold `tensorboard -> ~`, and the export must neither write there nor delete event files there.
+ */
+function realFolder(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  if (fs.lstatSync(dir).isSymbolicLink())
+    throw new UserError(
+      `${dir} is a symbolic link: the TensorBoard export does not follow it. Remove it.`,
+      dir,
+    );
+}
+
 /** Writes one event file into `dir` and removes the event files an earlier export left there. */
 function replaceEventFile(dir: string, events: readonly TfEvent[], nowS: number): string {
-  fs.mkdirSync(dir, { recursive: true });
+  realFolder(path.dirname(dir));
+  realFolder(dir);
   const file = path.join(dir, eventFileName(nowS));
   writeFileAtomic(file, encodeEventFile(events, nowS));
-  for (const entry of fs.readdirSync(dir)) {
-    if (entry.startsWith(EVENT_FILE_PREFIX) && entry !== path.basename(file))
-      fs.rmSync(path.join(dir, entry), { force: true });
+  // Only regular files of earlier exports: a link or folder named like one is not ours to remove.
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.startsWith(EVENT_FILE_PREFIX) && entry.name !== path.basename(file))
+      fs.rmSync(path.join(dir, entry.name), { force: true });
   }
   return file;
 }

@@ -7,8 +7,8 @@
  * Topologies come in two wrappings: tfjs writes `modelTopology` = { class_name, config }; Keras exports
  * nest that under `modelTopology.model_config`.
  */
-import * as fs from 'node:fs';
 import { UserError } from '../userError';
+import { isFileReadError, readTextFile, readTextFileSync } from '../files/regularFile';
 
 export type Json = unknown;
 
@@ -39,30 +39,28 @@ export function topologyOf(modelJson: Json): Json {
   return field(topology, 'model_config') ?? topology;
 }
 
-/**
- * model.json parsed, with an object `modelTopology`. Every problem is a UserError naming the file: missing
- * (point "baseModel" at one), unreadable, too large, not JSON, or no topology (a graph model).
- */
-export function readModelJson(modelJsonPath: string): Record<string, Json> {
-  let text: string;
-  try {
-    if (fs.statSync(modelJsonPath).size > MAX_MODEL_JSON_BYTES) {
-      throw new UserError(
+function readFailure(modelJsonPath: string, error: unknown): UserError {
+  if (isFileReadError(error)) {
+    if (error.reason === 'missing')
+      return new UserError(
+        `Base model not found: ${modelJsonPath}. Point "baseModel" at a TensorFlow.js model.json.`,
+        modelJsonPath,
+      );
+    if (error.reason === 'too large')
+      return new UserError(
         `${modelJsonPath} is larger than a model.json can be; it is not read.`,
         modelJsonPath,
       );
-    }
-    text = fs.readFileSync(modelJsonPath, 'utf8');
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `Base model not found: ${modelJsonPath}. Point "baseModel" at a TensorFlow.js model.json.`
-        : `Cannot read base model ${modelJsonPath}: ${(error as Error).message}`,
+    return new UserError(
+      `Cannot read base model ${modelJsonPath}: it is ${error.reason === 'unreadable' ? `unreadable (${error.detail ?? 'error'})` : error.reason}.`,
       modelJsonPath,
     );
   }
+  return new UserError(`Cannot read base model ${modelJsonPath}: ${(error as Error).message}`, modelJsonPath);
+}
+
+/** model.json's text parsed and checked for an object `modelTopology` (see readModelJson). */
+export function parseModelJson(text: string, modelJsonPath: string): Record<string, Json> {
   let json: Json;
   try {
     json = JSON.parse(text);
@@ -77,6 +75,32 @@ export function readModelJson(modelJsonPath: string): Record<string, Json> {
     );
   }
   return json as Record<string, Json>;
+}
+
+/**
+ * model.json parsed, with an object `modelTopology`. Every problem is a UserError naming the file: missing
+ * (point "baseModel" at one), unreadable (a device, a FIFO), too large, not JSON, or no topology (a graph
+ * model). Read as a regular file of at most MAX_MODEL_JSON_BYTES (files/regularFile.ts).
+ */
+export function readModelJson(modelJsonPath: string): Record<string, Json> {
+  let text: string;
+  try {
+    text = readTextFileSync(modelJsonPath, { maxBytes: MAX_MODEL_JSON_BYTES });
+  } catch (error) {
+    throw readFailure(modelJsonPath, error);
+  }
+  return parseModelJson(text, modelJsonPath);
+}
+
+/** readModelJson without blocking the thread (the extension host). */
+export async function readModelJsonAsync(modelJsonPath: string): Promise<Record<string, Json>> {
+  let text: string;
+  try {
+    text = await readTextFile(modelJsonPath, { maxBytes: MAX_MODEL_JSON_BYTES });
+  } catch (error) {
+    throw readFailure(modelJsonPath, error);
+  }
+  return parseModelJson(text, modelJsonPath);
 }
 
 /** The model of a model.json read by readModelJson; a topology that is not a model is a UserError. */

@@ -86,7 +86,12 @@ function outputName(model: Json): string | undefined {
 }
 
 export function topologyLayerTree(modelJsonPath: string): LayerNode[] {
-  const topology = layersModelTopology(readModelJson(modelJsonPath), modelJsonPath);
+  return layerTreeOfModelJson(readModelJson(modelJsonPath), modelJsonPath);
+}
+
+/** The layer tree of a parsed model.json (readModelJson / readModelJsonAsync); `modelJsonPath` names it in errors. */
+export function layerTreeOfModelJson(modelJson: Json, modelJsonPath: string): LayerNode[] {
+  const topology = layersModelTopology(modelJson, modelJsonPath);
   try {
     return childrenOf(topology, '', 0);
   } catch (error) {

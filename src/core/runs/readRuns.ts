@@ -10,7 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EpochMetrics, RunRecord, RunStatus } from '../../protocol/runRecord';
 import { UserError } from '../userError';
-import { writeFileAtomic } from '../atomicFile';
+import { writeFileAtomic, writeFileAtomicAsync } from '../atomicFile';
+import { isFileReadError, READ_LIMITS, readTextFile, readTextFileSync } from '../files/regularFile';
+import { isProcessAlive } from '../files/writerId';
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -30,8 +32,15 @@ export interface RunListing {
   skippedMetricLines: number;
   /** Why run.json could not be used, when it could not. */
   unreadable?: string;
+  /** Why metrics.jsonl could not be read, when it exists but is not a readable file (a FIFO, too large). */
+  metricsUnreadable?: string;
   /** The recorded status, except that a `running` run whose trainer process is gone is `crashed`. */
   effectiveStatus: RunStatus | 'unreadable';
+  /**
+   * readRunAsync only, when run.json is missing and no epoch was read: the folder's last change (a run
+   * just created by its trainer, which has not written run.json yet, looks like this for a moment).
+   */
+  folderMtimeMs?: number;
 }
 
 /** The message markCrashedRuns records; the trainer writes run.json and the best model as it goes. */
@@ -39,16 +48,8 @@ export function crashedRunError(pid: number): string {
   return `trainer process ${pid} is gone (killed or crashed) — the last completed epoch and best model are kept`;
 }
 
-function readRecord(file: string): { record?: RunRecord; unreadable?: string } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return {
-      unreadable: code === 'ENOENT' ? `${RUN_FILE} is missing` : `cannot read ${RUN_FILE}: ${code ?? error}`,
-    };
-  }
+/** What a run.json's text holds: a record with a valid status, or why not. */
+export function parseRecordText(text: string): { record?: RunRecord; unreadable?: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -63,6 +64,42 @@ function readRecord(file: string): { record?: RunRecord; unreadable?: string } {
     return { unreadable: `${RUN_FILE} has no valid "status" (got ${JSON.stringify(status)})` };
   }
   return { record: value as RunRecord };
+}
+
+function readFailure(error: unknown): { unreadable: string } {
+  if (isFileReadError(error)) {
+    return {
+      unreadable:
+        error.reason === 'missing'
+          ? `${RUN_FILE} is missing`
+          : `${RUN_FILE} is unreadable (${error.reason}${error.detail ? `, ${error.detail}` : ''})`,
+    };
+  }
+  return { unreadable: `cannot read ${RUN_FILE}: ${String(error)}` };
+}
+
+/** run.json and metrics.jsonl are read with a byte cap, as regular files only (files/regularFile.ts). */
+const RECORD_READ = { maxBytes: READ_LIMITS.runRecord };
+const METRICS_READ = { maxBytes: READ_LIMITS.metrics };
+
+function readRecord(file: string): { record?: RunRecord; unreadable?: string } {
+  let text: string;
+  try {
+    text = readTextFileSync(file, RECORD_READ);
+  } catch (error) {
+    return readFailure(error);
+  }
+  return parseRecordText(text);
+}
+
+async function readRecordAsync(file: string): Promise<{ record?: RunRecord; unreadable?: string }> {
+  let text: string;
+  try {
+    text = await readTextFile(file, RECORD_READ);
+  } catch (error) {
+    return readFailure(error);
+  }
+  return parseRecordText(text);
 }
 
 /** Parses metrics.jsonl line by line; a line that is not a JSON object with a numeric epoch is skipped. */
@@ -89,44 +126,33 @@ export function parseMetricsLines(text: string): { metrics: EpochMetrics[]; skip
   return { metrics, skipped };
 }
 
-function readMetrics(file: string): { metrics: EpochMetrics[]; skipped: number } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    // No metrics yet (the first epoch has not ended) or unreadable: either way, no epochs to show.
-    return { metrics: [], skipped: 0 };
-  }
-  return parseMetricsLines(text);
+/** metrics.jsonl that cannot be read: no epochs to show, and why when it is not simply absent. */
+function metricsFailure(error: unknown): { metrics: EpochMetrics[]; skipped: number; unreadable?: string } {
+  // No metrics yet (the first epoch has not ended) is normal; a FIFO, a device or a huge file is not.
+  if (isFileReadError(error) && error.reason === 'missing') return { metrics: [], skipped: 0 };
+  const reason = isFileReadError(error) ? error.reason : String(error);
+  return { metrics: [], skipped: 0, unreadable: `${METRICS_FILE} is unreadable (${reason})` };
 }
 
-/**
- * Whether a process with this id exists on this machine. EPERM means it exists but belongs to another
- * user, which still counts as alive. Non-positive ids are rejected because kill(0 or negative) addresses
- * process groups, not a trainer.
- */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+function readMetrics(file: string): { metrics: EpochMetrics[]; skipped: number; unreadable?: string } {
   try {
-    process.kill(pid, 0);
+    return parseMetricsLines(readTextFileSync(file, METRICS_READ));
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return metricsFailure(error);
   }
-  return !isZombie(pid);
 }
 
-/**
- * A killed process whose parent died too waits as a zombie until init reaps it, and some containers' init
- * never does; kill(pid, 0) still succeeds for it. On Linux /proc says so (state Z); elsewhere: not known.
- */
-function isZombie(pid: number): boolean {
+async function readMetricsAsync(
+  file: string,
+): Promise<{ metrics: EpochMetrics[]; skipped: number; unreadable?: string }> {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
+    return parseMetricsLines(await readTextFile(file, METRICS_READ));
+  } catch (error) {
+    return metricsFailure(error);
   }
 }
+
+export { isProcessAlive };
 
 function effectiveStatusOf(record: RunRecord): RunStatus {
   if (record.status !== 'running') return record.status;
@@ -136,20 +162,42 @@ function effectiveStatusOf(record: RunRecord): RunStatus {
   return isProcessAlive(record.pid) ? 'running' : 'crashed';
 }
 
-/** Reads one run folder. Never throws: problems end up in `unreadable` and `skippedMetricLines`. */
-export function readRun(runDir: string): RunListing {
-  const dir = path.resolve(runDir);
-  const { record, unreadable } = readRecord(path.join(dir, RUN_FILE));
-  const { metrics, skipped } = readMetrics(path.join(dir, METRICS_FILE));
+function listingOf(
+  dir: string,
+  { record, unreadable }: { record?: RunRecord; unreadable?: string },
+  metrics: { metrics: EpochMetrics[]; skipped: number; unreadable?: string },
+): RunListing {
   return {
     id: path.basename(dir),
     dir,
     record,
-    metrics,
-    skippedMetricLines: skipped,
-    unreadable,
+    metrics: metrics.metrics,
+    skippedMetricLines: metrics.skipped,
+    ...(unreadable ? { unreadable } : {}),
+    ...(metrics.unreadable ? { metricsUnreadable: metrics.unreadable } : {}),
     effectiveStatus: record ? effectiveStatusOf(record) : 'unreadable',
   };
+}
+
+/** Reads one run folder. Never throws: problems end up in `unreadable` and `skippedMetricLines`. */
+export function readRun(runDir: string): RunListing {
+  const dir = path.resolve(runDir);
+  return listingOf(dir, readRecord(path.join(dir, RUN_FILE)), readMetrics(path.join(dir, METRICS_FILE)));
+}
+
+/** readRun without blocking the thread (the extension host's views). */
+export async function readRunAsync(runDir: string): Promise<RunListing> {
+  const dir = path.resolve(runDir);
+  const [record, metrics] = await Promise.all([
+    readRecordAsync(path.join(dir, RUN_FILE)),
+    readMetricsAsync(path.join(dir, METRICS_FILE)),
+  ]);
+  const listing = listingOf(dir, record, metrics);
+  if (!listing.record && listing.metrics.length === 0 && listing.unreadable === `${RUN_FILE} is missing`) {
+    const stat = await fs.promises.stat(dir).catch(() => undefined);
+    if (stat) listing.folderMtimeMs = stat.mtimeMs;
+  }
+  return listing;
 }
 
 function mtimeMs(file: string): number | undefined {
@@ -165,29 +213,85 @@ function sortKey(listing: RunListing): number {
   return Number.isFinite(started) ? started : (mtimeMs(listing.dir) ?? 0);
 }
 
-/** Every sub-folder of `runsDir` as a run, newest first. A missing folder has no runs. */
-export function listRuns(runsDir: string): RunListing[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(runsDir, { withFileTypes: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [];
-    if (code === 'ENOTDIR')
-      throw new UserError(`The runs folder ${runsDir} is a file, not a folder.`, runsDir);
-    throw new UserError(`Cannot read the runs folder ${runsDir} (${code ?? String(error)}).`, runsDir);
-  }
-  const keyed = entries
-    // Hidden folders are not runs: RunWriter assembles a new run under a hidden name before it appears.
+function runsFolderError(runsDir: string, error: unknown): UserError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return undefined;
+  if (code === 'ENOTDIR')
+    return new UserError(`The runs folder ${runsDir} is a file, not a folder.`, runsDir);
+  return new UserError(`Cannot read the runs folder ${runsDir} (${code ?? String(error)}).`, runsDir);
+}
+
+/**
+ * Run folders of a listing: real sub-folders only (a symbolic link is not a run we wrote, and following it
+ * would read — and mark crashed — folders outside the runs folder), not hidden (RunWriter assembles a new
+ * run under a hidden name before it appears), newest names first, at most `maxRuns`.
+ */
+function runFolderNames(entries: fs.Dirent[], maxRuns: number): string[] {
+  return entries
     .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-    .map((entry) => {
-      const listing = readRun(path.join(runsDir, entry.name));
-      return { listing, key: sortKey(listing) };
-    });
+    .map((entry) => entry.name)
+    .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+    .slice(0, maxRuns);
+}
+
+function newestFirst(listings: RunListing[], keyOf: (listing: RunListing) => number): RunListing[] {
+  const keyed = listings.map((listing) => ({ listing, key: keyOf(listing) }));
   keyed.sort(
     (a, b) => b.key - a.key || (a.listing.id < b.listing.id ? 1 : a.listing.id > b.listing.id ? -1 : 0),
   );
   return keyed.map((k) => k.listing);
+}
+
+/** Run folders read at most per runs folder (run ids start with their start time: the newest are kept). */
+export const MAX_RUNS_LISTED = 5000;
+
+/** Every sub-folder of `runsDir` as a run, newest first. A missing folder has no runs. */
+export function listRuns(runsDir: string, maxRuns = MAX_RUNS_LISTED): RunListing[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(runsDir, { withFileTypes: true });
+  } catch (error) {
+    const problem = runsFolderError(runsDir, error);
+    if (problem) throw problem;
+    return [];
+  }
+  const listings = runFolderNames(entries, maxRuns).map((name) => readRun(path.join(runsDir, name)));
+  return newestFirst(listings, sortKey);
+}
+
+/** listRuns without blocking the thread; a few runs are read at a time. */
+export async function listRunsAsync(runsDir: string, maxRuns = MAX_RUNS_LISTED): Promise<RunListing[]> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(runsDir, { withFileTypes: true });
+  } catch (error) {
+    const problem = runsFolderError(runsDir, error);
+    if (problem) throw problem;
+    return [];
+  }
+  const names = runFolderNames(entries, maxRuns);
+  const listings: RunListing[] = [];
+  const PARALLEL = 8;
+  for (let i = 0; i < names.length; i += PARALLEL) {
+    listings.push(
+      ...(await Promise.all(
+        names.slice(i, i + PARALLEL).map((name) => readRunAsync(path.join(runsDir, name))),
+      )),
+    );
+  }
+  const folderTimes = new Map<string, number>();
+  await Promise.all(
+    listings
+      .filter((listing) => !Number.isFinite(Date.parse(listing.record?.startedAt ?? '')))
+      .map(async (listing) => {
+        const stat = await fs.promises.stat(listing.dir).catch(() => undefined);
+        folderTimes.set(listing.dir, stat?.mtimeMs ?? 0);
+      }),
+  );
+  return newestFirst(listings, (listing) => {
+    const started = Date.parse(listing.record?.startedAt ?? '');
+    return Number.isFinite(started) ? started : (folderTimes.get(listing.dir) ?? 0);
+  });
 }
 
 /** When the trainer was last seen working: the newest write to run.json or metrics.jsonl. */
@@ -228,6 +332,38 @@ export function markRunCrashed(run: string | RunListing, error: string): boolean
   };
   try {
     writeFileAtomic(path.join(listing.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function lastSignOfLifeAsync(listing: RunListing): Promise<Date> {
+  const times = (
+    await Promise.all(
+      [RUN_FILE, METRICS_FILE].map((file) =>
+        fs.promises.stat(path.join(listing.dir, file)).then(
+          (stat) => stat.mtimeMs,
+          () => undefined,
+        ),
+      ),
+    )
+  ).filter((t): t is number => t !== undefined);
+  return times.length > 0 ? new Date(Math.max(...times)) : new Date();
+}
+
+/** markRunCrashed without blocking the thread (the extension host, when its trainer died). */
+export async function markRunCrashedAsync(run: string | RunListing, error: string): Promise<boolean> {
+  const listing = typeof run === 'string' ? await readRunAsync(run) : run;
+  if (!listing.record || listing.record.status !== 'running') return false;
+  const record: RunRecord = {
+    ...listing.record,
+    status: 'crashed',
+    endedAt: (await lastSignOfLifeAsync(listing)).toISOString(),
+    error,
+  };
+  try {
+    await writeFileAtomicAsync(path.join(listing.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
     return true;
   } catch {
     return false;

@@ -31,17 +31,33 @@ export function describeChanges(changes: readonly ParameterDiff[], limit = 6): s
   return lines.join('\n');
 }
 
-/** A free `<name>-rerun.finetune.json` (then `-rerun-2`, …) in `dir`. */
-export function rerunFilePath(dir: string, experimentName: string): string {
+function rerunFileName(experimentName: string, i: number): string {
   const slug =
     experimentName
       .toLowerCase()
       .replace(/[^a-z0-9._-]+/g, '-')
       .replace(/^[-.]+|-+$/g, '')
       .slice(0, 60) || 'experiment';
+  return `${slug}-rerun${i === 1 ? '' : `-${i}`}.finetune.json`;
+}
+
+/** A free `<name>-rerun.finetune.json` (then `-rerun-2`, …) in `dir`. */
+export function rerunFilePath(dir: string, experimentName: string): string {
   for (let i = 1; ; i++) {
-    const file = path.join(dir, `${slug}-rerun${i === 1 ? '' : `-${i}`}.finetune.json`);
+    const file = path.join(dir, rerunFileName(experimentName, i));
     if (!fs.existsSync(file)) return file;
+  }
+}
+
+/** rerunFilePath without blocking the thread (the extension host). */
+export async function rerunFilePathAsync(dir: string, experimentName: string): Promise<string> {
+  for (let i = 1; ; i++) {
+    const file = path.join(dir, rerunFileName(experimentName, i));
+    const taken = await fs.promises.lstat(file).then(
+      () => true,
+      () => false,
+    );
+    if (!taken) return file;
   }
 }
 

@@ -11,9 +11,9 @@
  */
 import * as path from 'node:path';
 import type { RunRecord } from '../../protocol/runRecord';
-import { writeFileAtomic } from '../atomicFile';
+import { writeFileAtomic, writeFileAtomicAsync } from '../atomicFile';
 import { UserError } from '../userError';
-import { readRun, RUN_FILE, type RunListing } from './readRuns';
+import { readRun, readRunAsync, RUN_FILE, type RunListing } from './readRuns';
 
 export interface RunNotes {
   /** Shown instead of the experiment name. */
@@ -60,6 +60,26 @@ export function updateRunNotes(
   changes: { displayName?: string | null; note?: string | null },
 ): RunRecord {
   const run = readRun(runDir);
+  const record = withNotes(run, changes);
+  writeFileAtomic(path.join(run.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  return record;
+}
+
+/** updateRunNotes without blocking the thread (the extension host's Rename and Add Note). */
+export async function updateRunNotesAsync(
+  runDir: string,
+  changes: { displayName?: string | null; note?: string | null },
+): Promise<RunRecord> {
+  const run = await readRunAsync(runDir);
+  const record = withNotes(run, changes);
+  await writeFileAtomicAsync(path.join(run.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  return record;
+}
+
+function withNotes(
+  run: RunListing,
+  changes: { displayName?: string | null; note?: string | null },
+): RunRecord {
   const locked = notesLockedReason(run);
   if (locked) throw new UserError(locked, path.join(run.dir, RUN_FILE));
   const record = { ...run.record! } as RunRecord & RunNotes;
@@ -77,6 +97,5 @@ export function updateRunNotes(
     if (note === '') delete record.note;
     else record.note = note;
   }
-  writeFileAtomic(path.join(run.dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
   return record;
 }

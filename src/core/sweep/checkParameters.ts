@@ -6,13 +6,14 @@
  * needs: the experiment's text and config, its layer names, and a check that a trial's whole experiment
  * (all its values applied) still loads.
  */
-import * as fs from 'node:fs';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parseTree, type Node } from 'jsonc-parser';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { JsonSchema } from '../../protocol/experimentSchema';
 import type { ParamValue, SweepMethod, SweepParameter } from '../../protocol/sweepConfig';
 import { parseExperimentText } from '../config/loadExperiment';
+import { readModelInputSize } from '../config/modelInputShape';
+import { isFileReadError, READ_LIMITS, readTextFileSync } from '../files/regularFile';
 import { nodeAtPath, pointerSegments } from '../config/jsonPosition';
 import { closest, intendedErrors, schemaErrorMessage } from '../config/schemaErrorText';
 import { topologyLayerTree } from '../model/topologyLayerTree';
@@ -50,26 +51,46 @@ const TYPE_NOUNS: Record<string, string> = {
 /** Keys whose values are layer names of the base model. */
 const LAYER_VALUED = new Set(['freezeUpTo', 'head.cutAt']);
 
+/** What the experiment context reads besides the experiment's text: the base model's input size and layers. */
+export interface ExperimentReads {
+  modelInputSize(modelJsonPath: string): [number, number] | undefined;
+  layerTree(modelJsonPath: string): LayerNode[];
+}
+
+/** Synchronous reads from disk (the CLI and the sweep controller); the host passes cached ones. */
+const DISK_READS: ExperimentReads = { modelInputSize: readModelInputSize, layerTree: topologyLayerTree };
+
+/** Experiment files are small (a regular file of at most a few MiB: a link to /dev/zero is refused). */
+export const SWEEP_EXPERIMENT_READ = { maxBytes: READ_LIMITS.smallJson };
+
+/** Why the experiment a sweep names cannot be read, in the words the sweep's problem list uses. */
+export function experimentReadProblem(experimentPath: string, error: unknown): Error {
+  return new Error(
+    isFileReadError(error) && error.reason === 'missing'
+      ? `${experimentPath} does not exist — "experiment" is relative to the sweep file.`
+      : `cannot read ${experimentPath}: ${(error as Error).message}`,
+  );
+}
+
 export function readExperimentContext(experimentPath: string): ExperimentContext {
   let text: string;
   try {
-    text = fs.readFileSync(experimentPath, 'utf8');
+    text = readTextFileSync(experimentPath, SWEEP_EXPERIMENT_READ);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(
-      code === 'ENOENT'
-        ? `${experimentPath} does not exist — "experiment" is relative to the sweep file.`
-        : `cannot read ${experimentPath}: ${(error as Error).message}`,
-    );
+    throw experimentReadProblem(experimentPath, error);
   }
   return experimentContext(experimentPath, text);
 }
 
-export function experimentContext(experimentPath: string, text: string): ExperimentContext {
-  const { config } = parseExperimentText(text, experimentPath);
+export function experimentContext(
+  experimentPath: string,
+  text: string,
+  reads: ExperimentReads = DISK_READS,
+): ExperimentContext {
+  const { config } = parseExperimentText(text, experimentPath, reads.modelInputSize);
   let layerNames: Set<string> | undefined;
   try {
-    layerNames = new Set(flattenPaths(topologyLayerTree(config.baseModel)));
+    layerNames = new Set(flattenPaths(reads.layerTree(config.baseModel)));
   } catch {
     layerNames = undefined; // the trainer reports an unreadable model; names just cannot be checked here
   }
@@ -88,7 +109,7 @@ export function experimentContext(experimentPath: string, text: string): Experim
     checkTrial: (params) => {
       try {
         // Validated where the experiment is: its relative paths mean the same.
-        parseExperimentText(applyParams(text, params), experimentPath);
+        parseExperimentText(applyParams(text, params), experimentPath, reads.modelInputSize);
         return undefined;
       } catch (error) {
         return isUserError(error) || error instanceof Error ? error.message : String(error);

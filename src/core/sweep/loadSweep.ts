@@ -7,7 +7,6 @@
  * names exist in the base model, the search space is not empty, and a grid fits maxTrials (saying how
  * large it is). Reads only JSON files — no TensorFlow.js — so the extension host validates with it too.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { getNodeValue, parseTree, type Node, type ParseError } from 'jsonc-parser';
@@ -34,7 +33,17 @@ import {
 } from '../config/jsonPosition';
 import { closest, intendedErrors, schemaErrorMessage } from '../config/schemaErrorText';
 import { UserError } from '../userError';
-import { checkParameter, readExperimentContext, type ExperimentContext } from './checkParameters';
+import {
+  checkParameter,
+  experimentContext,
+  experimentReadProblem,
+  readExperimentContext,
+  SWEEP_EXPERIMENT_READ,
+  type ExperimentContext,
+  type ExperimentReads,
+} from './checkParameters';
+import { isFileReadError, READ_LIMITS, readTextFile, readTextFileSync } from '../files/regularFile';
+import { modelJsonFacts, type ModelJsonFacts } from '../model/modelJsonFacts';
 import { gridSize, sweepTrials } from './sampleTrials';
 
 export interface LoadedSweep {
@@ -55,19 +64,78 @@ export function loadSweep(filePath: string, experiment?: (experimentPath: string
   const absolute = path.resolve(filePath);
   let text: string;
   try {
-    text = fs.readFileSync(absolute, 'utf8');
+    // A regular file of bounded size: a sweep file that is a link to /dev/zero is refused, not read forever.
+    text = readTextFileSync(absolute, { maxBytes: READ_LIMITS.smallJson });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const reason = isFileReadError(error) ? error.reason : undefined;
     throw new UserError(
-      code === 'ENOENT'
+      reason === 'missing'
         ? `Sweep file not found: ${filePath} (${absolute}) — check the path.`
-        : code === 'EISDIR'
+        : reason === 'a folder'
           ? `${filePath} is a folder — give the path of a *.sweep.json file.`
           : `Cannot read the sweep file ${filePath}: ${(error as Error).message}`,
       absolute,
     );
   }
   return parseSweepText(text, filePath, experiment);
+}
+
+/**
+ * parseSweepText for the extension host: the experiment file, its base model's input size and layer tree
+ * are read asynchronously (bounded; the model's facts cached per version of model.json) instead of
+ * synchronously on the host's thread. The check runs once, notes what it needed and had not read yet, reads
+ * that, and runs again — until nothing new is needed.
+ */
+export async function parseSweepTextAsync(text: string, filePath: string): Promise<LoadedSweep> {
+  const experiments = new Map<string, string | Error>();
+  const models = new Map<string, ModelJsonFacts>();
+  for (let pass = 0; ; pass++) {
+    const wantedExperiments = new Set<string>();
+    const wantedModels = new Set<string>();
+    const facts = (modelJsonPath: string): ModelJsonFacts | undefined => {
+      const known = models.get(modelJsonPath);
+      if (!known) wantedModels.add(modelJsonPath);
+      return known;
+    };
+    const reads: ExperimentReads = {
+      modelInputSize: (modelJsonPath) => facts(modelJsonPath)?.inputSize,
+      layerTree: (modelJsonPath) => {
+        const known = facts(modelJsonPath);
+        if (!known?.layers) throw new Error(known?.error ?? `${modelJsonPath} is not read yet`);
+        return known.layers;
+      },
+    };
+    const experiment = (experimentPath: string): ExperimentContext => {
+      const known = experiments.get(experimentPath);
+      if (known === undefined) {
+        wantedExperiments.add(experimentPath);
+        throw new Error(`${experimentPath} is not read yet`);
+      }
+      if (known instanceof Error) throw known;
+      return experimentContext(experimentPath, known, reads);
+    };
+    let result: LoadedSweep | undefined;
+    let failure: unknown;
+    try {
+      result = parseSweepText(text, filePath, experiment);
+    } catch (error) {
+      failure = error;
+    }
+    // Each pass reads at least one new file; a sweep names one experiment and a few models.
+    if ((wantedExperiments.size === 0 && wantedModels.size === 0) || pass >= 16) {
+      if (result) return result;
+      throw failure;
+    }
+    for (const experimentPath of wantedExperiments) {
+      experiments.set(
+        experimentPath,
+        await readTextFile(experimentPath, SWEEP_EXPERIMENT_READ).catch((error: unknown) =>
+          experimentReadProblem(experimentPath, error),
+        ),
+      );
+    }
+    for (const modelJsonPath of wantedModels) models.set(modelJsonPath, await modelJsonFacts(modelJsonPath));
+  }
 }
 
 /**

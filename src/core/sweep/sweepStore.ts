@@ -14,7 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SweepConfig, SweepState, SweepStatus, TrialState } from '../../protocol/sweepConfig';
 import { TRIAL_STATES } from '../../protocol/sweepConfig';
-import { writeFileAtomic } from '../atomicFile';
+import { writeFileAtomic, writeFileAtomicAsync } from '../atomicFile';
+import { isFileReadError, READ_LIMITS, readTextFile, readTextFileSync } from '../files/regularFile';
 import { isProcessAlive } from '../runs/readRuns';
 import { UserError } from '../userError';
 
@@ -71,10 +72,22 @@ export function writeState(sweepDir: string, state: SweepState): void {
   writeJsonAtomic(path.join(sweepDir, STATE_FILE), state);
 }
 
+/**
+ * Sweep files are read like run files (files/regularFile.ts): regular files only, never through a link
+ * (we write them ourselves), with a byte cap — a state.json that is a link to /dev/zero in a cloned
+ * repository lists as unreadable instead of reading forever.
+ */
+const STATE_READ = { maxBytes: READ_LIMITS.runRecord, noFollow: true };
+const SNAPSHOT_READ = { maxBytes: READ_LIMITS.runRecord, noFollow: true };
+const CANCEL_READ = { maxBytes: READ_LIMITS.smallJson, noFollow: true };
+
+/** Sweep folders read at most per sweeps folder (ids start with their start time: the newest are kept). */
+export const MAX_SWEEPS_LISTED = 1000;
+
 export function readSnapshot(sweepDir: string): SweepSnapshot {
   const file = path.join(sweepDir, SWEEP_FILE);
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as SweepSnapshot;
+    return JSON.parse(readTextFileSync(file, SNAPSHOT_READ)) as SweepSnapshot;
   } catch (error) {
     throw new UserError(`Cannot read ${file}: ${(error as Error).message}`, file);
   }
@@ -99,43 +112,88 @@ export function effectiveSweepStatus(state: SweepState): SweepStatus {
   return isProcessAlive(controller.pid) ? 'running' : 'interrupted';
 }
 
-/** Reads one sweep folder. Never throws. */
-export function readSweep(sweepDir: string): SweepListing {
-  const dir = path.resolve(sweepDir);
-  const id = path.basename(dir);
+/** A sweep folder whose state.json could not be read, and why. */
+function unreadableSweep(dir: string, error: unknown): SweepListing {
+  const unreadable =
+    isFileReadError(error) && error.reason === 'missing'
+      ? `${STATE_FILE} is missing`
+      : `${STATE_FILE} is unreadable (${isFileReadError(error) ? error.reason : (error as Error).message})`;
+  return { id: path.basename(dir), dir, unreadable, effectiveStatus: 'unreadable' };
+}
+
+/** A sweep folder from its state.json's text. */
+function sweepOfText(dir: string, text: string): SweepListing {
   let value: unknown;
   try {
-    value = JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8'));
+    value = JSON.parse(text);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const unreadable =
-      code === 'ENOENT'
-        ? `${STATE_FILE} is missing`
-        : `${STATE_FILE} is unreadable (${(error as Error).message})`;
-    return { id, dir, unreadable, effectiveStatus: 'unreadable' };
+    return unreadableSweep(dir, error);
   }
+  const id = path.basename(dir);
   if (!isState(value))
     return { id, dir, unreadable: `${STATE_FILE} is not a sweep state`, effectiveStatus: 'unreadable' };
   return { id, dir, state: value, effectiveStatus: effectiveSweepStatus(value) };
 }
 
+/** Reads one sweep folder. Never throws. */
+export function readSweep(sweepDir: string): SweepListing {
+  const dir = path.resolve(sweepDir);
+  try {
+    return sweepOfText(dir, readTextFileSync(path.join(dir, STATE_FILE), STATE_READ));
+  } catch (error) {
+    return unreadableSweep(dir, error);
+  }
+}
+
+/** readSweep without blocking the thread (the extension host). */
+export async function readSweepAsync(sweepDir: string): Promise<SweepListing> {
+  const dir = path.resolve(sweepDir);
+  try {
+    return sweepOfText(dir, await readTextFile(path.join(dir, STATE_FILE), STATE_READ));
+  } catch (error) {
+    return unreadableSweep(dir, error);
+  }
+}
+
+/** Real sub-folders only (a link is not a sweep we wrote), not hidden, newest names first, at most MAX_SWEEPS_LISTED. */
+function sweepFolderNames(entries: fs.Dirent[]): string[] {
+  return entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+    .slice(0, MAX_SWEEPS_LISTED);
+}
+
+function newestSweepsFirst(listings: SweepListing[]): SweepListing[] {
+  return listings.sort(
+    (a, b) =>
+      (b.state?.createdAt ?? b.id).localeCompare(a.state?.createdAt ?? a.id) || b.id.localeCompare(a.id),
+  );
+}
+
 /** Every sweep in `sweepsDir`, newest first. A missing folder has none. */
 export function listSweeps(sweepsDir: string): SweepListing[] {
-  let names: string[];
+  let entries: fs.Dirent[];
   try {
-    names = fs
-      .readdirSync(sweepsDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-      .map((entry) => entry.name);
+    entries = fs.readdirSync(sweepsDir, { withFileTypes: true });
   } catch {
     return [];
   }
-  return names
-    .map((name) => readSweep(path.join(sweepsDir, name)))
-    .sort(
-      (a, b) =>
-        (b.state?.createdAt ?? b.id).localeCompare(a.state?.createdAt ?? a.id) || b.id.localeCompare(a.id),
-    );
+  return newestSweepsFirst(sweepFolderNames(entries).map((name) => readSweep(path.join(sweepsDir, name))));
+}
+
+/** listSweeps without blocking the thread (the extension host's Runs view). */
+export async function listSweepsAsync(sweepsDir: string): Promise<SweepListing[]> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(sweepsDir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const listings: SweepListing[] = [];
+  for (const name of sweepFolderNames(entries))
+    listings.push(await readSweepAsync(path.join(sweepsDir, name)));
+  return newestSweepsFirst(listings);
 }
 
 /** A sweep by exact id, unique id prefix, or folder path; unknown and ambiguous ones are UserErrors. */
@@ -171,9 +229,15 @@ export function requestCancel(sweepDir: string, reason: string): void {
   writeJsonAtomic(path.join(sweepDir, CANCEL_REQUEST_FILE), { reason, at: new Date().toISOString() });
 }
 
+/** requestCancel without blocking the thread (the extension host). */
+export async function requestCancelAsync(sweepDir: string, reason: string): Promise<void> {
+  const text = `${JSON.stringify({ reason, at: new Date().toISOString() }, null, 2)}\n`;
+  await writeFileAtomicAsync(path.join(sweepDir, CANCEL_REQUEST_FILE), text);
+}
+
 export function readCancelRequest(sweepDir: string): string | undefined {
   try {
-    const value = JSON.parse(fs.readFileSync(path.join(sweepDir, CANCEL_REQUEST_FILE), 'utf8')) as {
+    const value = JSON.parse(readTextFileSync(path.join(sweepDir, CANCEL_REQUEST_FILE), CANCEL_READ)) as {
       reason?: unknown;
     };
     return typeof value.reason === 'string' ? value.reason : 'cancel requested';

@@ -14,6 +14,7 @@ import { memoryRows, rowSize, type RowStore } from '../data/rowStore';
 import type { ImageRef } from '../../core/data/scanDataset';
 import type { WorkerDecoder } from '../data/workerDecoder';
 import { errorMessage } from '../../core/userError';
+import { READ_LIMITS, readTextFileSync } from '../../core/files/regularFile';
 import { CACHE_FORMAT, type CacheKeyParts } from './cacheKey';
 import type { FrozenPrefix } from './frozenPrefix';
 
@@ -104,7 +105,12 @@ export function openCachedActivations(
   const dir = path.join(root, key);
   let meta: CacheMeta;
   try {
-    meta = JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8')) as CacheMeta;
+    // The cache folder and its files are ours: a link there (a cloned repository's) is not a cache.
+    if (!fs.lstatSync(dir).isDirectory()) return undefined;
+    meta = JSON.parse(
+      readTextFileSync(path.join(dir, META), { maxBytes: READ_LIMITS.summary, noFollow: true }),
+    ) as CacheMeta;
+    if (!Array.isArray(meta.files)) throw new Error('no files');
   } catch {
     return undefined;
   }
@@ -112,7 +118,8 @@ export function openCachedActivations(
   const floats = meta.files.length * rowSize(rowShape);
   let size = -1;
   try {
-    size = fs.statSync(file).size;
+    const stat = fs.lstatSync(file);
+    if (stat.isFile()) size = stat.size;
   } catch {
     // no rows file: treated as damaged below
   }
@@ -305,25 +312,41 @@ function finishFolder(
   }
 }
 
+/** `<32 hex key>` and `<key>.tmp-<pid>-<time>`: the only names the cache writes. */
+const CACHE_NAME = /^[0-9a-f]{32}$/;
+const CACHE_TEMP_NAME = /^[0-9a-f]{32}\.tmp-\d+-[0-9a-z]+$/;
+
 /**
  * Keeps the cache folder under `maxBytes`: the most recently used caches stay (`keep` always), older ones
- * and temporary folders left by crashed runs are removed.
+ * and temporary folders left by crashed runs are removed. Only real folders with the names the cache
+ * writes are considered, and a cache folder that is itself a link is not pruned: with
+ * `.finetune/cache -> ~` a cloned repository would otherwise have us delete folders in the home folder.
  */
 export function pruneCache(root: string, keep: string, maxBytes: number): string[] {
   const removed: string[] = [];
   const entries: { name: string; bytes: number; used: number }[] = [];
-  for (const name of fs.readdirSync(root)) {
+  let listing: fs.Dirent[];
+  try {
+    if (!fs.lstatSync(root).isDirectory()) return removed;
+    listing = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return removed;
+  }
+  for (const entry of listing) {
+    const name = entry.name;
     const dir = path.join(root, name);
+    if (!entry.isDirectory()) continue;
     try {
-      if (name.includes('.tmp-')) {
-        if (Date.now() - fs.statSync(dir).mtimeMs > STALE_TEMP_MS) {
+      if (CACHE_TEMP_NAME.test(name)) {
+        if (Date.now() - fs.lstatSync(dir).mtimeMs > STALE_TEMP_MS) {
           fs.rmSync(dir, { recursive: true, force: true });
           removed.push(name);
         }
         continue;
       }
-      const used = fs.statSync(path.join(dir, META)).mtimeMs;
-      entries.push({ name, bytes: fs.statSync(path.join(dir, ROWS)).size, used });
+      if (!CACHE_NAME.test(name) && name !== keep) continue;
+      const used = fs.lstatSync(path.join(dir, META)).mtimeMs;
+      entries.push({ name, bytes: fs.lstatSync(path.join(dir, ROWS)).size, used });
     } catch {
       // not a cache folder (or being removed by another run): leave it alone
     }

@@ -5,9 +5,10 @@
  * image — computes them again.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { READ_LIMITS, readRegularFileSync } from '../../core/files/regularFile';
+import { containedWeightFile } from '../../core/model/weightFiles';
 
 /** Bumped whenever the cache's file layout or the decoding that feeds it changes. */
 export const CACHE_FORMAT = 1;
@@ -28,17 +29,22 @@ export interface CacheKeyParts {
   tfjs: string;
 }
 
-/** sha256 over model.json and its weight shards (a model without readable shards gets no hash). */
+/**
+ * sha256 over model.json and its weight shards (a model without readable shards gets no hash). The shards
+ * are the ones the loader reads — inside the model folder, no links (core/model/weightFiles.ts) — each
+ * read with a byte cap.
+ */
 export function hashModelFiles(modelJsonPath: string): string {
   const hash = createHash('sha256');
-  const json = fs.readFileSync(modelJsonPath);
+  const json = readRegularFileSync(modelJsonPath, { maxBytes: READ_LIMITS.modelJson });
   hash.update(json);
-  const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths: string[] }[] })
+  const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths?: unknown }[] })
     .weightsManifest;
-  for (const group of manifest ?? []) {
-    for (const shard of group.paths) {
-      hash.update(`\n${shard}\n`);
-      hash.update(fs.readFileSync(path.resolve(path.dirname(modelJsonPath), shard)));
+  for (const group of Array.isArray(manifest) ? manifest : []) {
+    for (const shard of Array.isArray(group.paths) ? group.paths : []) {
+      hash.update(`\n${String(shard)}\n`);
+      const file = containedWeightFile(path.dirname(modelJsonPath), String(shard), modelJsonPath);
+      hash.update(readRegularFileSync(file, { maxBytes: READ_LIMITS.weights, noFollow: true }));
     }
   }
   return hash.digest('hex');

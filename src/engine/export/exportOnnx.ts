@@ -20,6 +20,10 @@ export interface OnnxExport {
   outDir: string;
   files: string[];
   model: RunModel;
+  /** The previous export moved aside (with `keepReplaced`), for the caller to trash. */
+  replaced?: string;
+  /** The files of the previous export this one replaced (empty when nothing was replaced). */
+  replacedFiles: string[];
   /** Size of model.onnx, and of the float weights in it. */
   onnxBytes: number;
   weightBytes: number;
@@ -52,7 +56,7 @@ export async function exportRunModelOnnx(
     layers.dispose();
   }
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
-  const files = writeExportFolder(
+  const written = writeExportFolder(
     target,
     [
       { name: 'model.onnx', data: conversion.bytes },
@@ -67,7 +71,7 @@ export async function exportRunModelOnnx(
   );
   return {
     outDir: target,
-    files,
+    ...written,
     model,
     onnxBytes: conversion.bytes.length,
     weightBytes: conversion.weightBytes,

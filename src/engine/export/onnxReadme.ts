@@ -2,6 +2,7 @@
  * What an ONNX export writes beside model.onnx: preprocessing.json (the input contract) and a README.md with
  * ONNX Runtime examples for Python and Node.js that prepare pixels as training did.
  */
+import { markdownCode, markdownText } from '../../core/portable/markdownText';
 import { ONNX_INPUT, ONNX_OUTPUT } from './onnx/convertModel';
 import type { RunModel } from '../../core/export/runModel';
 
@@ -83,7 +84,8 @@ console.log(\`\${labels[best]} (\${(100 * probabilities[best]).toFixed(1)}%)\`);
 
 export function onnxReadme(model: RunModel, sizes: { fileBytes: number; opTypes: string[] }): string {
   const [height, width] = model.imageSize;
-  const title = model.name ?? model.runId;
+  // Names come from run.json and the run folder: shown as text, never as Markdown or HTML.
+  const title = markdownText(model.name ?? model.runId);
   const accuracy =
     model.valAccuracy !== undefined ? `, validation accuracy ${(model.valAccuracy * 100).toFixed(1)}%` : '';
   const epoch = model.bestEpoch !== undefined ? ` (best epoch ${model.bestEpoch}${accuracy})` : '';
@@ -91,7 +93,7 @@ export function onnxReadme(model: RunModel, sizes: { fileBytes: number; opTypes:
   const ops = [...new Set(sizes.opTypes)].sort().join(', ');
   return `# ${title} — ONNX
 
-An image classifier fine-tuned with Fine-Tune Studio, run \`${model.runId}\`${epoch}, as an ONNX model
+An image classifier fine-tuned with Fine-Tune Studio, run ${markdownCode(model.runId)}${epoch}, as an ONNX model
 (opset 13, ${(sizes.fileBytes / 1024).toFixed(0)} KiB) for ONNX Runtime, TensorRT, OpenVINO, Core ML tools and the rest.
 
 | file | |
@@ -107,7 +109,7 @@ by one transpose to NCHW; do not normalise the pixels yourself. Images were stre
 (no crop, Lanczos resampling), EXIF orientation applied, alpha dropped.
 
 **Output** \`${ONNX_OUTPUT}\`: float32 \`[batch, ${model.classNames.length}]\`, softmax probabilities in the order of
-\`labels.json\`: ${model.classNames.map((c) => `\`${c}\``).join(', ')}.
+\`labels.json\`: ${model.classNames.map(markdownCode).join(', ')}.
 
 ## Python (ONNX Runtime)
 

@@ -6,10 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
+import { stagedBinaryName, writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
 import { UserError } from '../../core/userError';
 import { layersModelTopology, readModelJson } from '../../core/model/modelJson';
 import { BYTES_PER_DTYPE } from '../../core/model/weightBytes';
+import { containedWeightFile } from '../../core/model/weightFiles';
+import { isFileReadError, READ_LIMITS, readRegularFileSync } from '../../core/files/regularFile';
 
 interface WeightsGroup {
   paths: string[];
@@ -42,11 +44,18 @@ export function readModelArtifacts(modelJsonPath: string): tf.io.ModelArtifacts 
   const buffers: Buffer[] = [];
   for (const group of json.weightsManifest ?? []) {
     const groupBuffers: Buffer[] = [];
-    for (const shard of group.paths) {
-      const shardPath = path.resolve(dir, shard);
+    for (const shard of Array.isArray(group.paths) ? group.paths : []) {
+      // Inside the model folder, a plain file (no link): a manifest must not make the trainer read
+      // ~/.ssh/id_rsa into a layer's weights, which a frozen layer would then carry into every export.
+      const shardPath = containedWeightFile(dir, String(shard), modelJsonPath);
       try {
-        groupBuffers.push(fs.readFileSync(shardPath));
-      } catch {
+        groupBuffers.push(readRegularFileSync(shardPath, { maxBytes: READ_LIMITS.weights, noFollow: true }));
+      } catch (error) {
+        if (isFileReadError(error) && error.reason !== 'missing')
+          throw new UserError(
+            `Weight file ${shard} listed in ${modelJsonPath} is unreadable (${error.reason}).`,
+            modelJsonPath,
+          );
         throw new UserError(
           `Weight file ${shard} listed in ${modelJsonPath} is missing (looked for ${shardPath}). Copy the model's .bin files next to model.json.`,
           modelJsonPath,
@@ -54,6 +63,8 @@ export function readModelArtifacts(modelJsonPath: string): tf.io.ModelArtifacts 
       }
     }
     const groupBytes = groupBuffers.reduce((n, b) => n + b.length, 0);
+    if (!Array.isArray(group.weights))
+      throw new UserError(`${modelJsonPath} has a weights group without a "weights" list.`, modelJsonPath);
     const needed = group.weights.reduce((n, w) => n + expectedBytes(w), 0);
     if (groupBytes < needed) {
       throw new UserError(
@@ -90,7 +101,6 @@ export function atomicDirSaveHandler(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts) => {
       fs.mkdirSync(dir, { recursive: true });
-      const weightsName = `weights-${Date.now().toString(36)}-${process.pid}.bin`;
       const weightData = artifacts.weightData;
       const bytes =
         weightData == null
@@ -98,21 +108,19 @@ export function atomicDirSaveHandler(dir: string): tf.io.IOHandler {
           : new Uint8Array(
               Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData,
             );
-      writeFileDurably(path.join(dir, weightsName), bytes);
-      const modelJson: ModelJson = {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        weightsManifest: [{ paths: [`./${weightsName}`], weights: artifacts.weightSpecs ?? [] }],
-        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-        ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
-      };
-      writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-      for (const entry of fs.readdirSync(dir)) {
-        if (entry !== weightsName && /^weights-.*\.bin$/.test(entry))
-          fs.rmSync(path.join(dir, entry), { force: true });
-      }
+      writeModelFolder(
+        dir,
+        {
+          modelTopology: artifacts.modelTopology,
+          format: artifacts.format ?? 'layers-model',
+          generatedBy: artifacts.generatedBy,
+          convertedBy: artifacts.convertedBy ?? null,
+          ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+          ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+        },
+        artifacts.weightSpecs ?? [],
+        bytes,
+      );
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
@@ -122,4 +130,66 @@ export function atomicDirSaveHandler(dir: string): tf.io.IOHandler {
       };
     },
   };
+}
+
+/**
+ * The model folder's files in the order that keeps it loadable at every instant: a new uniquely named
+ * weights file, then model.json (naming it) renamed over the old one, then older weights files removed.
+ */
+function writeModelFolder(
+  dir: string,
+  json: Omit<ModelJson, 'weightsManifest'>,
+  specs: tf.io.WeightsManifestEntry[],
+  bytes: Uint8Array,
+): void {
+  const weightsName = stagedBinaryName('weights');
+  writeFileDurably(path.join(dir, weightsName), bytes);
+  const modelJson: ModelJson = {
+    ...json,
+    weightsManifest: [{ paths: [`./${weightsName}`], weights: specs }],
+  };
+  writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name !== weightsName && /^weights-.*\.bin$/.test(entry.name))
+      fs.rmSync(path.join(dir, entry.name), { force: true });
+  }
+}
+
+/** A tensor's values as a checkpoint holds them (checkpoint.ts SavedTensor). */
+export interface WeightValues {
+  shape: number[];
+  dtype: string;
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * Replaces the weights of a model folder this run saved with `weights` (getWeights order, which is the
+ * manifest's), keeping its topology — how Resume puts the checkpoint's best epoch back into model/.
+ * Returns false, writing nothing, when the folder's manifest does not describe exactly these tensors.
+ */
+export function rewriteModelWeights(dir: string, weights: readonly WeightValues[]): boolean {
+  let json: ModelJson;
+  try {
+    json = readModelJson(path.join(dir, 'model.json')) as ModelJson;
+  } catch {
+    return false;
+  }
+  const specs = (json.weightsManifest ?? []).flatMap((group) =>
+    Array.isArray(group.weights) ? group.weights : [],
+  );
+  const fits =
+    specs.length === weights.length &&
+    specs.every(
+      (spec, i) =>
+        !spec.quantization &&
+        spec.dtype === weights[i].dtype &&
+        spec.shape.join() === weights[i].shape.join(),
+    );
+  if (!fits) return false;
+  const bytes = Buffer.concat(
+    weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)),
+  );
+  const { weightsManifest: _old, ...rest } = json;
+  writeModelFolder(dir, rest, specs, bytes);
+  return true;
 }

@@ -1,14 +1,21 @@
 /**
  * What a trainer killed mid-write leaves in the runs folder, and its removal. Every write in the run store
- * is staged (a hidden `.<id>.creating-*` folder renamed into place, `<file>.tmp-<pid>` renamed over the
- * file, a new `weights-*-<pid>.bin` / `tensors-*-<pid>.bin` named by model.json / state.json only once
- * complete), so a kill never corrupts a run — but the staged pieces of the write it interrupted stay. They
- * are removed when a later run starts in the same runs folder, and only when their writer is gone: a
- * staged file whose pid is alive belongs to a trainer still writing it.
+ * is staged (a hidden `.<id>.creating-*` folder renamed into place, `<file>.tmp-<writer>` renamed over the
+ * file, a new `weights-*-<writer>.bin` / `tensors-*-<writer>.bin` named by model.json / state.json only
+ * once complete), so a kill never corrupts a run — but the staged pieces of the write it interrupted stay.
+ * They are removed when a later run starts in the same runs folder, and only when their writer is gone:
+ * `<writer>` is the pid and a tag of the host (core/files/writerId.ts), because a dev container and the
+ * host around it share the folder but not their pids. A run whose writer's lock is held by a live trainer
+ * (core/runs/runLock.ts) is not touched at all.
+ *
+ * Nothing here follows a symbolic link: only real folders are entered and only real files removed, so a
+ * link a cloned repository planted (`model -> ~/.ssh`) is never a way to delete files elsewhere.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isProcessAlive } from '../../core/runs/readRuns';
+import { isAbandoned, parseWriter } from '../../core/files/writerId';
+import { readTextFileSync, READ_LIMITS } from '../../core/files/regularFile';
+import { liveLockHolder } from '../../core/runs/runLock';
 
 /** A staging folder older than this cannot be a run folder still being assembled (that takes ms). */
 const STALE_STAGING_MS = 10 * 60 * 1000;
@@ -18,11 +25,15 @@ const STAGED_BINARIES: Record<string, string> = {
   'model-last': 'model.json',
   checkpoint: 'state.json',
 };
-const TEMP_FILE = /\.tmp-(\d+)$/;
-const STAGED_BINARY = /^(?:weights|tensors)-[0-9a-z]+-(\d+)\.bin$/;
+/** `<file>.tmp-<pid>[-<host tag><random>]` */
+const TEMP_FILE = /\.tmp-(\d+(?:-[0-9a-f]{16})?)$/;
+/** `weights-<time>-<pid>[-<host tag><random>].bin`, the same for tensors */
+const STAGED_BINARY = /^(?:weights|tensors)-[0-9a-z]+-(\d+(?:-[0-9a-f]{16})?)\.bin$/;
 
+/** The entries of a real folder (lstat: a link to a folder is not entered). */
 function entries(dir: string): fs.Dirent[] {
   try {
+    if (!fs.lstatSync(dir).isDirectory()) return [];
     return fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
@@ -38,29 +49,37 @@ function remove(target: string, removed: string[]): void {
   }
 }
 
-function deadWriter(match: RegExpMatchArray | null): boolean {
-  return match !== null && !isProcessAlive(Number(match[1]));
+/** Whether the staged file `name` (matched by `pattern`) in `dir` belongs to a writer that is gone. */
+function abandoned(dir: string, name: string, pattern: RegExp, now: number): boolean {
+  const match = name.match(pattern);
+  const writer = match ? parseWriter(match[1]) : undefined;
+  if (!writer) return false;
+  try {
+    return isAbandoned(writer, fs.lstatSync(path.join(dir, name)).mtimeMs, now);
+  } catch {
+    return false;
+  }
 }
 
-/** `<file>.tmp-<pid>` files of dead writers in `dir`. */
-function removeTempFiles(dir: string, removed: string[]): void {
+/** `<file>.tmp-<writer>` files of dead writers in `dir`. */
+function removeTempFiles(dir: string, removed: string[], now: number): void {
   for (const entry of entries(dir)) {
-    if (entry.isFile() && deadWriter(entry.name.match(TEMP_FILE)))
+    if (entry.isFile() && abandoned(dir, entry.name, TEMP_FILE, now))
       remove(path.join(dir, entry.name), removed);
   }
 }
 
 /** Staged binaries of dead writers that the folder's JSON file does not name. */
-function removeUnreferencedBinaries(dir: string, jsonFile: string, removed: string[]): void {
+function removeUnreferencedBinaries(dir: string, jsonFile: string, removed: string[], now: number): void {
   let named = '';
   try {
-    named = fs.readFileSync(path.join(dir, jsonFile), 'utf8');
+    named = readTextFileSync(path.join(dir, jsonFile), { maxBytes: READ_LIMITS.modelJson, noFollow: true });
   } catch {
     return; // without the file that names the current binary, nothing can be told apart: keep all
   }
   for (const entry of entries(dir)) {
     if (!entry.isFile() || named.includes(entry.name)) continue;
-    if (deadWriter(entry.name.match(STAGED_BINARY))) remove(path.join(dir, entry.name), removed);
+    if (abandoned(dir, entry.name, STAGED_BINARY, now)) remove(path.join(dir, entry.name), removed);
   }
 }
 
@@ -73,17 +92,19 @@ export function removeLeftovers(runsDir: string, now = Date.now()): string[] {
     if (entry.name.startsWith('.')) {
       if (!entry.name.includes('.creating-')) continue;
       try {
-        if (now - fs.statSync(full).mtimeMs > STALE_STAGING_MS) remove(full, removed);
+        if (now - fs.lstatSync(full).mtimeMs > STALE_STAGING_MS) remove(full, removed);
       } catch {
         // gone already
       }
       continue;
     }
-    removeTempFiles(full, removed);
+    // A live trainer (here or on another host) is writing this run: its staged files are its work.
+    if (liveLockHolder(full, now)) continue;
+    removeTempFiles(full, removed, now);
     for (const [sub, jsonFile] of Object.entries(STAGED_BINARIES)) {
       const dir = path.join(full, sub);
-      removeTempFiles(dir, removed);
-      removeUnreferencedBinaries(dir, jsonFile, removed);
+      removeTempFiles(dir, removed, now);
+      removeUnreferencedBinaries(dir, jsonFile, removed, now);
     }
   }
   return removed;

@@ -2,16 +2,36 @@
  * The write side of a run folder (`<runsDir>/<runId>/`), the source of truth every view reads:
  * run.json replaced atomically on every status change, metrics.jsonl appended and fsynced per epoch
  * (a crash can at worst leave the last line torn, which readers skip), the best model saved atomically.
+ * One writer at a time: a run is created holding its lock (core/runs/runLock.ts) and Resume takes it.
+ *
+ * The order of the writes of an epoch, and why a kill at any point leaves a consistent folder:
+ *   1. a new best epoch: model/ (weights file, then model.json renamed over), then run.json's bestEpoch —
+ *      run.json never names a best epoch whose model is not on disk;
+ *   2. metrics.jsonl's line (fsynced), then run.json's epochsCompleted — never more epochs claimed than written;
+ *   3. the checkpoint (tensors file, then state.json renamed over).
+ * A kill during 3 leaves the checkpoint one epoch behind model/ and run.json (which agree with each other).
+ * Resume continues from the checkpoint, so reopen() first puts the checkpoint's best epoch back into
+ * model/ (its weights are in the checkpoint), then writes run.json with that best epoch: run.json,
+ * model/ and — at the end — summary.json describe the same epoch even when the resumed run stops before
+ * it trains the lost epoch again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runRecord';
-import { diskProblem, writeFileAtomic } from '../../core/atomicFile';
-import { atomicDirSaveHandler } from '../model/fileModelIO';
+import { diskProblem, fsyncDir, writeFileAtomic } from '../../core/atomicFile';
+import { acquireRunLock, releaseRunLock, writeRunLock } from '../../core/runs/runLock';
+import { atomicDirSaveHandler, rewriteModelWeights } from '../model/fileModelIO';
 import { writeCheckpoint, type FitCheckpoint } from '../training/checkpoint';
 import { UserError } from '../../core/userError';
 import { removeLeftovers } from './leftovers';
+
+/**
+ * metrics.jsonl is appended to through no link: O_APPEND (read-write, to look at its last byte), and
+ * O_NOFOLLOW where the platform has it.
+ */
+const APPEND_FLAGS =
+  fs.constants.O_RDWR | fs.constants.O_APPEND | ((fs.constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0);
 
 /** `20261128-143005-digits-frozen-conv`: sorts by start time, readable, safe as a folder name. */
 export function makeRunId(
@@ -57,10 +77,13 @@ export class RunWriter {
       const full: RunRecord = { id, ...record };
       const staging = fs.mkdtempSync(path.join(runsDir, `.${id}.creating-`));
       try {
+        writeRunLock(staging);
         writeFileAtomic(path.join(staging, 'run.json'), JSON.stringify(full, null, 2));
         fs.writeFileSync(path.join(staging, 'metrics.jsonl'), '');
+        fsyncDir(staging);
         const dir = path.join(runsDir, id);
         fs.renameSync(staging, dir);
+        fsyncDir(runsDir);
         return new RunWriter(dir, full);
       } catch (error) {
         fs.rmSync(staging, { recursive: true, force: true });
@@ -72,14 +95,43 @@ export class RunWriter {
   }
 
   /**
-   * Takes over an existing run folder to resume it: run.json gets `changes` (status running, this process)
-   * and metrics.jsonl is rewritten to hold exactly the epochs the checkpoint has — a line written after
-   * the checkpoint belongs to an epoch that will be trained again.
+   * Takes over an existing run folder to resume it from `checkpoint`, holding its lock (a UserError when
+   * another trainer holds it): model/ gets the checkpoint's best epoch back (see the file comment), then
+   * run.json gets `record` (status running, this process, the checkpoint's best epoch), and metrics.jsonl
+   * is rewritten to hold exactly the epochs the checkpoint has — a line written after the checkpoint
+   * belongs to an epoch that will be trained again.
    */
-  static reopen(dir: string, record: RunRecord, history: EpochMetrics[]): RunWriter {
+  static reopen(
+    dir: string,
+    record: RunRecord,
+    checkpoint: Pick<FitCheckpoint, 'history' | 'best' | 'bestWeights'>,
+  ): RunWriter {
+    acquireRunLock(dir, record.id);
     const writer = new RunWriter(dir, record);
-    writer.flushRecord();
-    writeFileAtomic(path.join(dir, 'metrics.jsonl'), history.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    try {
+      const modelDir = path.join(dir, 'model');
+      if (checkpoint.best && checkpoint.bestWeights && fs.existsSync(path.join(modelDir, 'model.json'))) {
+        // Until model/ is back at the checkpoint's best epoch, run.json names no best epoch at all.
+        const { bestEpoch: _epoch, best: _best, ...unsure } = record;
+        writer.record = unsure;
+        writer.flushRecord();
+        if (!rewriteModelWeights(modelDir, checkpoint.bestWeights)) {
+          throw new UserError(
+            `Run ${record.id}'s checkpoint does not fit its saved model (${modelDir}): start a new run instead.`,
+            modelDir,
+          );
+        }
+        writer.record = record;
+      }
+      writer.flushRecord();
+      writeFileAtomic(
+        path.join(dir, 'metrics.jsonl'),
+        checkpoint.history.map((m) => `${JSON.stringify(m)}\n`).join(''),
+      );
+    } catch (error) {
+      releaseRunLock(dir);
+      throw error;
+    }
     return writer;
   }
 
@@ -94,16 +146,30 @@ export class RunWriter {
   update(changes: Partial<RunRecord>): void {
     this.record = { ...this.record, ...changes };
     this.flushRecord();
+    // The run has ended (completed, stopped, failed): another trainer may resume it now.
+    if (this.record.status !== 'running') releaseRunLock(this.dir);
   }
 
   warn(message: string): void {
     this.update({ warnings: [...this.record.warnings, message] });
   }
 
+  /**
+   * One line per epoch, fsynced. A line an earlier write left without its newline (a failed, short write)
+   * is ended first, so this epoch's line never joins it: readers skip the torn line, not this one.
+   */
   appendMetrics(metrics: EpochMetrics): void {
-    const fd = fs.openSync(path.join(this.dir, 'metrics.jsonl'), 'a');
+    const fd = fs.openSync(path.join(this.dir, 'metrics.jsonl'), APPEND_FLAGS);
     try {
-      fs.writeSync(fd, `${JSON.stringify(metrics)}\n`);
+      const { size } = fs.fstatSync(fd);
+      let torn = false;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        fs.readSync(fd, last, 0, 1, size - 1);
+        torn = last[0] !== 0x0a;
+      }
+      // writeFileSync on a descriptor writes every byte (it retries short writes).
+      fs.writeFileSync(fd, `${torn ? '\n' : ''}${JSON.stringify(metrics)}\n`);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -12,8 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EpochMetrics } from '../../protocol/runRecord';
-import { writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
+import { stagedBinaryName, writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
 import type { RngState } from '../../core/rng';
+import { READ_LIMITS, readRegularFileSync, readTextFileSync } from '../../core/files/regularFile';
 import { CHECKPOINT_DIR, CHECKPOINT_STATE_FILE as STATE_FILE } from '../../core/runs/resumable';
 import type { TrackerState } from './earlyStopping';
 
@@ -159,13 +160,13 @@ export function writeCheckpoint(runDir: string, checkpoint: FitCheckpoint): void
     return value;
   };
   const stored = store(checkpoint) as Stored<FitCheckpoint>;
-  const tensorsFile = `tensors-${Date.now().toString(36)}-${process.pid}.bin`;
+  const tensorsFile = stagedBinaryName('tensors');
   writeFileDurably(path.join(dir, tensorsFile), Buffer.concat(chunks));
   const state: StateFile = { format: FORMAT, tensorsFile, checkpoint: stored };
   writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(state));
-  for (const entry of fs.readdirSync(dir)) {
-    if (entry !== tensorsFile && /^tensors-.*\.bin$/.test(entry))
-      fs.rmSync(path.join(dir, entry), { force: true });
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name !== tensorsFile && /^tensors-.*\.bin$/.test(entry.name))
+      fs.rmSync(path.join(dir, entry.name), { force: true });
   }
 }
 
@@ -175,9 +176,15 @@ export function readCheckpoint(runDir: string): FitCheckpoint | undefined {
   let state: StateFile;
   let bytes: Buffer;
   try {
-    state = JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as StateFile;
+    // Files the run wrote: never links, each read with a byte cap (a FIFO or /dev/zero is refused).
+    state = JSON.parse(
+      readTextFileSync(path.join(dir, STATE_FILE), { maxBytes: READ_LIMITS.modelJson, noFollow: true }),
+    ) as StateFile;
     if (state.format !== FORMAT || !/^tensors-[\w-]+\.bin$/.test(state.tensorsFile)) return undefined;
-    bytes = fs.readFileSync(path.join(dir, state.tensorsFile));
+    bytes = readRegularFileSync(path.join(dir, state.tensorsFile), {
+      maxBytes: READ_LIMITS.checkpointTensors,
+      noFollow: true,
+    });
   } catch {
     return undefined;
   }

@@ -77,15 +77,20 @@ function safeShardPath(shard: unknown): string {
 }
 
 /** The model in the cache, when a complete, verified copy of this entry is there. */
-export function cachedModel(entry: CatalogueEntry, cacheDir: string): DownloadedModel | undefined {
+export async function cachedModel(
+  entry: CatalogueEntry,
+  cacheDir: string,
+): Promise<DownloadedModel | undefined> {
   const dir = path.join(cacheDir, entry.id);
   try {
-    const record = JSON.parse(fs.readFileSync(path.join(dir, VERIFIED_FILE), 'utf8')) as VerifiedRecord;
+    const record = JSON.parse(
+      await fs.promises.readFile(path.join(dir, VERIFIED_FILE), 'utf8'),
+    ) as VerifiedRecord;
     if (record.url !== entry.url) return undefined;
     let bytes = 0;
     for (const [file, info] of Object.entries(record.files)) {
       // Sizes, not hashes: cheap enough for every use, and enough to notice a file removed or cut short.
-      if (fs.statSync(path.join(dir, file)).size !== info.bytes) return undefined;
+      if ((await fs.promises.stat(path.join(dir, file))).size !== info.bytes) return undefined;
       bytes += info.bytes;
     }
     return { modelJson: path.join(dir, 'model.json'), dir, bytes, cached: true };
@@ -94,8 +99,10 @@ export function cachedModel(entry: CatalogueEntry, cacheDir: string): Downloaded
   }
 }
 
-function sha256(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Downloads (or finds in the cache) the entry's model; see the file comment for what is verified. */
@@ -103,11 +110,11 @@ export async function downloadModel(
   entry: CatalogueEntry,
   options: DownloadOptions,
 ): Promise<DownloadedModel> {
-  const existing = cachedModel(entry, options.cacheDir);
+  const existing = await cachedModel(entry, options.cacheDir);
   if (existing) return existing;
 
-  fs.mkdirSync(options.cacheDir, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(options.cacheDir, `.partial-${entry.id}-`));
+  await fs.promises.mkdir(options.cacheDir, { recursive: true });
+  const staging = await fs.promises.mkdtemp(path.join(options.cacheDir, `.partial-${entry.id}-`));
   try {
     const fetchOptions: FetchOptions = { timeoutMs: options.timeoutMs, signal: options.signal };
     let received = 0;
@@ -159,14 +166,16 @@ export async function downloadModel(
       );
     }
     total = modelJsonBytes.length + groups.reduce((sum, g) => sum + g.bytes, 0);
-    fs.writeFileSync(path.join(staging, 'model.json'), modelJsonBytes);
+    await fs.promises.writeFile(path.join(staging, 'model.json'), modelJsonBytes);
 
     for (const group of groups) {
       let groupBytes = 0;
       for (const shard of group.paths) {
         const target = path.join(staging, shard);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        const fd = fs.openSync(target, 'w');
+        await fs.promises.mkdir(path.dirname(target), { recursive: true });
+        const handle = await fs.promises.open(target, 'w');
+        // Chunks are written in order, without blocking the thread; the download waits for the last write.
+        let writes: Promise<unknown> = Promise.resolve();
         try {
           await fetchStream(new URL(shard, modelJsonUrl).toString(), {
             ...fetchOptions,
@@ -176,14 +185,16 @@ export async function downloadModel(
                 throw new Error(
                   `weight files ${group.paths.join(', ')} are larger than the ${group.bytes} bytes model.json describes: not this model's weights`,
                 );
-              fs.writeSync(fd, chunk);
+              writes = writes.then(() => handle.write(chunk));
               received += chunk.length;
               groupBytes += chunk.length;
               options.onProgress?.({ file: shard, received, total });
             },
           });
+          await writes;
         } finally {
-          fs.closeSync(fd);
+          await writes.catch(() => undefined);
+          await handle.close();
         }
       }
       if (groupBytes !== group.bytes) {
@@ -196,7 +207,7 @@ export async function downloadModel(
     const files: VerifiedRecord['files'] = {};
     for (const file of ['model.json', ...groups.flatMap((g) => g.paths)]) {
       const abs = path.join(staging, file);
-      files[file] = { bytes: fs.statSync(abs).size, sha256: sha256(abs) };
+      files[file] = { bytes: (await fs.promises.stat(abs)).size, sha256: await sha256(abs) };
       const expected = entry.sha256?.[file];
       if (expected !== undefined && expected !== files[file].sha256) {
         throw new Error(`${file}: SHA-256 ${files[file].sha256} does not match the catalogue's ${expected}`);
@@ -209,14 +220,14 @@ export async function downloadModel(
       files,
       downloadedAt: new Date().toISOString(),
     };
-    fs.writeFileSync(path.join(staging, VERIFIED_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    await fs.promises.writeFile(path.join(staging, VERIFIED_FILE), `${JSON.stringify(record, null, 2)}\n`);
 
     // Into place: a stale or partial copy under the final name goes first.
     const dir = path.join(options.cacheDir, entry.id);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(staging, dir);
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    await fs.promises.rename(staging, dir);
     return { modelJson: path.join(dir, 'model.json'), dir, bytes: received, cached: false };
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    await fs.promises.rm(staging, { recursive: true, force: true });
   }
 }

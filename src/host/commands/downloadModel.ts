@@ -24,8 +24,10 @@ export function modelCacheDir(context: vscode.ExtensionContext): string {
 }
 
 async function pickEntry(cacheDir: string): Promise<CatalogueEntry | undefined> {
-  const items = bundledCatalogue().map((entry) => {
-    const cached = cachedModel(entry, cacheDir);
+  const entries = bundledCatalogue();
+  const cachedFlags = await Promise.all(entries.map((entry) => cachedModel(entry, cacheDir)));
+  const items = entries.map((entry, i) => {
+    const cached = cachedFlags[i];
     return {
       label: entry.label,
       description: `${entry.imageSize.join('×')} · pixels [${entry.pixelRange.join(', ')}] · ${cached ? '$(check) downloaded' : `~${megabytes(entry.approxBytes)}`}`,

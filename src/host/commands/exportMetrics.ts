@@ -4,11 +4,17 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportMetrics, type MetricsFormat } from '../../core/export/exportMetrics';
+import type { MetricsFormat } from '../../core/export/exportMetrics';
+import { exportMetricsInChild } from '../childExports';
 import { errorMessage } from '../../core/userError';
+import { quoteArg, shellKindOf } from '../../core/portable/shellQuote';
 import { pickRun } from './exportModel';
 
-async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Promise<void> {
+async function exportRunMetrics(
+  arg: unknown,
+  log: vscode.LogOutputChannel,
+  cliScript: string,
+): Promise<void> {
   const runDir = await pickRun(arg, {
     placeHolder: 'Export the metrics of which run?',
     keep: (run) => run.metrics.length > 0,
@@ -28,7 +34,8 @@ async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Pro
   );
   if (!format) return;
   try {
-    const result = exportMetrics(runDir, format.format);
+    // In the bundled CLI's process: metrics.jsonl is read and the files written off the host's thread.
+    const result = await exportMetricsInChild({ cliScript, runDir, format: format.format });
     log.info(
       `exported ${result.epochs} epochs of ${path.basename(runDir)} as ${result.format}: ${result.files.join(', ')}`,
     );
@@ -40,7 +47,8 @@ async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Pro
       );
       if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(result.path));
     } else {
-      const command = `tensorboard --logdir "${path.dirname(runDir)}"`;
+      // Quoted for the shell it is pasted into: a folder named $(…) must not run.
+      const command = tensorboardCommand(path.dirname(runDir), vscode.env.shell, process.platform);
       const copy = 'Copy Command';
       const choice = await vscode.window.showInformationMessage(
         `Fine-Tune: TensorBoard event files written to ${result.path}. View them with: ${command}`,
@@ -54,8 +62,16 @@ async function exportRunMetrics(arg: unknown, log: vscode.LogOutputChannel): Pro
   }
 }
 
-export function registerExportMetricsCommand(log: vscode.LogOutputChannel): vscode.Disposable {
+/** `tensorboard --logdir <dir>` for the user's terminal shell (VS Code's `env.shell`), `dir` quoted for it. */
+export function tensorboardCommand(logdir: string, shell: string, platform: string): string {
+  return `tensorboard --logdir ${quoteArg(logdir, shellKindOf(shell, platform))}`;
+}
+
+export function registerExportMetricsCommand(
+  log: vscode.LogOutputChannel,
+  cliScript: string,
+): vscode.Disposable {
   return vscode.commands.registerCommand('fineTune.exportMetrics', (arg?: unknown) =>
-    exportRunMetrics(arg, log),
+    exportRunMetrics(arg, log, cliScript),
   );
 }

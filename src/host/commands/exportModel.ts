@@ -2,18 +2,18 @@
  * "Fine-Tune: Export Model": a run's best model into a folder the user picks, as ONNX (model.onnx) or
  * TensorFlow.js (model.json + weights + predict.js), each with labels.json, preprocessing.json and a README.
  * From the palette it asks which run; from the Runs view it takes the clicked run; then the format.
- * TensorFlow.js files are copied by the engine's exportRunModel (files only); the ONNX conversion needs
- * TensorFlow.js, so it runs in a child process (onnxExporter.ts), never in the host.
+ * Both formats are written by the bundled CLI in a child process (childExports.ts): the ONNX conversion needs
+ * TensorFlow.js, which never loads in the host, and the TensorFlow.js export copies weight files that may
+ * be GiBs — neither blocks the extension host's thread.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportTargetState } from '../../core/export/exportFolder';
-import { exportRunModel } from '../../core/export/exportModel';
-import { exportOnnxInChild } from '../onnxExporter';
+import { exportTargetStateAsync } from '../../core/export/exportFolder';
+import { exportOnnxInChild, exportTfjsInChild } from '../childExports';
 import { ensureTrusted } from '../workspaceTrust';
-import { listRuns, type RunListing } from '../../core/runs/readRuns';
+import { listRunsAsync, type RunListing } from '../../core/runs/readRuns';
 import { errorMessage } from '../../core/userError';
 
 const RUNS_SUBDIR = path.join('.finetune', 'runs');
@@ -27,11 +27,12 @@ export function runDirOfArgument(arg: unknown): string | undefined {
 }
 
 /** Runs of every workspace folder, newest first, optionally only those `keep` accepts. */
-function workspaceRuns(keep: (run: RunListing) => boolean): RunListing[] {
+async function workspaceRuns(keep: (run: RunListing) => boolean | Promise<boolean>): Promise<RunListing[]> {
   const runs: RunListing[] = [];
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
     try {
-      runs.push(...listRuns(path.join(folder.uri.fsPath, RUNS_SUBDIR)).filter(keep));
+      for (const run of await listRunsAsync(path.join(folder.uri.fsPath, RUNS_SUBDIR)))
+        if (await keep(run)) runs.push(run);
     } catch {
       // an unreadable runs folder has no runs to offer
     }
@@ -42,11 +43,11 @@ function workspaceRuns(keep: (run: RunListing) => boolean): RunListing[] {
 /** The run the command is about: the argument's, else a quick pick of the workspace's runs. */
 export async function pickRun(
   arg: unknown,
-  options: { placeHolder: string; keep: (run: RunListing) => boolean; none: string },
+  options: { placeHolder: string; keep: (run: RunListing) => boolean | Promise<boolean>; none: string },
 ): Promise<string | undefined> {
   const given = runDirOfArgument(arg);
   if (given) return given;
-  const runs = workspaceRuns(options.keep);
+  const runs = await workspaceRuns(options.keep);
   if (runs.length === 0) {
     void vscode.window.showInformationMessage(`Fine-Tune: ${options.none}`);
     return undefined;
@@ -103,13 +104,17 @@ async function chooseTarget(
   format: ModelExportFormat,
 ): Promise<{ target: string; overwrite: boolean } | undefined> {
   let target = picked;
-  let state = exportTargetState(target);
+  let state = await exportTargetStateAsync(target);
   if (state.kind === 'foreign' || state.kind === 'file') {
     const stem = path.join(picked, `${runId}-${format}`);
     target = stem;
-    for (let i = 2; !['absent', 'empty', 'previousExport'].includes(exportTargetState(target).kind); i++)
+    for (
+      let i = 2;
+      !['absent', 'empty', 'previousExport'].includes((await exportTargetStateAsync(target)).kind);
+      i++
+    )
       target = `${stem}-${i}`;
-    state = exportTargetState(target);
+    state = await exportTargetStateAsync(target);
   }
   if (state.kind === 'symlink') {
     void vscode.window.showErrorMessage(`Fine-Tune: ${target} is a symbolic link; pick a real folder.`);
@@ -128,6 +133,32 @@ async function chooseTarget(
   return { target, overwrite: false };
 }
 
+/**
+ * The previous export a confirmed Replace moved aside goes to the trash, not away for good. Without a
+ * trash (remote windows, some Linux desktops) the user chooses: delete it, or keep it where it is.
+ */
+async function trashReplacedExport(
+  replaced: string,
+  outDir: string,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
+  const uri = vscode.Uri.file(replaced);
+  try {
+    await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: true });
+    log.info(`the earlier export in ${outDir} was moved to the trash`);
+    return;
+  } catch (error) {
+    log.warn(`could not move the earlier export ${replaced} to the trash: ${errorMessage(error)}`);
+  }
+  const remove = 'Delete Permanently';
+  const answer = await vscode.window.showWarningMessage(
+    `Fine-Tune: the earlier export in ${outDir} could not be moved to the trash. It is kept as ${replaced}.`,
+    remove,
+    'Keep It',
+  );
+  if (answer === remove) await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: false });
+}
+
 export interface ExportModelDeps {
   log: vscode.LogOutputChannel;
   /** dist/cli.js: the ONNX export runs there (it loads the model with TensorFlow.js). */
@@ -138,7 +169,11 @@ async function exportModel(arg: unknown, formatArg: unknown, deps: ExportModelDe
   const { log } = deps;
   const runDir = await pickRun(arg, {
     placeHolder: 'Export the best model of which run?',
-    keep: (run) => fs.existsSync(path.join(run.dir, 'model', 'model.json')),
+    keep: (run) =>
+      fs.lstat(path.join(run.dir, 'model', 'model.json')).then(
+        () => true,
+        () => false,
+      ),
     none: 'no run in this workspace has a saved model yet (a run saves its best model when an epoch ends).',
   });
   if (!runDir) return;
@@ -170,6 +205,7 @@ async function exportModel(arg: unknown, formatArg: unknown, deps: ExportModelDe
     let outDir: string;
     let summary: string;
     let files: string[];
+    let replaced: string | undefined;
     if (format === 'onnx') {
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Fine-Tune: exporting ${runId} to ONNX…` },
@@ -177,13 +213,19 @@ async function exportModel(arg: unknown, formatArg: unknown, deps: ExportModelDe
       );
       outDir = result.outDir;
       files = result.files;
+      replaced = result.replacedTo;
       summary = `as ONNX (${(result.onnxBytes / 1024).toFixed(0)} KiB)`;
     } else {
-      const result = exportRunModel(runDir, choice.target, { overwrite: choice.overwrite });
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Fine-Tune: exporting ${runId}…` },
+        () => exportTfjsInChild({ cliScript: deps.cliScript, runDir, ...choice }),
+      );
       outDir = result.outDir;
       files = result.files;
-      summary = `(${result.model.imageSize.join('×')}, ${result.model.classNames.length} classes)`;
+      replaced = result.replacedTo;
+      summary = `(${result.imageSize.join('×')}, ${result.classes} classes)`;
     }
+    if (replaced) await trashReplacedExport(replaced, outDir, log);
     log.info(
       `exported ${runId}'s best model (${format}) to ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`,
     );

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, type RunListing } from '../../core/runs/readRuns';
+import { listRunsAsync, type RunListing } from '../../core/runs/readRuns';
 import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
 import { RunItem } from '../views/runItem';
@@ -29,7 +29,8 @@ async function runsWithModel(): Promise<RunListing[]> {
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
     let listed: RunListing[];
     try {
-      listed = listRuns(path.join(folder.uri.fsPath, '.finetune', 'runs'));
+      // Asynchronous and bounded (run files read as regular files with byte caps, so many runs listed).
+      listed = await listRunsAsync(path.join(folder.uri.fsPath, '.finetune', 'runs'));
     } catch {
       continue;
     }
@@ -58,9 +59,10 @@ async function chooseRun(experiments: ExperimentService): Promise<string | undef
   if (runs.length === 1) return runs[0].dir;
   const pick = await vscode.window.showQuickPick(
     runs.map((run) => ({
-      label: run.record!.name,
+      // run.json is the repository's: a name that is not a string is shown by the run's id.
+      label: typeof run.record!.name === 'string' ? run.record!.name : run.id,
       description: `${run.id} · ${run.effectiveStatus}`,
-      detail: vscode.workspace.asRelativePath(run.record!.experimentPath),
+      detail: vscode.workspace.asRelativePath(String(run.record!.experimentPath)),
       dir: run.dir,
     })),
     { placeHolder: 'Find label issues with which run (its experiment and model)?' },

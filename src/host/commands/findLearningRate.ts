@@ -8,7 +8,7 @@
  * notification says. Refusing would force a wait of a whole run for a minute's worth of planning. One
  * sweep at a time, though: a second request says which sweep is running.
  */
-import * as fs from 'node:fs';
+import { experimentFileProblem } from '../workspacePaths';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LrFinderCancelled, runLrFinder, type LrFinderRun } from '../lrFinderProcess';
@@ -20,7 +20,7 @@ import {
   type LrFinderPanelContext,
 } from '../panels/lrFinderPanel';
 import { ensureTrusted } from '../workspaceTrust';
-import { pipelineSettings } from '../../protocol/trainerMessages';
+import { boundedPipelineSettings, boundedTrainerMemoryMB } from '../settingBounds';
 
 export const FIND_LEARNING_RATE_COMMAND = 'fineTune.findLearningRate';
 
@@ -53,7 +53,10 @@ export function registerFindLearningRateCommand(context: FindLearningRateContext
     // After a window reload the panel redraws the result it saved (the sweep is not run again).
     vscode.window.registerWebviewPanelSerializer(LR_FINDER_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: unknown) => {
-        if (isSavedLrFinderState(state) && fs.existsSync(state.experimentPath)) {
+        if (
+          isSavedLrFinderState(state) &&
+          (await experimentFileProblem(state.experimentPath)) === undefined
+        ) {
           LrFinderPanel.revive(panel, vscode.Uri.file(state.experimentPath), state.result, panelContext);
         } else panel.dispose();
       },
@@ -95,8 +98,8 @@ async function findLearningRate(
     recordDir: path.join(folder, '.finetune', 'lr-finder'),
     cwd: folder,
     env: context.trainerEnv(),
-    memoryLimitMB: settings.get<number>('trainerMemoryMB', 0),
-    threads: pipelineSettings(settings).trainerThreads,
+    memoryLimitMB: boundedTrainerMemoryMB(settings),
+    threads: boundedPipelineSettings(settings).trainerThreads,
     onProgress: (p) => (latest = p),
     onLog: (level, message) => {
       log[level](`LR finder: ${message}`);

@@ -30,18 +30,28 @@ export function nativeRoot(context: vscode.ExtensionContext): string {
   return path.join(context.globalStorageUri.fsPath, 'native');
 }
 
+/**
+ * The installed backends' folders in global storage, looked up without blocking at activation and after
+ * each install (refreshInstalledBackends); trainerEnvironment reads this list.
+ */
+let installedPrefixes: string[] = [];
+
+export async function refreshInstalledBackends(context: vscode.ExtensionContext): Promise<void> {
+  const found: string[] = [];
+  for (const backend of ['tensorflow-gpu', 'tensorflow'] as const) {
+    const prefix = backendPrefix(nativeRoot(context), backend);
+    if (await installedVersion(prefix, backend)) found.push(prefix);
+  }
+  installedPrefixes = found;
+}
+
 /** The folders the trainer looks in for the native packages: the setting's first, then global storage. */
-export function nativeBackendFolders(context: vscode.ExtensionContext): string[] {
+export function nativeBackendFolders(_context: vscode.ExtensionContext): string[] {
   const configured = vscode.workspace
     .getConfiguration('fineTune')
     .get<string>(NATIVE_BACKEND_PATH_SETTING, '')
     .trim();
-  const folders = configured ? [configured] : [];
-  for (const backend of ['tensorflow-gpu', 'tensorflow'] as const) {
-    const prefix = backendPrefix(nativeRoot(context), backend);
-    if (installedVersion(prefix, backend)) folders.push(prefix);
-  }
-  return folders;
+  return [...(configured ? [configured] : []), ...installedPrefixes];
 }
 
 /** The environment for a trainer process: the host's, plus FINETUNE_NATIVE_PATH when there is one. */
@@ -58,8 +68,12 @@ interface BackendChoiceItem extends vscode.QuickPickItem {
 
 async function chooseBackend(context: vscode.ExtensionContext): Promise<NativeBackend | undefined> {
   const root = nativeRoot(context);
+  const versions = {
+    tensorflow: await installedVersion(backendPrefix(root, 'tensorflow'), 'tensorflow'),
+    'tensorflow-gpu': await installedVersion(backendPrefix(root, 'tensorflow-gpu'), 'tensorflow-gpu'),
+  };
   const installed = (backend: NativeBackend): string => {
-    const version = installedVersion(backendPrefix(root, backend), backend);
+    const version = versions[backend];
     return version ? ` — installed (${version})` : '';
   };
   const items: BackendChoiceItem[] = [
@@ -134,7 +148,7 @@ async function installCommand(
     .getConfiguration('fineTune')
     .get<string>(NATIVE_BACKEND_PATH_SETTING, '')
     .trim();
-  if (configured && installedVersion(configured, backend)) {
+  if (configured && (await installedVersion(configured, backend))) {
     const install = 'Install Anyway';
     const answer = await vscode.window.showInformationMessage(
       `Fine-Tune: ${NATIVE_PACKAGES[backend]} is already available from fineTune.nativeBackendPath (${configured}), which takes precedence.`,
@@ -193,6 +207,7 @@ async function installCommand(
   log.info(
     `installed ${NATIVE_PACKAGES[backend]} ${result.version} in ${result.prefix}; checking that it loads`,
   );
+  await refreshInstalledBackends(context);
   const problem = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Fine-Tune: checking that ${backend} loads…` },
     () => loadTest(trainerScript, backend, trainerEnvironment(context)),
@@ -224,14 +239,19 @@ export function registerInstallBackendCommand(
   log: vscode.LogOutputChannel,
 ): vscode.Disposable {
   const trainerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath;
+  void refreshInstalledBackends(context);
   const configured = vscode.workspace
     .getConfiguration('fineTune')
     .get<string>(NATIVE_BACKEND_PATH_SETTING, '')
     .trim();
-  if (configured && !fs.existsSync(path.join(configured, 'node_modules'))) {
-    log.warn(
-      `fineTune.nativeBackendPath is ${configured}, which has no node_modules folder: set it to the folder that holds node_modules/@tensorflow/tfjs-node(-gpu).`,
-    );
+  if (configured) {
+    void fs.promises
+      .stat(path.join(configured, 'node_modules'))
+      .catch(() =>
+        log.warn(
+          `fineTune.nativeBackendPath is ${configured}, which has no node_modules folder: set it to the folder that holds node_modules/@tensorflow/tfjs-node(-gpu).`,
+        ),
+      );
   }
   return vscode.commands.registerCommand('fineTune.installNativeBackend', () =>
     installCommand(context, log, trainerScript),

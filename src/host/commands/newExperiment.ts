@@ -4,10 +4,12 @@
  * trainer process, via ModelDescriber) while the user is still picking, so the file starts with a sensible
  * cut and freeze point and the model's own image size instead of placeholders.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readModelInputSize } from '../../core/config/modelInputShape';
+import { modelInputSizeOf } from '../../core/config/modelInputShape';
+import { isFileReadError, READ_LIMITS, readTextFile } from '../../core/files/regularFile';
+import { modelJsonFacts } from '../../core/model/modelJsonFacts';
 import { classOf, field, topologyOf } from '../../core/model/modelJson';
 import { scanDataset, type DatasetScan } from '../../core/data/scanDataset';
 import { errorMessage } from '../../core/userError';
@@ -84,18 +86,36 @@ const browseItem = <T>(label: string, detail: string): Choice<T> => ({
   alwaysShow: true,
 });
 
+/**
+ * model.json's text when it is a regular file of at most MODEL_JSON_PEEK_LIMIT bytes; 'too large' for a
+ * bigger one (still usable, just not peeked into); undefined when it cannot be read.
+ */
+async function peekText(file: string): Promise<string | 'too large' | undefined> {
+  try {
+    return await readTextFile(file, { maxBytes: MODEL_JSON_PEEK_LIMIT });
+  } catch (error) {
+    return isFileReadError(error) && error.reason === 'too large' ? 'too large' : undefined;
+  }
+}
+
 /** What model.json says about itself, or why it cannot be a base model (a graph model, not a model). */
 async function peekModel(file: string): Promise<{ description?: string; unusable?: boolean }> {
   try {
-    const stat = await fs.promises.stat(file);
-    if (stat.size > MODEL_JSON_PEEK_LIMIT) return {};
-    const json: unknown = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    const text = await peekText(file);
+    if (text === 'too large') return {};
+    if (text === undefined) return { unusable: true };
+    const json: unknown = JSON.parse(text);
     const topology = field(json, 'modelTopology');
     if (!topology || typeof topology !== 'object' || field(json, 'format') === 'graph-model')
       return { unusable: true };
     const model = topologyOf(json);
     const name = field(field(model, 'config'), 'name');
-    const size = readModelInputSize(file);
+    let size: [number, number] | undefined;
+    try {
+      size = modelInputSizeOf(json as never);
+    } catch {
+      size = undefined;
+    }
     const parts = [
       typeof name === 'string' ? name : classOf(model),
       size ? `input ${size[0]}×${size[1]}` : undefined,
@@ -254,8 +274,11 @@ async function pickTargetFolder(model: string, dataset: string): Promise<string 
   return picked?.[0]?.fsPath;
 }
 
-function exists(file: string): boolean {
-  return fs.existsSync(file);
+function exists(file: string): Promise<boolean> {
+  return fs.lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Step 3: the name, validated as it is typed; an invalid name cannot be accepted. */
@@ -271,14 +294,16 @@ function askName(folder: string, value: string): Promise<string | undefined> {
     box.ignoreFocusOut = true;
     const validate = (input: string): string | undefined => {
       const problem = experimentNameProblem(input);
-      box.validationMessage = problem
-        ? problem
-        : exists(path.join(folder, experimentFileName(input)))
-          ? {
+      box.validationMessage = problem;
+      // Whether the file exists is looked up without blocking; the warning appears when it is known.
+      if (!problem)
+        void exists(path.join(folder, experimentFileName(input))).then((taken) => {
+          if (taken && box.value === input)
+            box.validationMessage = {
               message: `${experimentFileName(input)} already exists there.`,
               severity: vscode.InputBoxValidationSeverity.Warning,
-            }
-          : undefined;
+            };
+        });
       return problem;
     };
     validate(value);
@@ -304,13 +329,14 @@ async function pickFile(
   suggestion: string,
 ): Promise<{ name: string; file: string } | undefined> {
   let value = suggestion;
-  for (let n = 2; exists(path.join(folder, experimentFileName(value))); n++) value = `${suggestion}-${n}`;
+  for (let n = 2; await exists(path.join(folder, experimentFileName(value))); n++)
+    value = `${suggestion}-${n}`;
   for (;;) {
     const typed = await askName(folder, value);
     if (typed === undefined) return undefined;
     const name = experimentNameOf(typed);
     const file = path.join(folder, experimentFileName(name));
-    if (!exists(file)) return { name, file };
+    if (!(await exists(file))) return { name, file };
     const replace = 'Replace';
     const answer = await vscode.window.showWarningMessage(
       `${experimentFileName(name)} already exists in ${folder}. Replace it?`,
@@ -325,15 +351,12 @@ async function pickFile(
 }
 
 /** MobileNet and Teachable Machine models were trained on pixels in [-1, 1]. */
-function looksLikeMobileNet(modelJson: string): boolean {
-  try {
-    const metadata = path.join(path.dirname(modelJson), 'metadata.json');
-    if (fs.existsSync(metadata) && /"tmVersion"/.test(fs.readFileSync(metadata, 'utf8'))) return true;
-    const stat = fs.statSync(modelJson);
-    return stat.size <= MODEL_JSON_PEEK_LIMIT && /mobilenet/i.test(fs.readFileSync(modelJson, 'utf8'));
-  } catch {
-    return false;
-  }
+async function looksLikeMobileNet(modelJson: string): Promise<boolean> {
+  const metadata = path.join(path.dirname(modelJson), 'metadata.json');
+  const metadataText = await readTextFile(metadata, { maxBytes: READ_LIMITS.smallJson }).catch(() => '');
+  if (/"tmVersion"/.test(metadataText)) return true;
+  const text = await peekText(modelJson);
+  return typeof text === 'string' && text !== 'too large' && /mobilenet/i.test(text);
 }
 
 async function newExperiment(experiments: ExperimentService, describer: ModelDescriber): Promise<void> {
@@ -372,8 +395,8 @@ async function newExperiment(experiments: ExperimentService, describer: ModelDes
     choices = suggestLayerChoices(described.layers);
     imageSize = imageSizeFromInputShape(described.inputShape);
   }
-  imageSize ??= readModelInputSize(model);
-  const mobileNet = looksLikeMobileNet(model);
+  imageSize ??= (await modelJsonFacts(model)).inputSize;
+  const mobileNet = await looksLikeMobileNet(model);
   const text = experimentTemplate({
     name: target.name,
     baseModel: relativeToExperiment(target.file, model),

@@ -4,28 +4,33 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns } from '../../core/runs/readRuns';
-import { resumeProblem } from '../../core/runs/resumable';
+import { listRunsAsync } from '../../core/runs/readRuns';
+import { resumeProblemAsync } from '../../core/runs/resumable';
 import type { TrainingController } from '../training/trainingController';
 import { RunItem } from '../views/runItem';
 import type { RunsViewProvider } from '../views/runsView';
 
 /** Run folders of the workspace that can be resumed now, newest first. */
-function resumableRuns(): { dir: string; id: string; name: string; status: string }[] {
-  return (vscode.workspace.workspaceFolders ?? []).flatMap((folder) => {
+async function resumableRuns(): Promise<{ dir: string; id: string; name: string; status: string }[]> {
+  const found: { dir: string; id: string; name: string; status: string }[] = [];
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    let runs: Awaited<ReturnType<typeof listRunsAsync>>;
     try {
-      return listRuns(path.join(folder.uri.fsPath, '.finetune', 'runs'))
-        .filter((run) => resumeProblem(run) === undefined)
-        .map((run) => ({
-          dir: run.dir,
-          id: run.id,
-          name: run.record?.name ?? run.id,
-          status: `${run.effectiveStatus} after epoch ${run.metrics.length}`,
-        }));
+      runs = await listRunsAsync(path.join(folder.uri.fsPath, '.finetune', 'runs'));
     } catch {
-      return []; // an unreadable runs folder has nothing to resume
+      continue; // an unreadable runs folder has nothing to resume
     }
-  });
+    for (const run of runs) {
+      if ((await resumeProblemAsync(run)) !== undefined) continue;
+      found.push({
+        dir: run.dir,
+        id: run.id,
+        name: run.record?.name ?? run.id,
+        status: `${run.effectiveStatus} after epoch ${run.metrics.length}`,
+      });
+    }
+  }
+  return found;
 }
 
 export function registerResumeRunCommand(
@@ -36,7 +41,7 @@ export function registerResumeRunCommand(
     let dir: string | undefined =
       typeof arg === 'string' ? arg : arg instanceof RunItem ? arg.run.dir : runs.selectedRunDirs()[0];
     if (!dir) {
-      const candidates = resumableRuns();
+      const candidates = await resumableRuns();
       if (candidates.length === 0) {
         void vscode.window.showInformationMessage(
           'Fine-Tune: no run to resume — only stopped, crashed or failed runs with an epoch checkpoint can be resumed.',

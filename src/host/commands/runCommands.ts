@@ -4,17 +4,17 @@
  * multi-select, every selected item; each command says what it did not do (a running run cannot be
  * deleted or renamed) instead of failing silently.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatMetric } from '../../core/runs/compareRuns';
 import { loadExperiment } from '../../core/config/loadExperiment';
-import { readRun, type RunListing } from '../../core/runs/readRuns';
+import { readRunAsync, type RunListing } from '../../core/runs/readRuns';
 import {
   configChanges,
   describeChanges,
   rerunExperimentText,
-  rerunFilePath,
+  rerunFilePathAsync,
 } from '../../core/runs/rerunConfig';
 import {
   MAX_DISPLAY_NAME_LENGTH,
@@ -22,11 +22,12 @@ import {
   notesLockedReason,
   runDisplayName,
   runNotesOf,
-  updateRunNotes,
+  updateRunNotesAsync,
 } from '../../core/runs/runNotes';
 import { errorMessage } from '../../core/userError';
 import { isRunFolder } from '../panels/comparePanel';
 import { RunItem } from '../views/runItem';
+import { experimentFileProblem } from '../workspacePaths';
 import type { RunsViewProvider } from '../views/runsView';
 
 export interface RunCommandsContext {
@@ -98,7 +99,7 @@ async function pickRuns(runs: RunsViewProvider, preselected: string[]): Promise<
 }
 
 async function rename(context: RunCommandsContext, dir: string): Promise<void> {
-  const run = readRun(dir);
+  const run = await readRunAsync(dir);
   const locked = notesLockedReason(run);
   if (locked) return void warn(locked);
   const recorded = run.record!.name;
@@ -110,12 +111,12 @@ async function rename(context: RunCommandsContext, dir: string): Promise<void> {
       input.length > MAX_DISPLAY_NAME_LENGTH ? `At most ${MAX_DISPLAY_NAME_LENGTH} characters.` : undefined,
   });
   if (value === undefined) return;
-  updateRunNotes(dir, { displayName: value });
-  context.runs.refreshRuns([dir]);
+  await updateRunNotesAsync(dir, { displayName: value });
+  await context.runs.refreshRuns([dir]);
 }
 
 async function addNote(context: RunCommandsContext, dir: string): Promise<void> {
-  const run = readRun(dir);
+  const run = await readRunAsync(dir);
   const locked = notesLockedReason(run);
   if (locked) return void warn(locked);
   const current = runNotesOf(run.record).note;
@@ -130,15 +131,16 @@ async function addNote(context: RunCommandsContext, dir: string): Promise<void> 
       input.length > MAX_NOTE_LENGTH ? `At most ${MAX_NOTE_LENGTH} characters.` : undefined,
   });
   if (value === undefined) return;
-  updateRunNotes(dir, { note: value });
-  context.runs.refreshRuns([dir]);
+  await updateRunNotesAsync(dir, { note: value });
+  await context.runs.refreshRuns([dir]);
 }
 
 async function deleteRuns(context: RunCommandsContext, dirs: string[]): Promise<void> {
-  const runs = dirs.map((dir) => readRun(dir));
+  const runs = await Promise.all(dirs.map((dir) => readRunAsync(dir)));
   const running = runs.filter((run) => run.effectiveStatus === 'running');
   // An empty folder is a run that is starting (its trainer has not written run.json yet) or not a run.
-  const notRuns = runs.filter((run) => run.effectiveStatus !== 'running' && !isRunFolder(run.dir));
+  const isRun = await Promise.all(runs.map((run) => isRunFolder(run.dir)));
+  const notRuns = runs.filter((run, i) => run.effectiveStatus !== 'running' && !isRun[i]);
   const deletable = runs.filter((run) => !running.includes(run) && !notRuns.includes(run));
   const skipped = [
     ...running.map((run) => `${runDisplayName(run)} is running — stop it first`),
@@ -159,7 +161,13 @@ async function deleteRuns(context: RunCommandsContext, dirs: string[]): Promise<
   const failed: { run: RunListing; reason: string }[] = [];
   for (const run of deletable) {
     // The folder may have gone while the dialog was open (deleted from a terminal).
-    if (!fs.existsSync(run.dir)) continue;
+    if (
+      !(await fs.lstat(run.dir).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     try {
       await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: true });
     } catch (error) {
@@ -188,7 +196,7 @@ async function deleteRuns(context: RunCommandsContext, dirs: string[]): Promise<
       }
     }
   }
-  context.runs.refreshRuns(deletable.map((run) => run.dir));
+  await context.runs.refreshRuns(deletable.map((run) => run.dir));
   if (skipped.length > 0) void warn(`not deleted: ${skipped.join('; ')}.`);
 }
 
@@ -201,10 +209,13 @@ async function revealFolder(dir: string): Promise<void> {
   }
 }
 
-/** Where a re-run file goes: next to the original experiment, else in the workspace the runs belong to. */
-function rerunFolder(run: RunListing): string {
+/**
+ * Where a re-run file goes: next to the original experiment when that is an experiment file inside the
+ * workspace (run.json is the repository's word), else in the workspace the runs belong to.
+ */
+function rerunFolder(run: RunListing, originalInWorkspace: boolean): string {
   const original = run.record?.experimentPath;
-  if (original && fs.existsSync(path.dirname(original))) return path.dirname(original);
+  if (original && originalInWorkspace) return path.dirname(original);
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(run.dir));
   // <base>/.finetune/runs/<id> → <base>
   return folder?.uri.fsPath ?? path.dirname(path.dirname(path.dirname(run.dir)));
@@ -216,17 +227,20 @@ function rerunFolder(run: RunListing): string {
  * shown, and trained — never the edited file in the run's name.
  */
 async function rerun(context: RunCommandsContext, dir: string): Promise<void> {
-  const run = readRun(dir);
+  const run = await readRunAsync(dir);
   const snapshot = run.record?.config;
   if (!run.record || !snapshot) {
     return void warn(
       `run ${run.id} has no readable configuration snapshot (${run.unreadable ?? 'run.json lacks "config"'}).`,
     );
   }
-  const original = run.record.experimentPath;
+  const recorded = typeof run.record.experimentPath === 'string' ? run.record.experimentPath : undefined;
+  // Only a *.finetune.json inside the workspace is trained as it is or written next to.
+  const problem = recorded ? await experimentFileProblem(recorded) : 'no experiment file recorded';
+  const original = problem ? undefined : recorded;
   let why: string;
   let originalLoads = false;
-  if (original && fs.existsSync(original)) {
+  if (original) {
     try {
       const changes = configChanges(snapshot, (await loadExperiment(original)).config);
       originalLoads = true;
@@ -240,9 +254,9 @@ async function rerun(context: RunCommandsContext, dir: string): Promise<void> {
       why = `${vscode.workspace.asRelativePath(original)} no longer loads: ${errorMessage(error)}`;
     }
   } else {
-    why = `Its experiment file ${original ? vscode.workspace.asRelativePath(original) : ''} no longer exists.`;
+    why = `Its experiment file cannot be used: ${problem}.`;
   }
-  const target = rerunFilePath(rerunFolder(run), snapshot.name);
+  const target = await rerunFilePathAsync(rerunFolder(run, original !== undefined), snapshot.name);
   const write = `Write ${path.basename(target)} and Train`;
   const current = 'Train the Current File';
   const choice = await vscode.window.showWarningMessage(
@@ -257,7 +271,7 @@ async function rerun(context: RunCommandsContext, dir: string): Promise<void> {
   if (choice === current && original) {
     await context.startTraining(vscode.Uri.file(original));
   } else if (choice === write) {
-    fs.writeFileSync(
+    await fs.writeFile(
       target,
       rerunExperimentText(snapshot, target, { runId: run.id, startedAt: run.record.startedAt }),
       { flag: 'wx' },

@@ -34,12 +34,14 @@ export interface FindDatasetsOptions {
   maxFolders?: number;
   /** Folder names never entered, in addition to hidden ones (starting with '.'). */
   skipFolderNames?: readonly string[];
+  /** Time the search may take, in ms; it stops there and reports `truncated`. Default 10000. */
+  timeoutMs?: number;
 }
 
 export interface FindDatasetsResult {
   /** Sorted by relativePath in code-point order. */
   datasets: FoundDataset[];
-  /** True when maxFolders stopped the search before every folder within maxDepth was looked at. */
+  /** True when maxFolders or timeoutMs stopped the search before every folder within maxDepth was looked at. */
   truncated: boolean;
   /** Folder listings read. */
   foldersListed: number;
@@ -64,11 +66,15 @@ class DatasetFinder {
   private readonly cache = new Map<string, Listing>();
   private readonly skipped: Set<string>;
 
+  private readonly deadline: number;
+
   constructor(
     private readonly maxFolders: number,
     skipFolderNames: readonly string[],
+    timeoutMs: number,
   ) {
     this.skipped = new Set(skipFolderNames);
+    this.deadline = Date.now() + timeoutMs;
   }
 
   get foldersListed(): number {
@@ -79,7 +85,7 @@ class DatasetFinder {
   async list(abs: string): Promise<Listing> {
     const cached = this.cache.get(abs);
     if (cached) return cached;
-    if (this.listed >= this.maxFolders) throw new BudgetExhausted();
+    if (this.listed >= this.maxFolders || Date.now() > this.deadline) throw new BudgetExhausted();
     this.listed++;
     let entries: Dirent[];
     try {
@@ -144,10 +150,11 @@ export async function findDatasets(
 ): Promise<FindDatasetsResult> {
   const start = path.resolve(root);
   const maxDepth = options.maxDepth ?? 4;
-  const finder = new DatasetFinder(options.maxFolders ?? 3000, [
-    ...DEFAULT_SKIPPED_FOLDERS,
-    ...(options.skipFolderNames ?? []),
-  ]);
+  const finder = new DatasetFinder(
+    options.maxFolders ?? 3000,
+    [...DEFAULT_SKIPPED_FOLDERS, ...(options.skipFolderNames ?? [])],
+    options.timeoutMs ?? 10_000,
+  );
   const datasets: FoundDataset[] = [];
   // Real paths already searched: a symbolic link back to an ancestor must not loop, nor a folder linked
   // twice be listed twice.

@@ -9,7 +9,9 @@ import { modify, parse, type Edit, type FormattingOptions } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { LayerEdit, ExperimentPanelState } from '../../protocol/webviewMessages';
-import { parseExperimentText } from '../../core/config/loadExperiment';
+import { parseExperimentTextAsync } from '../../core/config/loadExperiment';
+import { READ_LIMITS, readTextFile } from '../../core/files/regularFile';
+import { modelJsonFacts } from '../../core/model/modelJsonFacts';
 import { isUserError } from '../../core/userError';
 import type { ModelDescriber } from '../modelDescriber';
 import { RESTRICTED_LAYERS_NOTE } from '../restrictedMode';
@@ -96,9 +98,14 @@ export class ExperimentService implements vscode.Disposable {
     return pick?.uri;
   }
 
+  /**
+   * The experiment's text: the open document's, else the file's — a regular file of at most a few MiB
+   * (a `*.finetune.json` that is a link to /dev/zero or a FIFO is refused, not read forever).
+   */
   async text(uri: vscode.Uri): Promise<string> {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (open) return open.getText();
+    if (uri.scheme === 'file') return readTextFile(uri.fsPath, { maxBytes: READ_LIMITS.smallJson });
     return Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
   }
 
@@ -119,7 +126,13 @@ export class ExperimentService implements vscode.Disposable {
       layerStates: {},
     };
     try {
-      const loaded = parseExperimentText(text, uri.fsPath);
+      // The base model's input size from the cached model.json facts: read once per version of the
+      // model file, not on every keystroke.
+      const loaded = await parseExperimentTextAsync(
+        text,
+        uri.fsPath,
+        async (modelJsonPath) => (await modelJsonFacts(modelJsonPath)).inputSize,
+      );
       state.config = loaded.config;
       state.warnings = loaded.warnings;
     } catch (error) {

@@ -15,6 +15,7 @@ import type { RunRecord, RunSummary } from '../../protocol/runRecord';
 import { isFolderName, moveTarget } from '../../core/insight/moveTarget';
 import { errorMessage } from '../../core/userError';
 import { ensureTrusted } from '../workspaceTrust';
+import { isInWorkspace } from '../workspacePaths';
 import { DataInsightCancelled, runDataInsight, runGradCam, type DataInsightRun } from './dataInsightProcess';
 import {
   datasetMatches,
@@ -54,8 +55,9 @@ export class DataTabController implements vscode.Disposable {
 
   constructor(
     private readonly runDir: string,
-    private readonly record: () => RunRecord | undefined,
-    private readonly summary: () => RunSummary | undefined,
+    /** run.json and summary.json, read asynchronously and bounded (the panel's readers). */
+    private readonly record: () => Promise<RunRecord | undefined>,
+    private readonly summary: () => Promise<RunSummary | undefined>,
     private readonly post: (message: DataTabToPanel) => void,
     private readonly context: DataInsightContext,
   ) {}
@@ -91,17 +93,27 @@ export class DataTabController implements vscode.Disposable {
     }
   }
 
-  private datasetDir(): string | undefined {
-    return this.record()?.config.dataset.path;
+  private async datasetDir(): Promise<string | undefined> {
+    const dir = (await this.record())?.config?.dataset?.path;
+    return typeof dir === 'string' ? dir : undefined;
   }
 
-  private workspaceFolder(): string | undefined {
-    const dir = this.datasetDir();
+  private async workspaceFolder(): Promise<string | undefined> {
+    const dir = await this.datasetDir();
     return dir ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(dir))?.uri.fsPath : undefined;
   }
 
+  /** The dataset folder when it lies inside the workspace with every link resolved (run.json's say only). */
+  private async datasetInWorkspace(): Promise<{ dataset: string; folder: string } | undefined> {
+    const dataset = await this.datasetDir();
+    const folder = await this.workspaceFolder();
+    if (!dataset || !folder || !isWithin(folder, dataset) || !(await isInWorkspace(dataset)))
+      return undefined;
+    return { dataset, folder };
+  }
+
   async analyze(): Promise<void> {
-    const record = this.record();
+    const record = await this.record();
     if (!record) {
       this.post({ type: 'dataFailed', error: `The run's run.json cannot be read: nothing to analyse.` });
       return;
@@ -111,7 +123,7 @@ export class DataTabController implements vscode.Disposable {
       this.post({ type: 'dataFailed', error: 'Restricted Mode: trust the workspace to find label issues.' });
       return;
     }
-    const folder = this.workspaceFolder() ?? path.dirname(path.dirname(this.runDir));
+    const folder = (await this.workspaceFolder()) ?? path.dirname(path.dirname(this.runDir));
     const settings = vscode.workspace.getConfiguration('fineTune');
     const log = this.context.log;
     this.post({ type: 'dataProgress', message: 'Starting the trainer…' });
@@ -144,7 +156,8 @@ export class DataTabController implements vscode.Disposable {
       const report = await run.result;
       if (this.disposed) return;
       const dataset = report.datasetPath;
-      const store = this.workspaceFolder() ? new ReviewedStore(this.workspaceFolder()!) : undefined;
+      const workspaceFolder = await this.workspaceFolder();
+      const store = workspaceFolder ? new ReviewedStore(workspaceFolder) : undefined;
       const reviewed = store ? await store.reviewed(dataset) : new Set<string>();
       this.report = withoutReviewed(report, reviewed);
       this.reviewedCount = [...reviewed].filter((f) => mentions(report, f)).length;
@@ -175,13 +188,13 @@ export class DataTabController implements vscode.Disposable {
 
   /** The image's path, or a message saying why the action cannot touch it. */
   private async target(file: string): Promise<{ abs: string; dataset: string } | { refusal: string }> {
-    const dataset = this.datasetDir();
-    const folder = this.workspaceFolder();
-    if (!dataset || !folder || !isWithin(folder, dataset)) {
+    const inside = await this.datasetInWorkspace();
+    if (!inside) {
       return {
-        refusal: `The dataset folder ${dataset ?? ''} is not inside the workspace: the Data tab only changes files inside it.`,
+        refusal: `The dataset folder ${(await this.datasetDir()) ?? ''} is not inside the workspace: the Data tab only changes files inside it.`,
       };
     }
+    const { dataset } = inside;
     const resolved = await resolveInDataset(dataset, file);
     if ('problem' in resolved) {
       return {
@@ -195,7 +208,7 @@ export class DataTabController implements vscode.Disposable {
   }
 
   private async act(action: DataAction, file: string, toClass?: string): Promise<void> {
-    const inSummary = this.summary()?.predictions.some((p) => p.file === file) ?? false;
+    const inSummary = (await this.summary())?.predictions.some((p) => p.file === file) ?? false;
     if (!this.listed(file) && !(action === 'open' && inSummary)) {
       this.context.log.warn(`ignored ${action} of ${file}: not an image of this panel's report`);
       return;
@@ -262,7 +275,7 @@ export class DataTabController implements vscode.Disposable {
   }
 
   private async undo(): Promise<void> {
-    const dataset = this.datasetDir();
+    const dataset = await this.datasetDir();
     const last = this.moves[this.moves.length - 1];
     if (!dataset || !last) return;
     const from = datasetPath(dataset, last.from);
@@ -322,7 +335,7 @@ export class DataTabController implements vscode.Disposable {
   }
 
   private async review(file: string, dataset: string): Promise<void> {
-    const folder = this.workspaceFolder();
+    const folder = await this.workspaceFolder();
     if (!folder) return;
     await new ReviewedStore(folder).mark(dataset, file);
     this.gone.add(file);
@@ -337,12 +350,12 @@ export class DataTabController implements vscode.Disposable {
   }
 
   private async gradCam(file: string, classIndex: number): Promise<void> {
-    const inSummary = this.summary()?.predictions.some((p) => p.file === file) ?? false;
+    const inSummary = (await this.summary())?.predictions.some((p) => p.file === file) ?? false;
     if (!this.listed(file) && !inSummary) {
       this.context.log.warn(`ignored Grad-CAM of ${file}: not an image of this run`);
       return;
     }
-    const record = this.record();
+    const record = await this.record();
     const fail = (error: string): void => this.post({ type: 'gradCamFailed', file, classIndex, error });
     if (!record || classIndex >= record.classNames.length) return fail('no such class in this run');
     if (!(await ensureTrusted('analyzeData', record.name)))
@@ -358,7 +371,7 @@ export class DataTabController implements vscode.Disposable {
         classIndex,
         // The cpu backend starts fastest; one image needs no more.
         backend: 'cpu',
-        cwd: this.workspaceFolder(),
+        cwd: await this.workspaceFolder(),
         env: this.context.trainerEnv(),
         memoryLimitMB: settings.get<number>('trainerMemoryMB', 0),
       });
@@ -388,11 +401,22 @@ export class DataTabController implements vscode.Disposable {
     });
   }
 
-  /** Compares the dataset folder with the run's fingerprint and tells the panel. */
+  /**
+   * Compares the dataset folder with the run's fingerprint and tells the panel. Only a dataset inside the
+   * workspace is scanned for it (run.json may name any folder, "/" included; the Datasets view asks before
+   * it scans outside), and the scan is bounded (MATCH_SCAN_LIMITS).
+   */
   async checkMatch(): Promise<void> {
-    const record = this.record();
-    const dataset = this.datasetDir();
-    if (!record || !dataset) return;
+    const record = await this.record();
+    if (!record) return;
+    const inside = await this.datasetInWorkspace();
+    if (!inside) {
+      this.context.log.info(
+        `label issues: the dataset of run ${record.id} is not inside the workspace: not compared with the run`,
+      );
+      return;
+    }
+    const { dataset } = inside;
     let matches: boolean;
     try {
       matches = await datasetMatches(dataset, record.datasetFingerprint);

@@ -2,13 +2,14 @@
  * The host's file work for the Data tab, asynchronous and bounded, without vscode (tested in plain Node):
  * resolving an image named by the webview to a file that really is inside the dataset folder (no `..`,
  * no symbolic link out of it), reading a small image as a `data:` URL for the embedding map's preview
- * (the browser decodes it; the host never loads sharp), and telling whether the dataset still is what a
- * run trained on.
+ * (the browser decodes it; the host never loads sharp; bounded, regular files only), and telling whether
+ * the dataset still is what a run trained on (a bounded scan).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { datasetFingerprint } from '../../core/data/fingerprint';
-import { scanDataset } from '../../core/data/scanDataset';
+import { SCAN_LIMITS, scanDataset, type ScanLimits } from '../../core/data/scanDataset';
+import { isFileReadError, readRegularFile } from '../../core/files/regularFile';
 import { isInsidePath } from '../../core/insight/moveTarget';
 
 /** Images up to this size are previewed as they are; larger ones only through Open. */
@@ -70,35 +71,48 @@ export function sniffImageType(head: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** A `data:` URL of the image file, or why there is none (too large, not a known image format). */
+/**
+ * A `data:` URL of the image file, or why there is none (too large, not a regular file, not a known image
+ * format). Read like every workspace file (core/files/regularFile): opened non-blocking, a regular file
+ * only, with a byte cap — a FIFO named like an image never holds one of libuv's threads.
+ */
 export async function imageDataUrl(
   abs: string,
   maxBytes = MAX_PREVIEW_BYTES,
 ): Promise<{ dataUrl: string } | { error: string }> {
-  let handle: fs.FileHandle | undefined;
+  let bytes: Buffer;
   try {
-    handle = await fs.open(abs, 'r');
-    const stats = await handle.stat();
-    if (!stats.isFile()) return { error: 'not a file' };
-    if (stats.size > maxBytes) {
-      return {
-        error: `${(stats.size / 2 ** 20).toFixed(1)} MiB is too large to preview here: open it instead.`,
-      };
-    }
-    const bytes = Buffer.alloc(stats.size);
-    await handle.read(bytes, 0, stats.size, 0);
-    const type = sniffImageType(bytes.subarray(0, 16));
-    if (!type) return { error: 'not a PNG, JPEG, GIF, WebP or BMP image' };
-    return { dataUrl: `data:${type};base64,${bytes.toString('base64')}` };
+    bytes = await readRegularFile(abs, { maxBytes });
   } catch (error) {
-    return { error: `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})` };
-  } finally {
-    await handle?.close();
+    if (!isFileReadError(error)) throw error;
+    if (error.reason === 'too large') {
+      const size = await fs.stat(abs).then(
+        (stats) => `${(stats.size / 2 ** 20).toFixed(1)} MiB is`,
+        () => 'It is',
+      );
+      return { error: `${size} too large to preview here: open it instead.` };
+    }
+    if (error.reason === 'not a regular file' || error.reason === 'a folder') return { error: 'not a file' };
+    return { error: `cannot read it (${error.detail ?? error.reason})` };
   }
+  const type = sniffImageType(bytes.subarray(0, 16));
+  if (!type) return { error: 'not a PNG, JPEG, GIF, WebP or BMP image' };
+  return { dataUrl: `data:${type};base64,${bytes.toString('base64')}` };
 }
 
+/**
+ * The bounds of the dataset comparison the Data tab makes on the extension host: the training scan's
+ * caps on images, entries and depth, and a time bound, so a run.json whose dataset path names a huge
+ * folder cannot keep the host's I/O busy; a comparison cut short says so instead of answering.
+ */
+export const MATCH_SCAN_LIMITS: ScanLimits = { ...SCAN_LIMITS, timeoutMs: 30_000 };
+
 /** Whether the dataset folder's fingerprint now equals the one a run recorded (DESIGN.md run.json). */
-export async function datasetMatches(datasetDir: string, fingerprint: string): Promise<boolean> {
-  const scan = await scanDataset(datasetDir);
+export async function datasetMatches(
+  datasetDir: string,
+  fingerprint: string,
+  limits: ScanLimits = MATCH_SCAN_LIMITS,
+): Promise<boolean> {
+  const scan = await scanDataset(datasetDir, limits);
   return datasetFingerprint(scan) === fingerprint;
 }

@@ -2,10 +2,13 @@
  * Images the user marked as reviewed in the Data tab ("this one is fine"), kept in the workspace in
  * `.finetune/reviewed.json` so they are not shown again — in any run's panel, after a reload, for
  * everyone who shares the folder. Keyed by the dataset folder (relative to the workspace folder) and the
- * image's path in it. No vscode import (tested in plain Node); reads are bounded, writes atomic.
+ * image's path in it. No vscode import (tested in plain Node); reads are bounded (regular files only, no
+ * link), writes atomic through an O_EXCL temp file.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomicAsync } from '../../core/atomicFile';
+import { readTextFile } from '../../core/files/regularFile';
 
 export const REVIEWED_FILE = path.join('.finetune', 'reviewed.json');
 /** A reviewed.json larger than this is not read (it would be tens of thousands of entries). */
@@ -33,9 +36,9 @@ export class ReviewedStore {
     const empty: ReviewedJson = { version: 1, datasets: Object.create(null) as ReviewedJson['datasets'] };
     let text: string;
     try {
-      const stats = await fs.stat(this.file);
-      if (!stats.isFile() || stats.size > MAX_REVIEWED_BYTES) return empty;
-      text = await fs.readFile(this.file, 'utf8');
+      // A regular file only, opened non-blocking, not through a link, with a byte cap: a cloned
+      // repository's reviewed.json may be a link to /dev/zero or a FIFO.
+      text = await readTextFile(this.file, { maxBytes: MAX_REVIEWED_BYTES, noFollow: true });
     } catch {
       return empty;
     }
@@ -71,13 +74,7 @@ export class ReviewedStore {
     images[file] = at.toISOString();
     json.datasets[key] = images;
     await fs.mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await fs.writeFile(temp, `${JSON.stringify(json, null, 2)}\n`);
-      await fs.rename(temp, this.file);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
+    // An O_EXCL | O_NOFOLLOW temp file renamed over the old one: never written through a planted link.
+    await writeFileAtomicAsync(this.file, `${JSON.stringify(json, null, 2)}\n`);
   }
 }

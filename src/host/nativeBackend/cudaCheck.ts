@@ -76,12 +76,12 @@ function versionAtLeast(version: string, minimum: string): boolean {
 }
 
 /** Library files named `name*` in the folders of a PATH-like variable. */
-function filesOnPath(value: string | undefined, match: RegExp): Map<string, string[]> {
+async function filesOnPath(value: string | undefined, match: RegExp): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
   for (const dir of (value ?? '').split(path.delimiter).filter(Boolean)) {
     let entries: string[] = [];
     try {
-      entries = fs.readdirSync(dir);
+      entries = await fs.promises.readdir(dir);
     } catch {
       continue;
     }
@@ -138,15 +138,15 @@ export async function checkCuda(
     const ld = await run('ldconfig', ['-p']);
     const known = ld.code === 0 ? parseLdconfig(ld.stdout) : new Map<string, string[]>();
     // ldconfig does not know LD_LIBRARY_PATH folders, where CUDA often lives (/usr/local/cuda-11.2/lib64).
-    for (const [name, paths] of filesOnPath(env.LD_LIBRARY_PATH, /^lib(cudart|cudnn)\.so/))
+    for (const [name, paths] of await filesOnPath(env.LD_LIBRARY_PATH, /^lib(cudart|cudnn)\.so/))
       known.set(name, [...(known.get(name) ?? []), ...paths]);
     cudart = new Map([...known].filter(([name]) => /^libcudart\.so\.\d/.test(name)));
     cudnn = new Map([...known].filter(([name]) => /^libcudnn\.so\.\d/.test(name)));
     wantRuntime = 'libcudart.so.11.0';
     wantCudnn = 'libcudnn.so.8';
   } else {
-    cudart = filesOnPath(env.PATH ?? env.Path, /^cudart64_\d+\.dll$/i);
-    cudnn = filesOnPath(env.PATH ?? env.Path, /^cudnn64_\d+\.dll$/i);
+    cudart = await filesOnPath(env.PATH ?? env.Path, /^cudart64_\d+\.dll$/i);
+    cudnn = await filesOnPath(env.PATH ?? env.Path, /^cudnn64_\d+\.dll$/i);
     wantRuntime = 'cudart64_110.dll';
     wantCudnn = 'cudnn64_8.dll';
   }

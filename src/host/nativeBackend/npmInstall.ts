@@ -9,8 +9,10 @@
  * offline, and the one the failure classifier looks for. No vscode import: tested with a fake npm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as crossSpawn from 'cross-spawn';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { READ_LIMITS, readTextFile } from '../../core/files/regularFile';
 
 export type NativeBackend = 'tensorflow' | 'tensorflow-gpu';
 
@@ -62,19 +64,24 @@ export function packageDir(prefix: string, backend: NativeBackend): string {
  * The version of the backend's package under `prefix` when it is there with its native binding
  * (lib/napi-v*\/tfjs_binding.node, which the install script puts in place), else undefined.
  */
-export function installedVersion(prefix: string, backend: NativeBackend): string | undefined {
+export async function installedVersion(prefix: string, backend: NativeBackend): Promise<string | undefined> {
   const dir = packageDir(prefix, backend);
   try {
-    const { version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-      version?: string;
-    };
+    const { version } = JSON.parse(
+      await readTextFile(path.join(dir, 'package.json'), { maxBytes: READ_LIMITS.smallJson }),
+    ) as { version?: string };
     const lib = path.join(dir, 'lib');
-    const hasBinding = fs
-      .readdirSync(lib)
-      .some(
-        (entry) => entry.startsWith('napi-v') && fs.existsSync(path.join(lib, entry, 'tfjs_binding.node')),
-      );
-    return hasBinding && typeof version === 'string' ? version : undefined;
+    const bindings = await Promise.all(
+      (await fs.promises.readdir(lib))
+        .filter((entry) => entry.startsWith('napi-v'))
+        .map((entry) =>
+          fs.promises.stat(path.join(lib, entry, 'tfjs_binding.node')).then(
+            () => true,
+            () => false,
+          ),
+        ),
+    );
+    return bindings.some(Boolean) && typeof version === 'string' ? version : undefined;
   } catch {
     return undefined;
   }
@@ -191,33 +198,43 @@ function killTree(child: ChildProcess): void {
   }
 }
 
+/** How npm is started: no shell (cross-spawn escapes for cmd.exe where a batch file needs it). */
+export function npmSpawnOptions(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): import('node:child_process').SpawnOptions {
+  return {
+    env,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so Cancel ends npm and the install script's downloads with it.
+    detached: process.platform !== 'win32',
+    shell: false,
+    windowsHide: true,
+  };
+}
+
 /** Runs `npm install <pkg>@4.22.0` into a staging prefix; on success moves it to `<root>/<backend>/`. */
-export function installNativeBackend(options: InstallOptions): Promise<InstallResult> {
+export async function installNativeBackend(options: InstallOptions): Promise<InstallResult> {
   const { backend, root } = options;
   const pkg = `${NATIVE_PACKAGES[backend]}@${TFJS_NODE_VERSION}`;
-  fs.mkdirSync(root, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(root, `.staging-${backend}-`));
+  await fs.promises.mkdir(root, { recursive: true });
+  const staging = await fs.promises.mkdtemp(path.join(root, `.staging-${backend}-`));
   // npm treats the prefix as a project: give it one, so it never walks up to a package.json above it.
-  fs.writeFileSync(
+  await fs.promises.writeFile(
     path.join(staging, 'package.json'),
     `${JSON.stringify({ name: `fine-tune-native-${backend}`, private: true, description: 'Installed by Fine-Tune Studio' }, null, 2)}\n`,
   );
-  const npm = options.npm ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
+  // On Windows npm is npm.cmd, a batch file, which only cmd.exe runs. cross-spawn finds it on PATH and
+  // runs it through cmd.exe with each argument escaped for cmd — `shell: true` would join the arguments
+  // unquoted, so a global-storage path with a space ("Code - Insiders") split into two arguments.
+  const npm = options.npm ?? 'npm';
   const args = ['install', pkg, '--prefix', staging, '--no-audit', '--no-fund', '--foreground-scripts'];
 
   return new Promise((resolve) => {
     let output = '';
     let cancelled = false;
-    const child = spawn(npm, args, {
-      env: options.env ?? process.env,
-      cwd: staging,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so Cancel ends npm and the install script's downloads with it.
-      detached: process.platform !== 'win32',
-      // npm.cmd is a batch file: Windows only runs those through a shell.
-      shell: process.platform === 'win32',
-      windowsHide: true,
-    });
+    const child = crossSpawn.spawn(npm, args, npmSpawnOptions(options.env ?? process.env, staging));
     const lineReader = (stream: 'stdout' | 'stderr'): ((chunk: Buffer) => void) => {
       let pending = '';
       return (chunk) => {
@@ -243,13 +260,14 @@ export function installNativeBackend(options: InstallOptions): Promise<InstallRe
       if (settled) return; // a failed spawn reports 'error', then may also 'close'
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
-      if (!result.ok) fs.rmSync(staging, { recursive: true, force: true });
-      resolve(result);
+      if (result.ok) return resolve(result);
+      void fs.promises.rm(staging, { recursive: true, force: true }).finally(() => resolve(result));
     };
     child.once('error', (error: NodeJS.ErrnoException) =>
       done({ ok: false, failure: classifyInstallFailure(backend, output, null, error) }),
     );
-    child.once('close', (code) => {
+    child.once('close', (code) => void closed(code));
+    const closed = async (code: number | null): Promise<void> => {
       if (cancelled) {
         return done({
           ok: false,
@@ -262,7 +280,7 @@ export function installNativeBackend(options: InstallOptions): Promise<InstallRe
         });
       }
       if (code !== 0) return done({ ok: false, failure: classifyInstallFailure(backend, output, code) });
-      const version = installedVersion(staging, backend);
+      const version = await installedVersion(staging, backend);
       if (!version) {
         return done({
           ok: false,
@@ -277,9 +295,13 @@ export function installNativeBackend(options: InstallOptions): Promise<InstallRe
       const prefix = backendPrefix(root, backend);
       const old = `${prefix}.old-${process.pid}`;
       try {
-        if (fs.existsSync(prefix)) fs.renameSync(prefix, old);
-        fs.renameSync(staging, prefix);
-        fs.rmSync(old, { recursive: true, force: true });
+        const hadOne = await fs.promises.lstat(prefix).then(
+          () => true,
+          () => false,
+        );
+        if (hadOne) await fs.promises.rename(prefix, old);
+        await fs.promises.rename(staging, prefix);
+        await fs.promises.rm(old, { recursive: true, force: true });
       } catch (error) {
         return done({
           ok: false,
@@ -292,6 +314,6 @@ export function installNativeBackend(options: InstallOptions): Promise<InstallRe
         });
       }
       done({ ok: true, prefix, packageDir: packageDir(prefix, backend), version });
-    });
+    };
   });
 }

@@ -5,7 +5,7 @@
  * running, because a trainer that dies writes nothing), reads the base models' layer order in the
  * background for the freeze-pattern diff, and writes the exports the webview builds.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
@@ -17,7 +17,7 @@ import {
   type HostToComparePanel,
 } from '../../protocol/webviewMessages';
 import { isComparePanelToHost } from '../../protocol/messageGuards';
-import { readRun, type RunListing } from '../../core/runs/readRuns';
+import { METRICS_FILE, readRunAsync, RUN_FILE, type RunListing } from '../../core/runs/readRuns';
 import { runDisplayName } from '../../core/runs/runNotes';
 import { errorMessage } from '../../core/userError';
 import type { ModelDescriber } from '../modelDescriber';
@@ -39,8 +39,16 @@ export interface ComparePanelContext {
 }
 
 /** A folder that holds a run (a run.json or metrics.jsonl), as opposed to any path a saved state names. */
-export function isRunFolder(dir: string): boolean {
-  return ['run.json', 'metrics.jsonl'].some((file) => fs.existsSync(path.join(dir, file)));
+export async function isRunFolder(dir: string): Promise<boolean> {
+  const found = await Promise.all(
+    [RUN_FILE, METRICS_FILE].map((file) =>
+      fs.lstat(path.join(dir, file)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return found.some(Boolean);
 }
 
 export class ComparePanel implements vscode.Disposable {
@@ -99,7 +107,7 @@ export class ComparePanel implements vscode.Disposable {
       title: 'Compare Runs',
       isMessage: isComparePanelToHost,
       log: context.log,
-      onReady: () => this.postAll(),
+      onReady: () => void this.postAll(),
       onMessage: (message) => this.onMessage(message),
     });
     this.disposables.push(
@@ -114,10 +122,20 @@ export class ComparePanel implements vscode.Disposable {
     return this.runs.map((run) => run.dir);
   }
 
+  /** The selection's first reading, which `ready` waits for (reads are asynchronous and bounded). */
+  private loaded: Promise<void> = Promise.resolve();
+
   private setRuns(runDirs: string[]): void {
     const unique = [...new Set(runDirs.map((dir) => path.resolve(dir)))];
-    this.runs = unique.map((dir) => readRun(dir));
-    this.generation++;
+    const generation = ++this.generation;
+    this.loaded = Promise.all(unique.map((dir) => readRunAsync(dir))).then((runs) => {
+      if (generation !== this.generation) return;
+      this.runs = runs;
+      this.showRuns();
+    });
+  }
+
+  private showRuns(): void {
     this.panel.title = this.sweep
       ? `Sweep ${this.sweep.name}: ${this.runs.length} Trials`
       : this.runs.length === 1
@@ -125,11 +143,12 @@ export class ComparePanel implements vscode.Disposable {
         : `Compare ${this.runs.length} Runs`;
     this.watch();
     this.freeze = { source: 'loading', rows: [], notes: [] };
-    this.postAll();
+    void this.postAll();
     void this.readLayerOrder(this.generation);
   }
 
-  private postAll(): void {
+  private async postAll(): Promise<void> {
+    await this.loaded;
     const state = comparePanelState(this.runs, this.freeze);
     this.host.post({ type: 'init', state: this.sweep ? { ...state, sweep: this.sweep } : state });
     this.scheduleRecheck();
@@ -181,7 +200,7 @@ export class ComparePanel implements vscode.Disposable {
         if (!selected.has(dir)) return;
         this.dirty.add(dir);
         clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => this.applyDirty(), WATCH_DEBOUNCE_MS);
+        this.debounce = setTimeout(() => void this.applyDirty(), WATCH_DEBOUNCE_MS);
       };
       this.watchers.push(
         watcher,
@@ -192,14 +211,20 @@ export class ComparePanel implements vscode.Disposable {
     }
   }
 
-  private applyDirty(): void {
-    const now = Date.now();
-    const changed = this.runs.map((run, i) => {
-      if (!this.dirty.has(run.dir)) return undefined;
-      this.runs[i] = readRun(run.dir);
-      return compareRun(this.runs[i], now);
-    });
+  private async applyDirty(): Promise<void> {
+    const generation = this.generation;
+    const dirty = new Set(this.dirty);
     this.dirty.clear();
+    const reread = await Promise.all(
+      this.runs.map((run) => (dirty.has(run.dir) ? readRunAsync(run.dir) : undefined)),
+    );
+    if (generation !== this.generation) return;
+    const now = Date.now();
+    const changed = reread.map((listing, i) => {
+      if (!listing) return undefined;
+      this.runs[i] = listing;
+      return compareRun(listing, now);
+    });
     const runs = changed.filter((run) => run !== undefined);
     if (runs.length > 0) this.host.post({ type: 'runs', runs });
     this.scheduleRecheck();
@@ -214,7 +239,7 @@ export class ComparePanel implements vscode.Disposable {
     }
     this.recheck ??= setInterval(() => {
       for (const run of this.runs) if (run.effectiveStatus === 'running') this.dirty.add(run.dir);
-      this.applyDirty();
+      void this.applyDirty();
     }, RUNNING_RECHECK_MS);
   }
 

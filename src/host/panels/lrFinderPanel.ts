@@ -13,7 +13,8 @@ import {
   type LrFinderPanelToHost,
 } from '../../protocol/webviewMessages';
 import { isLrFinderPanelToHost } from '../../protocol/messageGuards';
-import { parseExperimentText } from '../../core/config/loadExperiment';
+import { parseExperimentTextAsync } from '../../core/config/loadExperiment';
+import { modelJsonFacts } from '../../core/model/modelJsonFacts';
 import type { ExperimentService } from '../experiments/experimentService';
 import { WebviewPanelHost, webviewOptions } from './webviewPanelHost';
 
@@ -111,7 +112,12 @@ export class LrFinderPanel implements vscode.Disposable {
   private async currentLr(): Promise<number | undefined> {
     try {
       const text = await this.context.experiments.text(this.uri);
-      return parseExperimentText(text, this.uri.fsPath).config.training.learningRate;
+      const loaded = await parseExperimentTextAsync(
+        text,
+        this.uri.fsPath,
+        async (modelJsonPath) => (await modelJsonFacts(modelJsonPath)).inputSize,
+      );
+      return loaded.config.training.learningRate;
     } catch {
       return undefined;
     }

@@ -3,7 +3,6 @@
  * live events from our own trainer, follows runs it does not drive (started from the CLI) by watching the
  * run folder, and answers the webview (confusion-matrix cells, opening validation images, stop).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
@@ -21,7 +20,10 @@ import {
   type UnfreezingInfo,
 } from '../../protocol/webviewMessages';
 import { isTrainingPanelToHost } from '../../protocol/messageGuards';
-import { readRun } from '../../core/runs/readRuns';
+import { isImageFileName } from '../../core/data/scanDataset';
+import { READ_LIMITS, readTextFile } from '../../core/files/regularFile';
+import { readRunAsync, type RunListing } from '../../core/runs/readRuns';
+import { experimentFileProblem, fileInWorkspaceFolder, isInWorkspace } from '../workspacePaths';
 import { describeAdviceAction, findAdviceAction } from '../training/adviceActions';
 import {
   adviceForRun,
@@ -53,17 +55,29 @@ export interface TrainingPanelContext {
   describeLayers?(modelJsonPath: string): Promise<LayerNode[]>;
 }
 
-function readSummary(runDir: string): RunSummary | undefined {
+/** summary.json: a regular file we wrote (never a link), with a byte cap; anything else is no summary. */
+async function readSummary(runDir: string): Promise<RunSummary | undefined> {
   try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+    const text = await readTextFile(path.join(runDir, 'summary.json'), {
+      maxBytes: READ_LIMITS.summary,
+      noFollow: true,
+    });
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && Array.isArray((value as RunSummary).predictions)
+      ? (value as RunSummary)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The panel state of a run as its folder describes it. */
-export function stateFromDisk(runDir: string): TrainingPanelState {
-  const listing = readRun(runDir);
+/** The panel state of a run as its folder describes it (read asynchronously, every file bounded). */
+export async function stateFromDisk(runDir: string): Promise<TrainingPanelState> {
+  const [listing, summary] = await Promise.all([readRunAsync(runDir), readSummary(runDir)]);
+  return stateOfListing(listing, summary);
+}
+
+function stateOfListing(listing: RunListing, summary: RunSummary | undefined): TrainingPanelState {
   const record = listing.record;
   const metrics = listing.metrics;
   const firstOverfit = metrics.find((m) => m.overfitting);
@@ -90,15 +104,15 @@ export function stateFromDisk(runDir: string): TrainingPanelState {
     ...(record?.error || listing.unreadable
       ? { error: record?.error ?? `run folder unreadable: ${listing.unreadable}` }
       : {}),
-    ...(readSummary(runDir) ? { summary: readSummary(runDir) } : {}),
+    ...(summary ? { summary } : {}),
     ...(record ? diskExtras(record, metrics) : {}),
   };
 }
 
 /** Per-batch learning rates and the unfreezing phase that metrics.jsonl alone cannot hold. */
 function diskExtras(
-  record: NonNullable<ReturnType<typeof readRun>['record']>,
-  metrics: ReturnType<typeof readRun>['metrics'],
+  record: NonNullable<RunListing['record']>,
+  metrics: RunListing['metrics'],
 ): Pick<TrainingPanelState, 'lrSteps' | 'unfreezing'> {
   try {
     const lrSteps = lrStepsFromDisk(record, metrics);
@@ -152,13 +166,17 @@ export class TrainingPanel implements vscode.Disposable {
       existing.panel.reveal(undefined, preserveFocus);
       return existing;
     }
-    const name = readRun(runDir).record?.name ?? path.basename(runDir);
     const panel = vscode.window.createWebviewPanel(
       TRAINING_VIEW_TYPE,
-      `Training: ${name}`,
+      `Training: ${path.basename(runDir)}`,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
       webviewOptions(context.extensionUri),
     );
+    // The run's name from run.json, read without blocking (the folder name until then).
+    void readRunAsync(runDir).then((listing) => {
+      if (listing.record?.name && typeof listing.record.name === 'string')
+        panel.title = `Training: ${listing.record.name}`;
+    });
     return new TrainingPanel(panel, runDir, context);
   }
 
@@ -185,7 +203,7 @@ export class TrainingPanel implements vscode.Disposable {
     this.data = TrainingPanel.dataInsight
       ? new DataTabController(
           runDir,
-          () => readRun(runDir).record,
+          async () => (await readRunAsync(runDir)).record,
           () => readSummary(runDir),
           (message) => this.host.post(message),
           TrainingPanel.dataInsight,
@@ -198,7 +216,7 @@ export class TrainingPanel implements vscode.Disposable {
       title: panel.title,
       isMessage: isTrainingPanelToHost,
       log: context.log,
-      onReady: () => this.postInit(),
+      onReady: () => void this.postInit(),
       onMessage: (message) => this.onMessage(message),
     });
     const watcher = vscode.workspace.createFileSystemWatcher(
@@ -207,7 +225,7 @@ export class TrainingPanel implements vscode.Disposable {
     const onFile = (): void => {
       if (this.context.isLive(runDir)) return;
       clearTimeout(this.refreshTimer);
-      this.refreshTimer = setTimeout(() => this.postInit(), 250);
+      this.refreshTimer = setTimeout(() => void this.postInit(), 250);
     };
     this.disposables.push(
       ...(this.data ? [this.data] : []),
@@ -220,9 +238,11 @@ export class TrainingPanel implements vscode.Disposable {
   }
 
   /** The run as its folder describes it, with what this panel knows beyond the folder. */
-  private postInit(): void {
-    const state = stateFromDisk(this.runDir);
-    const unfreezing = this.unfreezingNow();
+  private async postInit(): Promise<void> {
+    const [listing, summary] = await Promise.all([readRunAsync(this.runDir), readSummary(this.runDir)]);
+    if (this.disposed) return;
+    const state = stateOfListing(listing, summary);
+    const unfreezing = this.unfreezingOf(listing);
     this.host.post({
       type: 'init',
       state: {
@@ -245,10 +265,8 @@ export class TrainingPanel implements vscode.Disposable {
     if (analyze && this.data && !this.data.running) void this.data.analyze();
   }
 
-  private loadInsights(): Promise<RunInsights | undefined> {
-    const record = readRun(this.runDir).record;
-    if (!record) return Promise.resolve(undefined);
-    this.insights ??= loadRunInsights(record, this.context.describeLayers?.bind(this.context))
+  private loadInsights(record: NonNullable<RunListing['record']>): Promise<RunInsights | undefined> {
+    this.insights ??= loadRunInsights(record, this.context.describeLayers?.bind(this.context), isInWorkspace)
       .then((insights) => {
         this.timeline = insights.timeline;
         return insights;
@@ -261,8 +279,7 @@ export class TrainingPanel implements vscode.Disposable {
     return this.insights;
   }
 
-  private unfreezingNow(): UnfreezingInfo | undefined {
-    const listing = readRun(this.runDir);
+  private unfreezingOf(listing: RunListing): UnfreezingInfo | undefined {
     if (!listing.record) return undefined;
     try {
       return this.livePhase
@@ -273,6 +290,11 @@ export class TrainingPanel implements vscode.Disposable {
     }
   }
 
+  private async postUnfreezing(): Promise<void> {
+    const unfreezing = this.unfreezingOf(await readRunAsync(this.runDir));
+    if (unfreezing && !this.disposed) this.host.post({ type: 'unfreezing', unfreezing });
+  }
+
   /** Advice after each epoch (debounced: a burst of file events or epochs computes it once). */
   private scheduleAdvice(delayMs = 100): void {
     clearTimeout(this.adviceTimer);
@@ -280,17 +302,16 @@ export class TrainingPanel implements vscode.Disposable {
   }
 
   private async refreshAdvice(): Promise<void> {
-    const insights = await this.loadInsights();
-    const listing = readRun(this.runDir);
+    const first = await readRunAsync(this.runDir);
+    if (!first.record || this.disposed) return;
+    const insights = await this.loadInsights(first.record);
+    const listing = await readRunAsync(this.runDir);
     if (!insights || !listing.record || this.disposed) return;
-    this.advice = adviceForRun(
-      listing.record,
-      listing.metrics,
-      insights,
-      lrSuggestionForRun(this.runDir, listing.record),
-    );
+    const lrSuggestion = await lrSuggestionForRun(this.runDir, listing.record);
+    if (this.disposed) return;
+    this.advice = adviceForRun(listing.record, listing.metrics, insights, lrSuggestion);
     this.host.post({ type: 'advice', advice: this.advice });
-    const unfreezing = this.unfreezingNow();
+    const unfreezing = this.unfreezingOf(listing);
     if (unfreezing) this.host.post({ type: 'unfreezing', unfreezing });
   }
 
@@ -308,12 +329,10 @@ export class TrainingPanel implements vscode.Disposable {
           ...(event.lr !== undefined ? { lr: event.lr } : {}),
         });
         break;
-      case 'phase': {
+      case 'phase':
         this.livePhase = event;
-        const unfreezing = this.unfreezingNow();
-        if (unfreezing) this.host.post({ type: 'unfreezing', unfreezing });
+        void this.postUnfreezing();
         break;
-      }
       case 'afterEpoch':
         this.host.post({
           type: 'epoch',
@@ -331,8 +350,9 @@ export class TrainingPanel implements vscode.Disposable {
           endReason: event.endReason,
           error: event.error,
         });
-        const summary = readSummary(this.runDir);
-        if (summary) this.host.post({ type: 'summary', summary });
+        void readSummary(this.runDir).then((summary) => {
+          if (summary && !this.disposed) this.host.post({ type: 'summary', summary });
+        });
         this.scheduleAdvice();
         break;
       }
@@ -343,7 +363,7 @@ export class TrainingPanel implements vscode.Disposable {
 
   /** The run ended without an afterFit (crash): show the status recorded on disk. */
   refreshFromDisk(): void {
-    this.postInit();
+    void this.postInit();
   }
 
   private async onMessage(message: TrainingPanelToHost): Promise<void> {
@@ -359,7 +379,7 @@ export class TrainingPanel implements vscode.Disposable {
       await this.data?.handle(message);
       return;
     }
-    const summary = readSummary(this.runDir);
+    const summary = await readSummary(this.runDir);
     if (!summary) return;
     if (message.type === 'showCell') {
       const files = summary.predictions
@@ -372,12 +392,19 @@ export class TrainingPanel implements vscode.Disposable {
         files,
       });
     } else if (message.type === 'openImage') {
-      // Only files of this run's validation set: a webview message never opens an arbitrary path.
+      // Only images of this run's validation set, inside its dataset folder, inside the workspace (links
+      // resolved): neither a webview message nor a run folder's summary.json opens an arbitrary path.
       if (!summary.predictions.some((p) => p.file === message.file)) return;
-      const datasetDir = readRun(this.runDir).record?.config.dataset.path;
-      if (!datasetDir) return;
-      const file = path.resolve(datasetDir, message.file);
-      if (!file.startsWith(path.resolve(datasetDir) + path.sep)) return;
+      if (!isImageFileName(message.file)) return;
+      const datasetDir = (await readRunAsync(this.runDir)).record?.config?.dataset?.path;
+      if (typeof datasetDir !== 'string') return;
+      const file = await fileInWorkspaceFolder(datasetDir, message.file);
+      if (!file) {
+        this.context.log.warn(
+          `not opened: ${message.file} is not an image inside the run's dataset folder in the workspace`,
+        );
+        return;
+      }
       await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), {
         preview: true,
         viewColumn: vscode.ViewColumn.Active,
@@ -396,11 +423,14 @@ export class TrainingPanel implements vscode.Disposable {
       this.context.log.warn(`ignored applyAdvice ${adviceId}#${index}: no such suggestion for this run`);
       return;
     }
-    const experimentPath = readRun(this.runDir).record?.experimentPath;
-    if (!experimentPath || !fs.existsSync(experimentPath)) {
-      void vscode.window.showErrorMessage(
-        `Fine-Tune: the run's experiment file ${experimentPath ?? ''} no longer exists, so "${found.label}" cannot be applied.`,
-      );
+    const recorded = (await readRunAsync(this.runDir)).record?.experimentPath;
+    const experimentPath = typeof recorded === 'string' ? recorded : undefined;
+    // run.json is the repository's word: only a *.finetune.json inside the workspace is edited.
+    const problem = experimentPath
+      ? await experimentFileProblem(experimentPath)
+      : 'the run names no experiment file';
+    if (!experimentPath || problem) {
+      void vscode.window.showErrorMessage(`Fine-Tune: "${found.label}" cannot be applied: ${problem}.`);
       return;
     }
     const uri = vscode.Uri.file(experimentPath);

@@ -4,16 +4,17 @@
  * Trial writes the winning trial's values into the experiment file as one undoable edit, through the
  * ExperimentService like every other edit of an experiment.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeParams, formatParamValue } from '../../core/sweep/loadSweep';
-import { readSweep, requestCancel, type SweepListing } from '../../core/sweep/sweepStore';
+import { readSweepAsync, requestCancelAsync, type SweepListing } from '../../core/sweep/sweepStore';
 import { errorMessage } from '../../core/userError';
 import type { SweepMetricName } from '../../protocol/sweepConfig';
 import type { ExperimentService } from '../experiments/experimentService';
 import type { RunsViewProvider } from '../views/runsView';
 import { SweepItem } from '../views/sweepItem';
+import { experimentFileProblem, isInWorkspace, sweepFileProblem } from '../workspacePaths';
 import { paramEdits } from './paramEdits';
 import { SweepSessions } from './sweepSessions';
 import { sweepFileName, sweepTemplate } from './sweepTemplate';
@@ -39,10 +40,13 @@ async function pickSweep(
   arg: unknown,
   purpose: string,
 ): Promise<SweepListing | undefined> {
-  if (arg instanceof SweepItem) return readSweep(arg.sweep.dir);
-  if (typeof arg === 'string' && fs.existsSync(path.join(arg, 'state.json'))) return readSweep(arg);
+  if (arg instanceof SweepItem) return readSweepAsync(arg.sweep.dir);
+  if (typeof arg === 'string') {
+    const sweep = await readSweepAsync(arg);
+    if (sweep.state) return sweep;
+  }
   const selected = (runs.view.selection ?? []).find((item): item is SweepItem => item instanceof SweepItem);
-  if (selected) return readSweep(selected.sweep.dir);
+  if (selected) return readSweepAsync(selected.sweep.dir);
   const sweeps = runs.allSweeps();
   if (sweeps.length === 0) {
     void vscode.window.showInformationMessage(
@@ -54,7 +58,7 @@ async function pickSweep(
     sweeps.map((item) => ({ label: String(item.label), description: item.description as string, item })),
     { placeHolder: purpose },
   );
-  return pick ? readSweep(pick.item.sweep.dir) : undefined;
+  return pick ? readSweepAsync(pick.item.sweep.dir) : undefined;
 }
 
 async function pickSweepFile(): Promise<vscode.Uri | undefined> {
@@ -84,12 +88,18 @@ async function pickSweepFile(): Promise<vscode.Uri | undefined> {
 
 export function registerSweepCommands(context: SweepCommandContext): vscode.Disposable[] {
   const { runs, log, experiments } = context;
-  const trialDirs = (sweep: SweepListing): string[] =>
-    (sweep.state?.trials ?? []).flatMap((t) => (t.runDir && fs.existsSync(t.runDir) ? [t.runDir] : []));
+  /** The trials' run folders that exist inside the workspace (state.json is a file a repository may hold). */
+  const trialDirs = async (sweep: SweepListing): Promise<string[]> => {
+    const named = (sweep.state?.trials ?? []).flatMap((t) =>
+      typeof t.runDir === 'string' ? [t.runDir] : [],
+    );
+    const inside = await Promise.all(named.map((dir) => isInWorkspace(dir)));
+    return named.filter((_, i) => inside[i]);
+  };
 
-  const compareTrials = (sweepDir: string): void => {
-    const sweep = readSweep(sweepDir);
-    const dirs = trialDirs(sweep);
+  const compareTrials = async (sweepDir: string): Promise<void> => {
+    const sweep = await readSweepAsync(sweepDir);
+    const dirs = await trialDirs(sweep);
     if (dirs.length === 0)
       void vscode.window.showInformationMessage('Fine-Tune: no trial of this sweep has a run yet.');
     else
@@ -100,10 +110,18 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
   };
 
   const applyBest = async (sweepDir: string): Promise<void> => {
-    const state = readSweep(sweepDir).state;
+    const state = (await readSweepAsync(sweepDir)).state;
     const best = state?.best;
     if (!state || !best) {
       void vscode.window.showInformationMessage('Fine-Tune: no trial of this sweep has a score yet.');
+      return;
+    }
+    // state.json is the repository's word: only a *.finetune.json inside the workspace is edited.
+    const problem = await experimentFileProblem(state.experimentPath);
+    if (problem) {
+      void vscode.window.showErrorMessage(
+        `Fine-Tune: the best trial's values cannot be applied: ${problem}.`,
+      );
       return;
     }
     const uri = vscode.Uri.file(state.experimentPath);
@@ -163,7 +181,12 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
       const dir = path.dirname(experiment.fsPath);
       const base = sweepFileName(path.basename(experiment.fsPath));
       let file = path.join(dir, base);
-      for (let i = 2; fs.existsSync(file); i++)
+      const exists = (candidate: string): Promise<boolean> =>
+        fs.lstat(candidate).then(
+          () => true,
+          () => false,
+        );
+      for (let i = 2; await exists(file); i++)
         file = path.join(dir, base.replace(/\.sweep\.json$/, `-${i}.sweep.json`));
       const text = sweepTemplate({
         experimentFile: path.basename(experiment.fsPath),
@@ -191,7 +214,7 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
           );
           return;
         }
-        requestCancel(sweep.dir, 'cancelled from VS Code');
+        await requestCancelAsync(sweep.dir, 'cancelled from VS Code');
         void vscode.window.showInformationMessage(
           `Fine-Tune: asked sweep ${sweep.state.name} to stop every trial.`,
         );
@@ -199,7 +222,7 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
     }),
     vscode.commands.registerCommand('fineTune.sweeps.compare', async (arg?: unknown) => {
       const sweep = await pickSweep(runs, arg, 'Compare the trials of which sweep?');
-      if (sweep) compareTrials(sweep.dir);
+      if (sweep) await compareTrials(sweep.dir);
     }),
     vscode.commands.registerCommand('fineTune.sweeps.applyBest', async (arg?: unknown) => {
       const sweep = await pickSweep(runs, arg, "Apply which sweep's best trial?");
@@ -208,9 +231,10 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
     vscode.commands.registerCommand('fineTune.sweeps.resume', async (arg?: unknown) => {
       const sweep = await pickSweep(runs, arg, 'Resume which sweep?');
       if (!sweep?.state) return;
-      if (!fs.existsSync(sweep.state.sweepPath)) {
+      const problem = await sweepFileProblem(sweep.state.sweepPath);
+      if (problem) {
         void vscode.window.showErrorMessage(
-          `Fine-Tune: the sweep file ${sweep.state.sweepPath} is gone; it is needed to resume.`,
+          `Fine-Tune: the sweep cannot be resumed: ${problem}; its sweep file inside the workspace is needed.`,
         );
         return;
       }
@@ -218,7 +242,10 @@ export function registerSweepCommands(context: SweepCommandContext): vscode.Disp
     }),
     vscode.commands.registerCommand('fineTune.sweeps.openFile', async (arg?: unknown) => {
       const sweep = await pickSweep(runs, arg, 'Open the file of which sweep?');
-      if (sweep?.state) await vscode.window.showTextDocument(vscode.Uri.file(sweep.state.sweepPath));
+      if (!sweep?.state) return;
+      const problem = await sweepFileProblem(sweep.state.sweepPath);
+      if (problem) void vscode.window.showErrorMessage(`Fine-Tune: cannot open the sweep file: ${problem}.`);
+      else await vscode.window.showTextDocument(vscode.Uri.file(sweep.state.sweepPath));
     }),
   ];
 }

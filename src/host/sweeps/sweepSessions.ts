@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SweepEvent } from '../../protocol/sweepEvents';
 import type { SweepState } from '../../protocol/sweepConfig';
-import { pipelineSettings } from '../../protocol/trainerMessages';
-import { describeParams, formatParamValue, parseSweepText } from '../../core/sweep/loadSweep';
+import { boundedPipelineSettings } from '../settingBounds';
+import { describeParams, formatParamValue, parseSweepTextAsync } from '../../core/sweep/loadSweep';
 import { errorMessage, isUserError } from '../../core/userError';
+import { READ_LIMITS, readTextFile } from '../../core/files/regularFile';
 import { ensureTrusted } from '../workspaceTrust';
 import { SweepProcess } from './sweepProcess';
 
@@ -23,7 +24,7 @@ export interface SweepSessionContext {
   /** Called whenever the sweep's trials change (the Runs view reads the folders again). */
   onChange: () => void;
   /** What the end-of-sweep notification's buttons do. */
-  compareTrials: (sweepDir: string) => void;
+  compareTrials: (sweepDir: string) => void | Promise<void>;
   applyBest: (sweepDir: string) => Promise<void>;
 }
 
@@ -79,8 +80,8 @@ export class SweepSessions implements vscode.Disposable {
     let name: string;
     try {
       const text =
-        document?.getText() ?? Buffer.from(await vscode.workspace.fs.readFile(sweepFile)).toString('utf8');
-      const loaded = parseSweepText(text, file);
+        document?.getText() ?? (await readTextFile(sweepFile.fsPath, { maxBytes: READ_LIMITS.smallJson }));
+      const loaded = await parseSweepTextAsync(text, file);
       name = loaded.config.name;
       loaded.warnings.forEach((w) => this.context.log.warn(`sweep: ${w}`));
     } catch (error) {
@@ -94,7 +95,7 @@ export class SweepSessions implements vscode.Disposable {
     }
     const settings = vscode.workspace.getConfiguration('fineTune');
     const backend = settings.get<string>('backend', 'auto');
-    const pipeline = pipelineSettings(settings);
+    const pipeline = boundedPipelineSettings(settings);
     const args = [
       ...(backend && backend !== 'auto' ? ['--backend', backend] : []),
       ...(pipeline.memoryBudgetMiB !== undefined
@@ -172,7 +173,7 @@ export class SweepSessions implements vscode.Disposable {
       ...(sweepDir ? [COMPARE] : []),
       ...(state.best && sweepDir ? [APPLY] : []),
     );
-    if (choice === COMPARE && sweepDir) this.context.compareTrials(sweepDir);
+    if (choice === COMPARE && sweepDir) await this.context.compareTrials(sweepDir);
     if (choice === APPLY && sweepDir) await this.context.applyBest(sweepDir);
   }
 

@@ -12,8 +12,8 @@ import type { EpochMetrics, RunRecord } from '../../protocol/runRecord';
 import type { PhaseEvent } from '../../protocol/trainingEvents';
 import type { UnfreezingInfo } from '../../protocol/webviewMessages';
 import { adviseFromCurves } from '../../core/advice/curveAdvice';
-import { scanDataset } from '../../core/data/scanDataset';
-import { lrFinderDirBeside, readLrFinderSuggestion } from '../../core/lrFinderRecord';
+import { scanDataset, VIEW_SCAN_LIMITS } from '../../core/data/scanDataset';
+import { lrFinderDirBeside, readLrFinderSuggestionAsync } from '../../core/lrFinderRecord';
 import { splitDataset } from '../../core/data/splitDataset';
 import { scheduledLrSteps, type LrStep } from '../../core/portable/lrSteps';
 import {
@@ -43,12 +43,20 @@ const gradualOf = (record: RunRecord): GradualUnfreezingConfig | undefined => {
   return gu && typeof gu === 'object' ? gu : undefined;
 };
 
-/** Per-class training counts from the dataset as it is now, split with the run's settings. */
-async function minImagesPerClass(record: RunRecord): Promise<number> {
+/**
+ * Per-class training counts from the dataset as it is now, split with the run's settings — when
+ * `mayScan` allows its folder (the host: inside the workspace; run.json may name "/") and the bounded
+ * scan completes; else the run's own totals.
+ */
+async function minImagesPerClass(
+  record: RunRecord,
+  mayScan: (dir: string) => Promise<boolean>,
+): Promise<number> {
   const fallback = Math.floor((record.counts?.train ?? 0) / Math.max(1, record.classNames?.length ?? 1));
   try {
     const dataset = record.config.dataset;
-    const scan = await scanDataset(dataset.path);
+    if (typeof dataset.path !== 'string' || !(await mayScan(dataset.path))) return fallback;
+    const scan = await scanDataset(dataset.path, { ...VIEW_SCAN_LIMITS, partial: false });
     const split = splitDataset(scan, dataset.validationSplit, dataset.seed);
     const counts = new Map<number, number>();
     for (const image of split.train) counts.set(image.classIndex, (counts.get(image.classIndex) ?? 0) + 1);
@@ -63,9 +71,10 @@ async function minImagesPerClass(record: RunRecord): Promise<number> {
 export async function loadRunInsights(
   record: RunRecord,
   describe?: (modelJsonPath: string) => Promise<LayerNode[]>,
+  mayScan: (datasetDir: string) => Promise<boolean> = async () => true,
 ): Promise<RunInsights> {
   const insights: RunInsights = {
-    minImagesPerClass: await minImagesPerClass(record),
+    minImagesPerClass: await minImagesPerClass(record, mayScan),
     trainablePretrainedParams: 0,
     cutAt: record.config?.head?.cutAt,
   };
@@ -99,9 +108,9 @@ export async function loadRunInsights(
  * The learning-rate finder's suggestion for the run's experiment, when the finder ran on the same model and
  * data (`.finetune/lr-finder/`, beside the runs folder).
  */
-export function lrSuggestionForRun(runDir: string, record: RunRecord): number | undefined {
+export async function lrSuggestionForRun(runDir: string, record: RunRecord): Promise<number | undefined> {
   try {
-    return readLrFinderSuggestion(
+    return await readLrFinderSuggestionAsync(
       lrFinderDirBeside(path.dirname(runDir)),
       record.experimentPath,
       record.config,

@@ -9,11 +9,11 @@ import type { BackendChoice } from '../../protocol/experimentConfig';
 import { adapterLabel, backendWithAdapter, type GpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { LayerNode } from '../../protocol/layerTree';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
-import { pipelineSettings } from '../../protocol/trainerMessages';
+import { boundedPipelineSettings, boundedTrainerMemoryMB } from '../settingBounds';
 import type { ExperimentService } from '../experiments/experimentService';
 import { TrainingPanel, type TrainingPanelContext } from '../panels/trainingPanel';
-import { readRun } from '../../core/runs/readRuns';
-import { resumeProblem } from '../../core/runs/resumable';
+import { readRunAsync } from '../../core/runs/readRuns';
+import { resumeProblemAsync } from '../../core/runs/resumable';
 import { TrainerProcess, type TrainerExit } from '../trainerProcess';
 import { ensureTrusted } from '../workspaceTrust';
 
@@ -111,8 +111,8 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
    * that cannot be resumed (completed, still running, no checkpoint) is explained instead.
    */
   async resume(runDir: string): Promise<void> {
-    const listing = readRun(runDir);
-    const problem = resumeProblem(listing);
+    const listing = await readRunAsync(runDir);
+    const problem = await resumeProblemAsync(listing);
     if (problem || !listing.record) {
       void vscode.window.showInformationMessage(`Fine-Tune: ${problem ?? 'the run cannot be read'}`);
       return;
@@ -147,12 +147,12 @@ export class TrainingController implements vscode.Disposable, TrainingPanelConte
     // A resumed run stays where it is (its run.json names the backend it continues on).
     const runsDir = resume ? path.dirname(resume) : path.join(folder, '.finetune', 'runs');
     let trainer: TrainerProcess;
-    const pipeline = pipelineSettings(vscode.workspace.getConfiguration('fineTune'));
+    const pipeline = boundedPipelineSettings(vscode.workspace.getConfiguration('fineTune'));
     this.setStatus('$(sync~spin) Fine-Tune: starting…', 'Starting the trainer process');
     try {
       trainer = await TrainerProcess.launch({
         trainerScript: vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer.js').fsPath,
-        memoryLimitMB: vscode.workspace.getConfiguration('fineTune').get<number>('trainerMemoryMB', 0),
+        memoryLimitMB: boundedTrainerMemoryMB(vscode.workspace.getConfiguration('fineTune')),
         backend,
         ...(pipeline.trainerThreads ? { threads: pipeline.trainerThreads } : {}),
         cwd: folder,

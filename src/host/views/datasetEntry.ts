@@ -16,10 +16,20 @@ export interface ScanSummary {
   imageCount: number;
   ignoredFiles: string[];
   warnings: string[];
+  /** The bound (VIEW_SCAN_LIMITS) that cut the scan short, in words: the counts are a lower bound. */
+  incomplete?: string;
 }
 
+/**
+ * `outside`: the folder (links resolved) is outside the workspace — an experiment file of a cloned
+ * repository may name `/` — so it is scanned only after the user confirms (Scan Dataset Outside the
+ * Workspace).
+ */
 export type ScanState =
-  { kind: 'scanning' } | { kind: 'ok'; scan: ScanSummary } | { kind: 'failed'; error: string };
+  | { kind: 'scanning' }
+  | { kind: 'ok'; scan: ScanSummary }
+  | { kind: 'failed'; error: string }
+  | { kind: 'outside' };
 
 export interface DatasetEntry {
   root: string;
@@ -53,5 +63,6 @@ export function summarize(scan: Awaited<ReturnType<typeof scanDataset>>): ScanSu
     imageCount: scan.images.length,
     ignoredFiles: scan.ignoredFiles,
     warnings: scan.warnings,
+    ...(scan.incomplete ? { incomplete: scan.incomplete } : {}),
   };
 }

@@ -9,6 +9,9 @@ import * as vscode from 'vscode';
 import { IMAGE_EXTENSIONS } from '../../core/data/scanDataset';
 import type { DatasetEntry, DatasetNode, ScanSummary } from './datasetEntry';
 
+const OUTSIDE_NOTE =
+  'Outside the workspace: not scanned until you confirm (the inline Scan button, or right-click → Scan Dataset Outside the Workspace).';
+
 /** Non-image files named in a tooltip; the rest are counted. */
 const IGNORED_FILES_SHOWN = 15;
 
@@ -19,6 +22,8 @@ const count = (n: number, one: string, many = `${one}s`): string =>
 export function datasetChildNodes(entry: DatasetEntry): DatasetNode[] {
   const state = entry.state;
   if (state.kind === 'scanning') return [];
+  if (state.kind === 'outside')
+    return [{ kind: 'note', entry, id: 'outside', text: OUTSIDE_NOTE, severity: 'warning' }];
   if (state.kind === 'failed')
     return [{ kind: 'note', entry, id: 'error', text: state.error, severity: 'error' }];
   const scan = state.scan;
@@ -90,6 +95,12 @@ export function datasetItem(entry: DatasetEntry, activeExperiment: vscode.Uri | 
     item.iconPath = new vscode.ThemeIcon('loading~spin');
     parts.push('scanning…');
     item.contextValue = 'fineTune.dataset';
+  } else if (state.kind === 'outside') {
+    item.iconPath = new vscode.ThemeIcon('shield');
+    parts.push('outside the workspace — not scanned');
+    tooltip.appendText(OUTSIDE_NOTE);
+    tooltip.appendMarkdown('\n\n');
+    item.contextValue = 'fineTune.datasetOutside';
   } else if (state.kind === 'failed') {
     item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
     parts.push(entry.found ? 'not usable' : 'not found');
@@ -105,6 +116,7 @@ export function datasetItem(entry: DatasetEntry, activeExperiment: vscode.Uri | 
         : new vscode.ThemeIcon('database');
     parts.push(count(scan.classNames.length, 'class', 'classes'), count(scan.imageCount, 'image'));
     if (scan.layout === 'split') parts.push('train/val');
+    if (scan.incomplete) parts.push('scan stopped early');
     if (problems > 0) parts.push(count(problems, 'warning'));
     tooltip.appendText(
       scan.layout === 'split'

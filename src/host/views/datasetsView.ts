@@ -11,26 +11,25 @@
  * This file finds, watches and rescans the datasets; how a scan is shown (tree items, child nodes) is in
  * datasetTreeItems.ts, and the model both share in datasetEntry.ts.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { isImageFileName, scanDataset } from '../../core/data/scanDataset';
+import { isImageFileName, scanDataset, VIEW_SCAN_LIMITS } from '../../core/data/scanDataset';
 import { errorMessage } from '../../core/userError';
 import { DEFAULT_SKIPPED_FOLDERS as SKIPPED_FOLDERS, findDatasets } from '../datasets/findDatasets';
 import { EXPERIMENT_GLOB, type ExperimentService } from '../experiments/experimentService';
 import { relativeToExperiment } from '../experiments/experimentTemplate';
+import { isInsideFolder, workspaceLocation } from '../workspacePaths';
 import { summarize, type DatasetEntry, type DatasetNode, type ScanState } from './datasetEntry';
 import { datasetChildNodes, datasetItem, datasetTreeItem } from './datasetTreeItems';
 
 const REFRESH_DEBOUNCE_MS = 500;
 const SEARCH_DEPTH = 4;
 const SEARCH_MAX_FOLDERS = 3000;
+const SEARCH_TIMEOUT_MS = 10_000;
 
-function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
+const isInside = isInsideFolder;
 
 export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<DatasetNode | undefined>();
@@ -47,6 +46,8 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
   private timer: NodeJS.Timeout | undefined;
   private reloading = false;
   private reloadAgain = false;
+  /** Dataset folders outside the workspace the user said to scan (this session). */
+  private readonly confirmedOutside = new Set<string>();
 
   constructor(private readonly experiments: ExperimentService) {
     this.view = vscode.window.createTreeView('fineTune.datasets', {
@@ -101,7 +102,7 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
       if (touchesDataset) this.schedule(file);
     } else if (kind === 'create') {
       // A new folder may be a new class or a whole dataset; other new files cannot change a dataset.
-      void fs.promises.stat(file).then(
+      void fs.stat(file).then(
         (stat) => stat.isDirectory() && this.schedule(file),
         () => undefined,
       );
@@ -193,8 +194,20 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
     // Sequentially: scans are disk-bound, and parallel ones would only compete for the same disk.
     for (const entry of entries) {
       let scan = this.scans.get(entry.root);
+      if (!scan && !this.confirmedOutside.has(entry.root)) {
+        // A folder outside the workspace (links resolved) is scanned only once the user says so: an
+        // experiment file of a cloned repository may point at "/" or a home folder.
+        if ((await workspaceLocation(entry.root)) === 'outside') {
+          if (entry.state.kind !== 'outside') {
+            entry.state = { kind: 'outside' };
+            this.changeEmitter.fire(undefined);
+          }
+          continue;
+        }
+      }
       if (!scan) {
-        scan = scanDataset(entry.root).then(
+        // Bounded (entries, images, depth, 10 s): a huge folder shows what was found and says it stopped.
+        scan = scanDataset(entry.root, VIEW_SCAN_LIMITS).then(
           (result): ScanState => ({ kind: 'ok', scan: summarize(result) }),
           (error: unknown): ScanState => ({ kind: 'failed', error: errorMessage(error) }),
         );
@@ -217,6 +230,7 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
         const result = await findDatasets(folder.uri.fsPath, {
           maxDepth: SEARCH_DEPTH,
           maxFolders: SEARCH_MAX_FOLDERS,
+          timeoutMs: SEARCH_TIMEOUT_MS,
         });
         roots.push(...result.datasets.map((d) => d.root));
         if (result.truncated) this.truncatedIn.push(folder.name);
@@ -248,7 +262,7 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
   private updateMessage(): void {
     const truncated =
       this.truncatedIn.length > 0
-        ? ` The search stopped after ${SEARCH_MAX_FOLDERS} folders in ${this.truncatedIn.join(', ')}; datasets deeper in may be missing — an experiment's dataset.path always shows here.`
+        ? ` The search stopped after ${SEARCH_MAX_FOLDERS} folders or ${SEARCH_TIMEOUT_MS / 1000} s in ${this.truncatedIn.join(', ')}; datasets deeper in may be missing — an experiment's dataset.path always shows here.`
         : '';
     this.view.message =
       this.entries.length === 0
@@ -269,6 +283,28 @@ export class DatasetsViewProvider implements vscode.TreeDataProvider<DatasetNode
 
   getParent(node: DatasetNode): DatasetNode | undefined {
     return node.kind === 'dataset' ? undefined : { kind: 'dataset', entry: node.entry };
+  }
+
+  /**
+   * Scans a dataset folder outside the workspace after the user confirms (a modal that names the folder and
+   * the experiment files that point there); the scan is bounded like every other.
+   */
+  async scanOutside(node?: DatasetNode): Promise<void> {
+    const entry = node?.entry;
+    if (!entry || entry.state.kind !== 'outside') return;
+    const usedBy = entry.usedBy.map((uri) => vscode.workspace.asRelativePath(uri)).join(', ');
+    const scan = 'Scan';
+    const answer = await vscode.window.showWarningMessage(
+      `Scan ${entry.root}? It is outside the workspace${usedBy ? `; ${usedBy} points there` : ''}. ` +
+        'Only folder listings are read, up to a bound.',
+      { modal: true },
+      scan,
+    );
+    if (answer !== scan) return;
+    this.confirmedOutside.add(entry.root);
+    entry.state = { kind: 'scanning' };
+    this.changeEmitter.fire(undefined);
+    this.schedule(entry.root, 0);
   }
 
   /** Writes the dataset's path into the active experiment (asks which when none is active). */
@@ -334,6 +370,9 @@ export function registerDatasetCommands(
       provider.useForExperiment(node?.kind ? node : undefined),
     ),
     vscode.commands.registerCommand('fineTune.datasets.refresh', () => provider.refresh()),
+    vscode.commands.registerCommand('fineTune.dataset.scanOutside', (node?: DatasetNode) =>
+      provider.scanOutside(node?.kind ? node : undefined),
+    ),
   ];
   context.subscriptions.push(...disposables);
   return vscode.Disposable.from(...disposables);

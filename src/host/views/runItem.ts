@@ -10,14 +10,12 @@
  * Context values (for menus): `fineTune.run` (ended), `fineTune.run.running`, `fineTune.run.unreadable`,
  * `fineTune.run.starting`. The run commands (rename, note, delete, re-run…) are in commands/runCommands.ts.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { adapterLabel, backendWithAdapter, isGpuAdapterRecord } from '../../protocol/gpuAdapter';
 import type { RunStatus } from '../../protocol/runRecord';
 import { formatDuration } from '../../core/portable/format';
 import { formatMetric, summarizeRun } from '../../core/runs/compareRuns';
-import { RUN_FILE, type RunListing } from '../../core/runs/readRuns';
+import type { RunListing } from '../../core/runs/readRuns';
 import { runNotesOf } from '../../core/runs/runNotes';
 import { errorMessage } from '../../core/userError';
 
@@ -194,14 +192,12 @@ function runningProgress(run: RunListing, done: number, planned: number | undefi
   return parts;
 }
 
-/** Just created, run.json not written yet: a starting run rather than an unreadable one. */
+/**
+ * Just created, run.json not written yet: a starting run rather than an unreadable one. readRunAsync
+ * notes the folder's last change exactly when run.json is missing and no epoch was read.
+ */
 function isStarting(run: RunListing): boolean {
-  if (run.metrics.length > 0 || fs.existsSync(path.join(run.dir, RUN_FILE))) return false;
-  try {
-    return Date.now() - fs.statSync(run.dir).mtimeMs < STARTING_GRACE_MS;
-  } catch {
-    return false;
-  }
+  return run.folderMtimeMs !== undefined && Date.now() - run.folderMtimeMs < STARTING_GRACE_MS;
 }
 
 function openRunCommand(runDir: string): vscode.Command {

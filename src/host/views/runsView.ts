@@ -7,14 +7,19 @@
  *
  * This file decides which run folders to read and when; how each run looks (label, icon, tooltip, context
  * values, the unreadable fallback) is RunItem's job, in runItem.ts.
+ *
+ * Every read is asynchronous and bounded (readRuns reads run.json and metrics.jsonl as regular files with
+ * a byte cap, at most MAX_RUNS_LISTED runs per folder), and the reads of one view run one after another
+ * (`serial`), so a cloned repository's run.json that is a link to /dev/zero, a FIFO or a folder of
+ * thousands of runs never blocks the extension host.
  */
-import * as fs from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, readRun, type RunListing } from '../../core/runs/readRuns';
+import { listRunsAsync, readRunAsync, type RunListing } from '../../core/runs/readRuns';
 import { errorMessage } from '../../core/userError';
 import { RunItem } from './runItem';
-import { listSweeps, sweepsDirOf, type SweepListing } from '../../core/sweep/sweepStore';
+import { listSweepsAsync, sweepsDirOf, type SweepListing } from '../../core/sweep/sweepStore';
 import { groupBySweep, SweepItem } from './sweepItem';
 
 /** A node of the Runs view: a run, or a sweep with its trials' runs below it. */
@@ -49,6 +54,9 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
   private readonly dirtyRunDirs = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private recheck: NodeJS.Timeout | undefined;
+  /** The view's reads, one after another (a full reload and a watcher's refresh never interleave). */
+  private queue: Promise<void> = Promise.resolve();
+  private disposed = false;
 
   constructor() {
     this.view = vscode.window.createTreeView('fineTune.runs', {
@@ -80,20 +88,21 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     // Safety net for file events a watcher drops (seen with code-server when another process writes a
     // whole run folder at once): while the view is visible, compare the run folder names every few seconds.
     const listing = setInterval(() => {
-      if (this.view.visible && this.folderNamesChanged()) this.refresh();
+      if (this.view.visible)
+        void this.folderNamesChanged().then((changed) => (changed ? this.refresh() : undefined));
     }, FOLDER_LIST_CHECK_MS);
     this.disposables.push({ dispose: () => clearInterval(listing) });
-    this.refresh();
+    void this.refresh();
   }
 
   private knownFolderNames = '';
 
   /** True when the set of folders in the runs folders differs from the last look (cheap: one readdir each). */
-  private folderNamesChanged(): boolean {
+  private async folderNamesChanged(): Promise<boolean> {
     const names: string[] = [];
     for (const dir of this.runsDirs) {
       try {
-        names.push(...fs.readdirSync(dir).map((n) => path.join(dir, n)));
+        names.push(...(await fs.readdir(dir)).map((n) => path.join(dir, n)));
       } catch {
         // not there (yet)
       }
@@ -104,9 +113,24 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     return changed;
   }
 
+  /** Runs `work` after the reads queued before it; its failure is logged in the view, not thrown. */
+  private serial(work: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(work).catch((error: unknown) => {
+      if (!this.disposed) this.view.message = `Could not list the runs: ${errorMessage(error)}`;
+    });
+    return this.queue;
+  }
+
+  /** A full reload queued and not started yet: more refresh() calls meanwhile join it. */
+  private queuedReload: Promise<void> | undefined;
+
   /** Reads every runs folder again (and looks for nested ones, e.g. `samples/x/.finetune/runs`). */
-  refresh(): void {
-    void this.fullReload();
+  refresh(): Promise<void> {
+    this.queuedReload ??= this.serial(() => {
+      this.queuedReload = undefined;
+      return this.fullReload();
+    });
+    return this.queuedReload;
   }
 
   /** The run folders selected in the view (absolute paths). */
@@ -125,11 +149,11 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
   }
 
   /** Reads these run folders again now (after a rename, a note, a delete) instead of waiting for the watcher. */
-  refreshRuns(runDirs: readonly string[]): void {
+  refreshRuns(runDirs: readonly string[]): Promise<void> {
     runDirs.forEach((dir) => this.dirtyRunDirs.add(dir));
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.applyDirty();
+    return this.serial(() => this.applyDirty());
   }
 
   getTreeItem(item: RunsTreeItem): RunsTreeItem {
@@ -161,21 +185,36 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     } catch {
       // Searching is a convenience; the workspace folders' own runs folders are listed regardless.
     }
+    const read = new Map<string, { runs?: RunListing[]; sweeps: SweepListing[]; problem?: string }>();
+    for (const dir of this.runsDirs) read.set(dir, await this.readRunsDir(dir));
+    if (this.disposed) return;
     this.runs.clear();
     this.problems.clear();
-    for (const dir of this.runsDirs) this.readRunsDir(dir);
+    for (const [dir, result] of read) this.store(dir, result);
     this.render();
   }
 
-  private readRunsDir(runsDir: string): void {
+  private async readRunsDir(
+    runsDir: string,
+  ): Promise<{ runs?: RunListing[]; sweeps: SweepListing[]; problem?: string }> {
+    const sweeps = await listSweepsAsync(sweepsDirOf(runsDir));
+    try {
+      return { runs: await listRunsAsync(runsDir), sweeps };
+    } catch (error) {
+      return { sweeps, problem: errorMessage(error) };
+    }
+  }
+
+  /** Replaces what is known of one runs folder with a new reading of it. */
+  private store(
+    runsDir: string,
+    result: { runs?: RunListing[]; sweeps: SweepListing[]; problem?: string },
+  ): void {
     for (const key of [...this.runs.keys()]) if (path.dirname(key) === runsDir) this.runs.delete(key);
     this.problems.delete(runsDir);
-    this.sweeps.set(runsDir, listSweeps(sweepsDirOf(runsDir)));
-    try {
-      for (const run of listRuns(runsDir)) this.runs.set(run.dir, run);
-    } catch (error) {
-      this.problems.set(runsDir, errorMessage(error));
-    }
+    this.sweeps.set(runsDir, result.sweeps);
+    for (const run of result.runs ?? []) this.runs.set(run.dir, run);
+    if (result.problem) this.problems.set(runsDir, result.problem);
   }
 
   /**
@@ -204,23 +243,25 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.applyDirty(followUp);
+      void this.serial(() => this.applyDirty(followUp));
     }, delay);
   }
 
-  private applyDirty(followUp = false): void {
+  private async applyDirty(followUp = false): Promise<void> {
     const dirty = [...this.dirtyRunDirs];
     this.dirtyRunDirs.clear();
     const unsettled: string[] = [];
     for (const dir of dirty) {
       if (this.runsDirs.has(dir)) {
-        this.readRunsDir(dir);
-        if ([...this.runs.values()].some((run) => path.dirname(run.dir) === dir && !run.record))
-          unsettled.push(dir);
+        const result = await this.readRunsDir(dir);
+        if (this.disposed) return;
+        this.store(dir, result);
+        if ((result.runs ?? []).some((run) => !run.record)) unsettled.push(dir);
       } else {
-        const listing = readRun(dir);
+        const listing = await readRunAsync(dir);
         // A deleted run folder reads as "run.json is missing" with no metrics: drop it.
-        const gone = !listing.record && listing.metrics.length === 0 && !this.folderExists(dir);
+        const gone = !listing.record && listing.metrics.length === 0 && !(await this.folderExists(dir));
+        if (this.disposed) return;
         if (gone) this.runs.delete(dir);
         else this.runs.set(listing.dir, listing);
         if (!gone && !listing.record) unsettled.push(dir);
@@ -235,12 +276,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     }
   }
 
-  private folderExists(dir: string): boolean {
-    try {
-      return fs.statSync(dir).isDirectory();
-    } catch {
-      return false;
-    }
+  private async folderExists(dir: string): Promise<boolean> {
+    return (await fs.stat(dir).catch(() => undefined))?.isDirectory() ?? false;
   }
 
   private render(): void {
@@ -310,11 +347,12 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
       // A sweep's controller may die without writing anything: its status is read again too.
       for (const [dir, list] of this.sweeps)
         if (list.some((sw) => sw.effectiveStatus === 'running')) this.dirtyRunDirs.add(dir);
-      this.applyDirty();
+      void this.serial(() => this.applyDirty());
     }, RUNNING_RECHECK_MS);
   }
 
   dispose(): void {
+    this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.recheck) clearInterval(this.recheck);
     this.disposables.forEach((d) => d.dispose());
