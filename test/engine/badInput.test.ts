@@ -558,7 +558,7 @@ describe('bad input catalogue (finetune train, in-process)', () => {
     assert.match(out, /20250101-000002-array: run\.json does not hold a JSON object/);
     assert.match(out, /20250101-000003-status: run\.json has no valid "status" \(got "exploded"\)/);
     assert.match(out, /20250101-000005-norun: run\.json is missing/);
-    assert.match(out, /20250101-000006-dirrun: cannot read run\.json/);
+    assert.match(out, /20250101-000006-dirrun: run\.json is unreadable \(a folder\)/);
     assert.match(out, /6 runs in/);
 
     const fields = readRun(path.join(runsDir, '20250101-000004-fields'));
