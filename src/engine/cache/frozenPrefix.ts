@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { findFusedChains, fusedChainCall } from '../backend/fusedOps/fusedChains';
 import { applyLeafLayer } from '../backend/fusedOps/fusedLayerCall';
 import type { TrainingModel } from '../model/buildTrainingModel';
 
@@ -80,14 +81,32 @@ function runNodes(
   nodes: GraphNode[],
   values: Map<number, tf.Tensor>,
   kwargsFor: (layer: Layer) => Record<string, unknown>,
+  chains: Map<GraphNode, GraphNode[]>,
 ): void {
+  const kwargsOf = (node: GraphNode): Record<string, unknown> => ({
+    ...(node.callArgs ?? {}),
+    ...kwargsFor(node.outboundLayer),
+  });
+  const done = new Set<GraphNode>();
   for (const node of nodes) {
+    if (done.has(node)) continue;
     const args = node.inputTensors.map((t) => values.get(t.id)!);
     const layer = node.outboundLayer;
-    const result = applyLeafLayer(layer, args.length === 1 ? args[0] : args, {
-      ...(node.callArgs ?? {}),
-      ...kwargsFor(layer),
-    });
+    // Conv → BN → ReLU6 as one kernel where no gradient is needed (fusedChains.ts): the cache's prefix.
+    const chain = chains.get(node);
+    const fused = chain
+      ? fusedChainCall(
+          chain.map((n) => n.outboundLayer),
+          args[0],
+          chain.map(kwargsOf),
+        )
+      : undefined;
+    if (chain && fused) {
+      for (const n of chain) done.add(n);
+      values.set(chain[chain.length - 1].outputTensors[0].id, fused);
+      continue;
+    }
+    const result = applyLeafLayer(layer, args.length === 1 ? args[0] : args, kwargsOf(node));
     const outputs = Array.isArray(result) ? result : [result];
     node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
   }
@@ -166,6 +185,9 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
   }
   const prefixNodes = nodes.slice(0, cut);
   const restNodes = nodes.slice(cut);
+  // Within each part: a chain may not reach over the boundary (the boundary is read from outside).
+  const prefixChains = findFusedChains(prefixNodes, [boundary]);
+  const restChains = findFusedChains(restNodes, graph.outputs);
   const inputId = graph.inputs[0].id;
   const outputId = graph.outputs[0].id;
   const boundaryId = boundary.id;
@@ -178,14 +200,17 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
       run: (x) =>
         tf.tidy(() => {
           const values = new Map<number, tf.Tensor>([[inputId, x]]);
-          runNodes(prefixNodes, values, () => ({ training: false }));
+          runNodes(prefixNodes, values, () => ({ training: false }), prefixChains);
           return values.get(boundaryId)!;
         }),
       forwardRest: (activations, training) => {
         const values = new Map<number, tf.Tensor>([[boundaryId, activations]]);
-        runNodes(restNodes, values, (layer) => ({
-          training: training && !model.frozenBatchNorm.has(layer),
-        }));
+        runNodes(
+          restNodes,
+          values,
+          (layer) => ({ training: training && !model.frozenBatchNorm.has(layer) }),
+          restChains,
+        );
         return values.get(outputId)!;
       },
     },

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { findFusedChains } from '../backend/fusedOps/fusedChains';
 
 type Layer = tfl.layers.Layer;
 export type AnyTensor = tf.Tensor | tfl.SymbolicTensor;
@@ -74,6 +75,12 @@ export interface WalkHooks {
    * Gets the merged call arguments.
    */
   applyLayer?: (layer: Layer, input: AnyTensor | AnyTensor[], kwargs: Kwargs) => AnyTensor | undefined;
+  /**
+   * Computes a chain of leaf layers (fusedChains.ts: convolution → batch norm → ReLU, nothing else reading
+   * the intermediates) at once, at its first layer; undefined to run them one by one. Gets each layer's
+   * merged call arguments. Not asked when `onOutput` is set (it observes every layer).
+   */
+  applyChain?: (layers: Layer[], input: AnyTensor | AnyTensor[], kwargs: Kwargs[]) => AnyTensor | undefined;
   /** Observes every leaf or container output, by path. */
   onOutput?: (path: string, layer: Layer, outputs: AnyTensor[]) => void;
 }
@@ -92,13 +99,35 @@ export function walkContainer(
   const graph = container as unknown as GraphContainer;
   const values = new Map<number, AnyTensor>();
   graph.inputs.forEach((t, i) => values.set(t.id, inputs[i]));
+  const chains = hooks.applyChain && !hooks.onOutput ? chainsOf(graph) : undefined;
+  const kwargsOf = (node: GraphNode): Kwargs => ({
+    ...(node.callArgs ?? {}),
+    ...(hooks.kwargsFor?.(node.outboundLayer, prefix + node.outboundLayer.name) ?? {}),
+  });
+  /** Nodes whose output a fused chain has already computed. */
+  const done = new Set<GraphNode>();
   const depths = Object.keys(graph.nodesByDepth)
     .map(Number)
     .sort((a, b) => b - a);
   for (const depth of depths) {
     for (const node of graph.nodesByDepth[depth]) {
       const layer = node.outboundLayer;
-      if (isInputLayer(layer)) continue;
+      if (isInputLayer(layer) || done.has(node)) continue;
+      const chain = chains?.get(node);
+      const input = chain ? values.get(node.inputTensors[0].id) : undefined;
+      const fused =
+        chain && input !== undefined
+          ? hooks.applyChain?.(
+              chain.map((n) => n.outboundLayer),
+              input,
+              chain.map(kwargsOf),
+            )
+          : undefined;
+      if (chain && fused !== undefined) {
+        for (const n of chain) done.add(n);
+        values.set(chain[chain.length - 1].outputTensors[0].id, fused);
+        continue;
+      }
       const args = node.inputTensors.map((t) => values.get(t.id));
       if (args.some((a) => a === undefined)) continue; // a branch not fed by these inputs
       const path = prefix + layer.name;
@@ -106,7 +135,7 @@ export function walkContainer(
       if (isContainer(layer)) {
         outputs = walkContainer(layer, args as AnyTensor[], hooks, `${path}/`);
       } else {
-        const kwargs = { ...(node.callArgs ?? {}), ...(hooks.kwargsFor?.(layer, path) ?? {}) };
+        const kwargs = kwargsOf(node);
         const input = args.length === 1 ? args[0] : args;
         let result: AnyTensor | AnyTensor[];
         try {
@@ -127,6 +156,19 @@ export function walkContainer(
     if (value === undefined) throw new Error(`Model ${container.name}: output ${t.name} was not computed.`);
     return value;
   });
+}
+
+const chainsByGraph = new WeakMap<GraphContainer, Map<GraphNode, GraphNode[]>>();
+
+/** The graph's fusable chains (its structure never changes once built), found once. */
+function chainsOf(graph: GraphContainer): Map<GraphNode, GraphNode[]> {
+  let chains = chainsByGraph.get(graph);
+  if (!chains) {
+    const nodes = Object.values(graph.nodesByDepth).flat();
+    chains = findFusedChains(nodes, graph.outputs);
+    chainsByGraph.set(graph, chains);
+  }
+  return chains;
 }
 
 export interface LeafLayer {

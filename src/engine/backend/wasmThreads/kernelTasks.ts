@@ -19,6 +19,8 @@ export const TASK_NAMES = [
   'depthwiseInputGradRows',
   'depthwiseFilterGradImages',
   'adamStep',
+  'gemmRowsBatchNorm',
+  'depthwiseRowsBatchNorm',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -43,6 +45,19 @@ export function tapRange(
   const min = Math.max(0, Math.ceil(-tapOffset / stride));
   const end = Math.min(outSize, Math.floor((inSize - 1 - tapOffset) / stride) + 1);
   return [min, end];
+}
+
+/**
+ * The epilogue of a convolution fused with an inference-mode batch norm (and a ReLU with a ceiling): on
+ * `rows` rows of c channels the item has just written at y, still in its cache, y = p·(y − μ) + q·y + β
+ * (q = 0: the batch-norm kernel's own call of channel_affine), then min(max(y, 0), hi) when `clip` is 1 —
+ * the same float32 operations, value by value, as the batch-norm and ClipByValue kernels run one after
+ * the other. Arguments: μ, p, q, β, clip, hi.
+ */
+function batchNormRows(k: KernelInstance, y: number, rows: number, c: number, epilogue: Float64Array): void {
+  const [mean, p, q, beta, clip, hi] = epilogue;
+  k.simd.channel_affine(y, mean, y, y, rows, c, p, q, beta);
+  if (clip === 1) k.simd.clip(y, y, rows * c, 0, hi);
 }
 
 const TASKS: Record<TaskName, Task> = {
@@ -139,6 +154,20 @@ const TASKS: Record<TaskName, Task> = {
         );
       }
     }
+  },
+  // gemmRows' arguments, then μ, p, q, β, clip, hi (batchNormRows)
+  gemmRowsBatchNorm: (k, item, a) => {
+    const [x, aStride, b, depth, n, c, cStride, rows, per] = a;
+    const [first, count] = rowsOf(item, per, rows);
+    k.conv.gemm_rows(x + first * aStride, aStride, b, depth, n, c + first * cStride, cStride, count);
+    batchNormRows(k, c + first * cStride, count, n, a.subarray(9, 15));
+  },
+  // depthwiseRows' arguments, then μ, p, q, β, clip, hi (batchNormRows)
+  depthwiseRowsBatchNorm: (k, item, a) => {
+    const [x, w, y, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left, rows, per] = a;
+    const [first, count] = rowsOf(item, per, rows);
+    k.conv.depthwise_rows(x, w, y, first, first + count, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left);
+    batchNormRows(k, y + first * outW * c * 4, count * outW, c, a.subarray(16, 22));
   },
   // x, w, y, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left, rows (batch·outH), rowsPerItem
   depthwiseRows: (k, item, a) => {
