@@ -16,6 +16,7 @@ import { kernelPool } from '../../src/engine/backend/wasmThreads/kernelPool';
 import { batchNormInference } from '../../src/engine/backend/fusedOps/batchNormInference';
 import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { CONV_BATCH_NORM, convBatchNorm } from '../../src/engine/backend/fusedOps/convBatchNorm';
+import { BATCH_NORM_CLIP } from '../../src/engine/backend/fusedOps/batchNormClip';
 import { findFusedChains, fusedChainCall } from '../../src/engine/backend/fusedOps/fusedChains';
 import { fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { walkContainer } from '../../src/engine/model/graphWalk';
@@ -283,10 +284,11 @@ describe('fused convolution → batch norm → ReLU6', () => {
     assert.deepEqual(
       chains.sort(),
       [
+        ['BatchNormalization', 'ReLU'],
         ['Conv2D', 'BatchNormalization', 'ReLU'],
         ['DepthwiseConv2D', 'BatchNormalization'],
       ],
-      'conv → BN → ReLU6, and the depthwise → BN whose output is read twice without its ReLU',
+      'conv → BN → ReLU6 (and its BN → ReLU6 for training mode), and the depthwise → BN whose output is read twice without its ReLU',
     );
     const x = tf.tensor(randomValues([4, 10, 10, 8], rng, -2, 2), [4, 10, 10, 8]);
     const forward = (training: boolean, fused: boolean): tf.Tensor =>
@@ -304,6 +306,7 @@ describe('fused convolution → batch norm → ReLU6', () => {
     );
     const training = await kernelCounts(() => forward(true, true));
     assert.equal(training.get(CONV_BATCH_NORM), undefined, 'batch norm in training mode is not fused');
+    assert.equal(training.get(BATCH_NORM_CLIP), 1, 'in training mode, BN → ReLU6 alone is fused');
     const grad = tf.grad((t: tf.Tensor) => {
       const y = walkContainer(model, [t], {
         kwargsFor: () => ({ training: false }),

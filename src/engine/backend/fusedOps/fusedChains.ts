@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { convBatchNorm, type ConvBatchNormAttrs } from './convBatchNorm';
 import { FLOAT_KERNEL_BACKENDS } from './floatKernel';
-import { batchNormStats } from './fusedLayerCall';
+import { batchNormStats, updateMovingAverage } from './fusedLayerCall';
+import { batchNormTrainingClip } from './batchNormClip';
 
 type Layer = tfl.layers.Layer;
 
@@ -33,6 +34,12 @@ interface ConvFields {
   dataFormat: string;
   dilationRate?: number | number[] | null;
   activation?: { getClassName(): string } | null;
+}
+
+interface BatchNormMoving {
+  momentum: number;
+  movingMean: tfl.LayerVariable;
+  movingVariance: tfl.LayerVariable;
 }
 
 function linear(activation: ConvFields['activation']): boolean {
@@ -79,6 +86,11 @@ export function findFusedChains<N extends ChainNode>(
   };
   const chains = new Map<N, N[]>();
   for (const node of nodes) {
+    // BN → ReLU6 alone: fused in training mode (a conv → BN chain covers inference mode).
+    if (node.inputTensors.length === 1 && node.outboundLayer.getClassName() === 'BatchNormalization') {
+      const relu = soleReader(node);
+      if (relu && reluCeiling(relu.outboundLayer) !== undefined) chains.set(node, [node, relu]);
+    }
     if (node.inputTensors.length !== 1 || !plainConvolution(node.outboundLayer)) continue;
     const bn = soleReader(node);
     if (!bn || bn.outboundLayer.getClassName() !== 'BatchNormalization') continue;
@@ -102,6 +114,7 @@ export function fusedChainCall(
   input: unknown,
   kwargs: readonly Record<string, unknown>[],
 ): tf.Tensor | undefined {
+  if (layers[0].getClassName() === 'BatchNormalization') return batchNormClipCall(layers, input, kwargs[0]);
   const [convLayer, bnLayer, reluLayer] = layers;
   if (!(input instanceof tf.Tensor) || input.dtype !== 'float32' || input.rank !== 4) return undefined;
   if (kwargs[1]?.training === true || tapeRecording()) return undefined;
@@ -123,4 +136,31 @@ export function fusedChainCall(
     clipMax: reluLayer ? (reluCeiling(reluLayer) ?? null) : null,
   };
   return convBatchNorm(input, filter, stats.values, attrs);
+}
+
+/** BN → ReLU6 in training mode (batch statistics, moving averages updated as the layer's call does). */
+function batchNormClipCall(
+  [bnLayer, reluLayer]: readonly Layer[],
+  input: unknown,
+  kwargs: Record<string, unknown> | undefined,
+): tf.Tensor | undefined {
+  if (!(input instanceof tf.Tensor) || input.dtype !== 'float32' || kwargs?.training !== true)
+    return undefined;
+  if (!(FLOAT_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())) return undefined;
+  const stats = batchNormStats(bnLayer, input.rank);
+  const max = reluCeiling(reluLayer);
+  if (!stats || max === undefined) return undefined;
+  const bn = bnLayer as unknown as BatchNormMoving;
+  return tf.tidy(() => {
+    const [y, mean, variance] = batchNormTrainingClip(
+      input,
+      stats.values.gamma,
+      stats.values.beta,
+      stats.epsilon,
+      max,
+    );
+    updateMovingAverage(bn.movingMean, mean, bn.momentum);
+    updateMovingAverage(bn.movingVariance, variance, bn.momentum);
+    return y;
+  });
 }

@@ -12,6 +12,7 @@ import { BATCH_NORM_INFERENCE, batchNormInference, registerBatchNormInference } 
 import { BATCH_NORM_TRAINING, batchNormTraining, registerBatchNormTraining } from './batchNormTraining';
 import { CLIPPED_RELU, clippedRelu, registerClippedRelu } from './clippedRelu';
 import { registerAdamStep } from './adamStep';
+import { registerBatchNormClip } from './batchNormClip';
 import { registerConvBatchNorm } from './convBatchNorm';
 import { FLOAT_KERNEL_BACKENDS, currentBackendHas } from './floatKernel';
 
@@ -31,6 +32,7 @@ interface BatchNormFields {
 /** Makes the fused kernels available on wasm and cpu (safe to call more than once). */
 export function registerFusedOps(): void {
   registerAdamStep();
+  registerBatchNormClip();
   registerConvBatchNorm();
   registerBatchNormTraining();
   registerBatchNormInference();
@@ -38,7 +40,7 @@ export function registerFusedOps(): void {
 }
 
 /** The moving-average update of tfjs-layers' BatchNormalization: v ← v − (v − value)·(1 − momentum). */
-function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
+export function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
   tf.tidy(() => {
     const current = variable.read();
     variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));

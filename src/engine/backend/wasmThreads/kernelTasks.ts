@@ -21,6 +21,8 @@ export const TASK_NAMES = [
   'adamStep',
   'gemmRowsBatchNorm',
   'depthwiseRowsBatchNorm',
+  'affineClip',
+  'clipGradBlockSums',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -168,6 +170,24 @@ const TASKS: Record<TaskName, Task> = {
     const [first, count] = rowsOf(item, per, rows);
     k.conv.depthwise_rows(x, w, y, first, first + count, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left);
     batchNormRows(k, y + first * outW * c * 4, count * outW, c, a.subarray(16, 22));
+  },
+  // x, μ, y, rows, c, p, q, r, hi, rowsPerItem: y = p·(x − μ) + q·x + r, then min(max(y, 0), hi), per item
+  // (batch norm in training mode → ReLU6, batchNormClip.ts)
+  affineClip: (k, item, [x, mean, y, rows, c, p, q, r, hi, per]) => {
+    const [first, count] = rowsOf(item, per, rows);
+    const offset = first * 4 * c;
+    k.simd.channel_affine(x + offset, mean, x + offset, y + offset, count, c, p, q, r);
+    k.simd.clip(y + offset, y + offset, count * c, 0, hi);
+  },
+  // dy, x, μ, zeros, dm, rows, c, p, q, r, hi, sums, blocksPerItem — that kernel's gradient, first pass:
+  // the batch norm's output recomputed into dm, dm = dy where 0 < it ≤ hi (ReLU6's gradient), then the
+  // block sums of dm and dm·(x − μ) (blocks of 32 rows, as blockSums)
+  clipGradBlockSums: (k, item, [dy, x, mean, zeros, dm, rows, c, p, q, r, hi, sums, blocks]) => {
+    const [first, count] = rowsOf(item, blocks * 32, rows);
+    const offset = first * 4 * c;
+    k.simd.channel_affine(x + offset, mean, x + offset, dm + offset, count, c, p, q, r);
+    k.simd.clipped_relu_grad(dy + offset, dm + offset, dm + offset, count * c, hi);
+    k.simd.channel_block_sums(dm + offset, zeros, x + offset, mean, count, c, sums + item * blocks * 8 * c);
   },
   // x, w, y, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left, rows (batch·outH), rowsPerItem
   depthwiseRows: (k, item, a) => {
