@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
+import { fusedChainCall } from '../../src/engine/backend/fusedOps/fusedChains';
 import { fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
 import { walkContainer } from '../../src/engine/model/graphWalk';
 import { makeOptimizer } from '../../src/engine/training/optimizers';
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     walkContainer(model, [x], {
       kwargsFor: () => ({ training }),
       applyLayer: (layer, input, kwargs) => (fused ? fusedLeafCall(layer, input, kwargs) : undefined),
+      applyChain: (layers, input, kwargs) => (fused ? fusedChainCall(layers, input, kwargs) : undefined),
     })[0] as tf.Tensor;
   const step = (): void => {
     if (inference) {

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { findFusedChains, fusedChainCall } from '../backend/fusedOps/fusedChains';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
 import type { TrainingModel } from '../model/buildTrainingModel';
 import {
@@ -136,6 +137,9 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
   }
   const prefixNodes = nodes.slice(0, cut);
   const restNodes = nodes.slice(cut);
+  // Within each part: a chain may not reach over the boundary (the boundary is read from outside).
+  const prefixChains = findFusedChains(prefixNodes, [boundary]);
+  const restChains = findFusedChains(restNodes, graph.outputs);
   const inputId = graph.inputs[0].id;
   const outputId = graph.outputs[0].id;
   const boundaryId = boundary.id;
@@ -148,18 +152,28 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
       run: (x) =>
         tf.tidy(() => {
           const values = new Map<number, AnyTensor>([[inputId, x]]);
-          runNodes(prefixNodes, values, {
-            kwargsFor: () => ({ training: false }),
-            applyLayer: fusedLeafCall,
-          });
+          runNodes(
+            prefixNodes,
+            values,
+            { kwargsFor: () => ({ training: false }), applyLayer: fusedLeafCall, applyChain: fusedChainCall },
+            '',
+            prefixChains,
+          );
           return values.get(boundaryId) as tf.Tensor;
         }),
       forwardRest: (activations, training) => {
         const values = new Map<number, AnyTensor>([[boundaryId, activations]]);
-        runNodes(restNodes, values, {
-          kwargsFor: (layer) => ({ training: training && !model.frozenBatchNorm.has(layer) }),
-          applyLayer: fusedLeafCall,
-        });
+        runNodes(
+          restNodes,
+          values,
+          {
+            kwargsFor: (layer) => ({ training: training && !model.frozenBatchNorm.has(layer) }),
+            applyLayer: fusedLeafCall,
+            applyChain: fusedChainCall,
+          },
+          '',
+          restChains,
+        );
         return values.get(outputId) as tf.Tensor;
       },
     },

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig, LayerState } from '../../protocol/experimentConfig';
+import { fusedChainCall } from '../backend/fusedOps/fusedChains';
 import { fusedLeafCall } from '../backend/fusedOps/fusedLayerCall';
 import { isRegularizedWeight } from '../../core/portable/kernelWeights';
 import { freezeZeroRateLayers } from '../../core/portable/layerGroups';
@@ -232,6 +233,8 @@ export function buildTrainingModel(
       kwargsFor: (layer) => ({ training: training && !frozenBatchNorm.has(layer) }),
       // Batch norm in training mode and ReLU6 through fused kernels on wasm/cpu (a third of a step).
       applyLayer: fusedLeafCall,
+      // Conv → BN → ReLU6 as one kernel where no gradient is needed (validation, prediction).
+      applyChain: fusedChainCall,
     })[0] as tf.Tensor;
 
   return {

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { findFusedChains } from '../backend/fusedOps/fusedChains';
 
 type Layer = tfl.layers.Layer;
 export type AnyTensor = tf.Tensor | tfl.SymbolicTensor;
@@ -94,6 +95,12 @@ export interface WalkHooks {
    * Gets the merged call arguments.
    */
   applyLayer?: (layer: Layer, input: AnyTensor | AnyTensor[], kwargs: Kwargs) => AnyTensor | undefined;
+  /**
+   * Computes a chain of leaf layers (fusedChains.ts: convolution → batch norm → ReLU, nothing else reading
+   * the intermediates) at once, at its first layer; undefined to run them one by one. Gets each layer's
+   * merged call arguments. Not asked when `onOutput` is set (it observes every layer).
+   */
+  applyChain?: (layers: Layer[], input: AnyTensor | AnyTensor[], kwargs: Kwargs[]) => AnyTensor | undefined;
   /** Observes every leaf or container output, by path. */
   onOutput?: (path: string, layer: Layer, outputs: AnyTensor[]) => void;
 }
@@ -111,7 +118,8 @@ export function walkContainer(
   const graph = graphOf(container);
   const values = new Map<number, AnyTensor>();
   graph.inputs.forEach((t, i) => values.set(t.id, inputs[i]));
-  runNodes(executionOrder(graph), values, hooks, prefix);
+  const chains = hooks.applyChain && !hooks.onOutput ? chainsOf(graph) : undefined;
+  runNodes(executionOrder(graph), values, hooks, prefix, chains);
   return graph.outputs.map((t) => {
     const value = values.get(t.id);
     if (value === undefined) throw new Error(`Model ${container.name}: output ${t.name} was not computed.`);
@@ -123,15 +131,40 @@ export function walkContainer(
  * Runs `nodes` (in execution order) on the tensors in `values` (symbolic tensor id → value), adding each
  * node's outputs to it. A node whose inputs are not all known is skipped (a branch these inputs do not
  * feed), so a slice of a graph runs from whatever tensor it starts at. Nested containers are walked.
+ * `chains` (fusedChains.ts, found for these very nodes so none reaches past the slice) are offered to
+ * `hooks.applyChain` at their first node; a chain it computes skips its other nodes.
  */
 export function runNodes(
   nodes: readonly GraphNode[],
   values: Map<number, AnyTensor>,
   hooks: WalkHooks = {},
   prefix = '',
+  chains?: ReadonlyMap<GraphNode, readonly GraphNode[]>,
 ): void {
+  const kwargsOf = (node: GraphNode): Kwargs => ({
+    ...(node.callArgs ?? {}),
+    ...(hooks.kwargsFor?.(node.outboundLayer, prefix + node.outboundLayer.name) ?? {}),
+  });
+  /** Nodes whose output a fused chain has already computed. */
+  const done = new Set<GraphNode>();
   for (const node of nodes) {
+    if (done.has(node)) continue;
     const layer = node.outboundLayer;
+    const chain = chains?.get(node);
+    const chainInput = chain ? values.get(node.inputTensors[0].id) : undefined;
+    const fused =
+      chain && chainInput !== undefined
+        ? hooks.applyChain?.(
+            chain.map((n) => n.outboundLayer),
+            chainInput,
+            chain.map(kwargsOf),
+          )
+        : undefined;
+    if (chain && fused !== undefined) {
+      for (const n of chain) done.add(n);
+      values.set(chain[chain.length - 1].outputTensors[0].id, fused);
+      continue;
+    }
     const args = node.inputTensors.map((t) => values.get(t.id));
     if (args.some((a) => a === undefined)) continue; // a branch not fed by these inputs
     const path = prefix + layer.name;
@@ -139,7 +172,7 @@ export function runNodes(
     if (isContainer(layer)) {
       outputs = walkContainer(layer, args as AnyTensor[], hooks, `${path}/`);
     } else {
-      const kwargs = { ...(node.callArgs ?? {}), ...(hooks.kwargsFor?.(layer, path) ?? {}) };
+      const kwargs = kwargsOf(node);
       const input = args.length === 1 ? args[0] : args;
       let result: AnyTensor | AnyTensor[];
       try {
@@ -154,6 +187,19 @@ export function runNodes(
     hooks.onOutput?.(path, layer, outputs);
     node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
   }
+}
+
+const chainsByGraph = new WeakMap<GraphContainer, Map<GraphNode, GraphNode[]>>();
+
+/** The graph's fusable chains (its structure never changes once built), found once. */
+function chainsOf(graph: GraphContainer): Map<GraphNode, GraphNode[]> {
+  let chains = chainsByGraph.get(graph);
+  if (!chains) {
+    const nodes = Object.values(graph.nodesByDepth).flat();
+    chains = findFusedChains(nodes, graph.outputs);
+    chainsByGraph.set(graph, chains);
+  }
+  return chains;
 }
 
 export interface LeafLayer {

@@ -25,6 +25,12 @@ function inverseStd(variance: Float32Array, epsilon: number): Float64Array {
   return Float64Array.from(variance, (v) => 1 / Math.sqrt(v + epsilon));
 }
 
+/** s = γ/√(σ² + ε) per channel, as float32 (the scale of the inference-mode normalisation). */
+export function inferenceScale(gamma: Float32Array, variance: Float32Array, epsilon: number): Float32Array {
+  const invStd = inverseStd(variance, epsilon);
+  return Float32Array.from(gamma, (g, c) => g * invStd[c]);
+}
+
 function registerKernels(): void {
   registerFloatKernel<Attrs>({
     kernelName: BATCH_NORM_INFERENCE,
@@ -32,8 +38,7 @@ function registerKernels(): void {
     outputShapes: ([xShape]) => [xShape],
     compute: ([x, mean, variance, gamma, beta], [y], [xShape], { epsilon }) => {
       const { channels } = channelsOf(xShape);
-      const invStd = inverseStd(variance, epsilon);
-      const scale = Float32Array.from(gamma, (g, c) => g * invStd[c]);
+      const scale = inferenceScale(gamma, variance, epsilon);
       channelAffine(x, mean, x, y, channels, [scale, new Float32Array(channels), beta]);
     },
   });

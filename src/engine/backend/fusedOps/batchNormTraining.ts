@@ -25,6 +25,57 @@ interface Attrs {
   epsilon: number;
 }
 
+/**
+ * The batch statistics of x (rows × c): writes the mean and the biased variance, returns the scale
+ * γ/√(σ² + ε) the normalisation multiplies by (from the float64 variance).
+ */
+export function batchStatistics(
+  x: Float32Array,
+  gamma: Float32Array,
+  xShape: number[],
+  epsilon: number,
+  meanOut: Float32Array,
+  varianceOut: Float32Array,
+): Float32Array {
+  const { channels, rows } = channelsOf(xShape);
+  const shift = x.slice(0, channels);
+  const { sumU: sum, sumUV: squares } = channelSums(x, shift, x, shift, channels);
+  const scale = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const shiftedMean = sum[c] / rows;
+    const variance = Math.max(0, squares[c] / rows - shiftedMean * shiftedMean);
+    meanOut[c] = shift[c] + shiftedMean;
+    varianceOut[c] = variance;
+    scale[c] = gamma[c] / Math.sqrt(variance + epsilon);
+  }
+  return scale;
+}
+
+/**
+ * From Σ dy and Σ dy·(x − μ): writes dγ and dβ, returns [k2, k1, k3] of dx = k2·(x − μ) + k1·dy + k3.
+ */
+export function gradientCoefficients(
+  [sumDy, sumDyXc]: [Float64Array, Float64Array],
+  [gamma, variance]: [Float32Array, Float32Array],
+  epsilon: number,
+  rows: number,
+  [dGamma, dBeta]: [Float32Array, Float32Array],
+): [Float32Array, Float32Array, Float32Array] {
+  const channels = gamma.length;
+  const k1 = new Float32Array(channels);
+  const k2 = new Float32Array(channels);
+  const k3 = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const invStd = 1 / Math.sqrt(variance[c] + epsilon);
+    dBeta[c] = sumDy[c];
+    dGamma[c] = sumDyXc[c] * invStd;
+    k1[c] = gamma[c] * invStd;
+    k2[c] = (-gamma[c] * invStd * invStd * invStd * sumDyXc[c]) / rows;
+    k3[c] = (-gamma[c] * invStd * sumDy[c]) / rows;
+  }
+  return [k2, k1, k3];
+}
+
 function registerForward(): void {
   registerFloatKernel<Attrs>({
     kernelName: BATCH_NORM_TRAINING,
@@ -34,17 +85,8 @@ function registerForward(): void {
       return [xShape, [c], [c]];
     },
     compute: ([x, gamma, beta], [y, meanOut, varianceOut], [xShape], { epsilon }) => {
-      const { channels, rows } = channelsOf(xShape);
-      const shift = x.slice(0, channels);
-      const { sumU: sum, sumUV: squares } = channelSums(x, shift, x, shift, channels);
-      const scale = new Float32Array(channels);
-      for (let c = 0; c < channels; c++) {
-        const shiftedMean = sum[c] / rows;
-        const variance = Math.max(0, squares[c] / rows - shiftedMean * shiftedMean);
-        meanOut[c] = shift[c] + shiftedMean;
-        varianceOut[c] = variance;
-        scale[c] = gamma[c] / Math.sqrt(variance + epsilon);
-      }
+      const { channels } = channelsOf(xShape);
+      const scale = batchStatistics(x, gamma, xShape, epsilon, meanOut, varianceOut);
       // y = scale·(x − μ) + β
       channelAffine(x, meanOut, x, y, channels, [scale, new Float32Array(channels), beta]);
     },
@@ -61,20 +103,10 @@ function registerBackward(): void {
     },
     compute: ([dy, x, gamma, mean, variance], [dx, dGamma, dBeta], [dyShape], { epsilon }) => {
       const { channels, rows } = channelsOf(dyShape);
-      const { sumU: sumDy, sumUV: sumDyXc } = channelSums(dy, new Float32Array(channels), x, mean, channels);
+      const { sumU, sumUV } = channelSums(dy, new Float32Array(channels), x, mean, channels);
       // dx = k2·(x − μ) + k1·dy + k3, per channel.
-      const k1 = new Float32Array(channels);
-      const k2 = new Float32Array(channels);
-      const k3 = new Float32Array(channels);
-      for (let c = 0; c < channels; c++) {
-        const invStd = 1 / Math.sqrt(variance[c] + epsilon);
-        dBeta[c] = sumDy[c];
-        dGamma[c] = sumDyXc[c] * invStd;
-        k1[c] = gamma[c] * invStd;
-        k2[c] = (-gamma[c] * invStd * invStd * invStd * sumDyXc[c]) / rows;
-        k3[c] = (-gamma[c] * invStd * sumDy[c]) / rows;
-      }
-      channelAffine(x, mean, dy, dx, channels, [k2, k1, k3]);
+      const k = gradientCoefficients([sumU, sumUV], [gamma, variance], epsilon, rows, [dGamma, dBeta]);
+      channelAffine(x, mean, dy, dx, channels, k);
     },
   });
 }

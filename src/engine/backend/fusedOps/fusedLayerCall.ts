@@ -12,6 +12,8 @@ import { BATCH_NORM_INFERENCE, batchNormInference, registerBatchNormInference } 
 import { BATCH_NORM_TRAINING, batchNormTraining, registerBatchNormTraining } from './batchNormTraining';
 import { CLIPPED_RELU, clippedRelu, registerClippedRelu } from './clippedRelu';
 import { registerAdamStep } from './adamStep';
+import { registerBatchNormClip } from './batchNormClip';
+import { registerConvBatchNorm } from './convBatchNorm';
 import { FLOAT_KERNEL_BACKENDS, currentBackendHas } from './floatKernel';
 
 /** The fields of tfjs-layers' BatchNormalization that its `call` uses (private in the typings). */
@@ -30,17 +32,43 @@ interface BatchNormFields {
 /** Makes the fused kernels available on wasm and cpu (safe to call more than once). */
 export function registerFusedOps(): void {
   registerAdamStep();
+  registerBatchNormClip();
+  registerConvBatchNorm();
   registerBatchNormTraining();
   registerBatchNormInference();
   registerClippedRelu();
 }
 
 /** The moving-average update of tfjs-layers' BatchNormalization: v ← v − (v − value)·(1 − momentum). */
-function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
+export function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
   tf.tidy(() => {
     const current = variable.read();
     variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));
   });
+}
+
+/**
+ * A BatchNormalization layer's inference-mode statistics and ε, when its own call is the one the fused
+ * kernels compute (over the last axis of a rank-`rank` input, with both γ and β); else undefined.
+ */
+export function batchNormStats(
+  layer: tfl.layers.Layer,
+  rank: number,
+):
+  | { values: { mean: tf.Tensor; variance: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor }; epsilon: number }
+  | undefined {
+  const bn = layer as unknown as BatchNormFields;
+  const axis = bn.axis >= 0 ? bn.axis : bn.axis + rank;
+  if (axis !== rank - 1 || !bn.center || !bn.scale || !bn.gamma || !bn.beta) return undefined;
+  return {
+    values: {
+      mean: bn.movingMean.read(),
+      variance: bn.movingVariance.read(),
+      gamma: bn.gamma.read(),
+      beta: bn.beta.read(),
+    },
+    epsilon: bn.epsilon,
+  };
 }
 
 /** The layer's output through a fused kernel, when it is one the kernels compute exactly. */

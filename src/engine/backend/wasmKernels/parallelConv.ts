@@ -48,39 +48,54 @@ function unpadded(info: tf.backend_util.Conv2DInfo): boolean {
 
 /** rows × depth → rows × n by gemm_rows on the pool; the caller owns `out`. */
 function gemm(heap: Heap, [a, b, c]: number[], rows: number, depth: number, n: number): void {
-  const perItem = Math.max(4, Math.ceil(MIN_MACS_PER_ITEM / (depth * n)));
-  const [items, rowsPerItem] = heap.pool.split(rows, perItem);
+  const [items, rowsPerItem] = gemmSplit(heap.pool, rows, depth, n);
   heap.pool.run('gemmRows', items, [a, 4 * depth, b, depth, n, c, 4 * n, rows, rowsPerItem]);
 }
 
-/** Conv2D with a 1×1 filter at stride 1, no padding or dilation: y = x · W as [positions, Cin]·[Cin, Cout]. */
-export function parallelConv2D({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | undefined {
-  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as tf.Conv2DAttrs;
-  const heap = heapFor(backend, [x, filter]);
-  if (!heap || !channelsLast(dataFormat) || x.shape.length !== 4) return undefined;
-  const [fh, fw, cin, cout] = filter.shape;
+/**
+ * The geometry of a Conv2D the pool's matrix product takes — a 1×1 filter at stride 1, no padding or
+ * dilation, NHWC, output channels in fours — or undefined.
+ */
+export function pointwiseGeometry(
+  xShape: number[],
+  filterShape: number[],
+  { strides, pad, dataFormat, dilations, dimRoundingMode }: tf.Conv2DAttrs,
+): tf.backend_util.Conv2DInfo | undefined {
+  if (!channelsLast(dataFormat) || xShape.length !== 4) return undefined;
+  const [fh, fw, , cout] = filterShape;
   if (fh !== 1 || fw !== 1 || cout % 4 !== 0) return undefined;
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
     strides,
     dilations,
     pad,
     dimRoundingMode,
   );
-  if (
-    info.strideHeight !== 1 ||
-    info.strideWidth !== 1 ||
-    info.dilationHeight !== 1 ||
-    info.dilationWidth !== 1
-  )
-    return undefined;
-  if (!unpadded(info)) return undefined;
+  const unit =
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1;
+  return unit && unpadded(info) ? info : undefined;
+}
+
+/** [items, rows per item] of a pointwise convolution's matrix product (gemmRows). */
+export function gemmSplit(pool: KernelPool, rows: number, depth: number, n: number): [number, number] {
+  return pool.split(rows, Math.max(4, Math.ceil(MIN_MACS_PER_ITEM / (depth * n))));
+}
+
+/** Conv2D with a 1×1 filter at stride 1, no padding or dilation: y = x · W as [positions, Cin]·[Cin, Cout]. */
+export function parallelConv2D({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | undefined {
+  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const heap = heapFor(backend, [x, filter]);
+  if (!heap) return undefined;
+  const info = pointwiseGeometry(x.shape, filter.shape, attrs as unknown as tf.Conv2DAttrs);
+  if (!info) return undefined;
   const out = heap.wasm.makeOutput(info.outShape, 'float32');
   const pointers = pointersOf(heap, [x, filter, out]);
   if (!pointers) return discard(heap, out);
-  gemm(heap, pointers, info.batchSize * info.outHeight * info.outWidth, cin, cout);
+  gemm(heap, pointers, info.batchSize * info.outHeight * info.outWidth, info.inChannels, info.outChannels);
   return out;
 }
 
@@ -167,13 +182,13 @@ export function parallelFilterGrad({ inputs, backend, attrs }: KernelArgs): tf.T
   return out;
 }
 
-interface DepthwiseGeometry {
+export interface DepthwiseGeometry {
   info: tf.backend_util.Conv2DInfo;
   channels: number;
 }
 
 /** The geometry the depthwise kernels take (multiplier 1, channels in fours, no dilation), or undefined. */
-function depthwiseGeometry(
+export function depthwiseGeometry(
   inputShape: number[],
   filterShape: number[],
   attrs: { strides: number | [number, number]; dilations?: number | [number, number]; pad: unknown },
@@ -194,12 +209,22 @@ function depthwiseGeometry(
   return { info, channels };
 }
 
-function depthwiseArgs({ info, channels }: DepthwiseGeometry): number[] {
+export function depthwiseArgs({ info, channels }: DepthwiseGeometry): number[] {
   return [
     ...[info.inHeight, info.inWidth, channels, info.outHeight, info.outWidth],
     ...[info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth],
     ...[info.padInfo.top, info.padInfo.left],
   ];
+}
+
+/** [items, output rows per item, output rows] of a depthwise convolution (depthwiseRows). */
+export function depthwiseSplit(
+  pool: KernelPool,
+  { info, channels }: DepthwiseGeometry,
+): [number, number, number] {
+  const rows = info.batchSize * info.outHeight;
+  const macsPerRow = info.outWidth * channels * info.filterHeight * info.filterWidth;
+  return [...pool.split(rows, Math.ceil(MIN_MACS_PER_ITEM / macsPerRow)), rows];
 }
 
 /** DepthwiseConv2dNative (NHWC, multiplier 1, channels in fours, no dilation): rows of the output per item. */
@@ -210,10 +235,8 @@ export function parallelDepthwise({ inputs, backend, attrs }: KernelArgs): tf.Te
   if (!heap || !channelsLast(a.dataFormat)) return undefined;
   const geometry = depthwiseGeometry(x.shape, filter.shape, a, a.dimRoundingMode);
   if (!geometry) return undefined;
-  const { info, channels } = geometry;
-  const rows = info.batchSize * info.outHeight;
-  const macsPerRow = info.outWidth * channels * info.filterHeight * info.filterWidth;
-  const [items, rowsPerItem] = heap.pool.split(rows, Math.ceil(MIN_MACS_PER_ITEM / macsPerRow));
+  const { info } = geometry;
+  const [items, rowsPerItem, rows] = depthwiseSplit(heap.pool, geometry);
   const out = heap.wasm.makeOutput(info.outShape, 'float32');
   const pointers = pointersOf(heap, [x, filter, out]);
   if (!pointers) return discard(heap, out);

@@ -19,6 +19,10 @@ export const TASK_NAMES = [
   'depthwiseInputGradRows',
   'depthwiseFilterGradImages',
   'adamStep',
+  'gemmRowsBatchNorm',
+  'depthwiseRowsBatchNorm',
+  'affineClip',
+  'clipGradBlockSums',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -43,6 +47,19 @@ export function tapRange(
   const min = Math.max(0, Math.ceil(-tapOffset / stride));
   const end = Math.min(outSize, Math.floor((inSize - 1 - tapOffset) / stride) + 1);
   return [min, end];
+}
+
+/**
+ * The epilogue of a convolution fused with an inference-mode batch norm (and a ReLU with a ceiling): on
+ * `rows` rows of c channels the item has just written at y, still in its cache, y = p·(y − μ) + q·y + β
+ * (q = 0: the batch-norm kernel's own call of channel_affine), then min(max(y, 0), hi) when `clip` is 1 —
+ * the same float32 operations, value by value, as the batch-norm and ClipByValue kernels run one after
+ * the other. Arguments: μ, p, q, β, clip, hi.
+ */
+function batchNormRows(k: KernelInstance, y: number, rows: number, c: number, epilogue: Float64Array): void {
+  const [mean, p, q, beta, clip, hi] = epilogue;
+  k.simd.channel_affine(y, mean, y, y, rows, c, p, q, beta);
+  if (clip === 1) k.simd.clip(y, y, rows * c, 0, hi);
 }
 
 const TASKS: Record<TaskName, Task> = {
@@ -139,6 +156,38 @@ const TASKS: Record<TaskName, Task> = {
         );
       }
     }
+  },
+  // gemmRows' arguments, then μ, p, q, β, clip, hi (batchNormRows)
+  gemmRowsBatchNorm: (k, item, a) => {
+    const [x, aStride, b, depth, n, c, cStride, rows, per] = a;
+    const [first, count] = rowsOf(item, per, rows);
+    k.conv.gemm_rows(x + first * aStride, aStride, b, depth, n, c + first * cStride, cStride, count);
+    batchNormRows(k, c + first * cStride, count, n, a.subarray(9, 15));
+  },
+  // depthwiseRows' arguments, then μ, p, q, β, clip, hi (batchNormRows)
+  depthwiseRowsBatchNorm: (k, item, a) => {
+    const [x, w, y, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left, rows, per] = a;
+    const [first, count] = rowsOf(item, per, rows);
+    k.conv.depthwise_rows(x, w, y, first, first + count, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left);
+    batchNormRows(k, y + first * outW * c * 4, count * outW, c, a.subarray(16, 22));
+  },
+  // x, μ, y, rows, c, p, q, r, hi, rowsPerItem: y = p·(x − μ) + q·x + r, then min(max(y, 0), hi), per item
+  // (batch norm in training mode → ReLU6, batchNormClip.ts)
+  affineClip: (k, item, [x, mean, y, rows, c, p, q, r, hi, per]) => {
+    const [first, count] = rowsOf(item, per, rows);
+    const offset = first * 4 * c;
+    k.simd.channel_affine(x + offset, mean, x + offset, y + offset, count, c, p, q, r);
+    k.simd.clip(y + offset, y + offset, count * c, 0, hi);
+  },
+  // dy, x, μ, zeros, dm, rows, c, p, q, r, hi, sums, blocksPerItem — that kernel's gradient, first pass:
+  // the batch norm's output recomputed into dm, dm = dy where 0 < it ≤ hi (ReLU6's gradient), then the
+  // block sums of dm and dm·(x − μ) (blocks of 32 rows, as blockSums)
+  clipGradBlockSums: (k, item, [dy, x, mean, zeros, dm, rows, c, p, q, r, hi, sums, blocks]) => {
+    const [first, count] = rowsOf(item, blocks * 32, rows);
+    const offset = first * 4 * c;
+    k.simd.channel_affine(x + offset, mean, x + offset, dm + offset, count, c, p, q, r);
+    k.simd.clipped_relu_grad(dy + offset, dm + offset, dm + offset, count * c, hi);
+    k.simd.channel_block_sums(dm + offset, zeros, x + offset, mean, count, c, sums + item * blocks * 8 * c);
   },
   // x, w, y, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left, rows (batch·outH), rowsPerItem
   depthwiseRows: (k, item, a) => {
