@@ -138,10 +138,25 @@ function sectionTable(figures: BenchFigures): string[] {
       lines.push(
         `${r.label}: full fine-tuning timed on ${r.full.batchesTimed} step(s) of the first epoch; a full epoch (${r.full.trainCount} images) would take ~${f1(r.fullEpochEstimateS)} s (extrapolated).`,
       );
+    if (ok(r)) lines.push(...headRunBreakdown(r));
     if (ok(r) && r.threads) lines.push(`${r.label}: ${r.threads} thread(s)`);
     if (ok(r) && r.adapter) lines.push(`${r.label}: GPU adapter ${r.adapter}`);
   });
   return lines;
+}
+
+/** Where the 10-epoch head-only run's wall time went (the run that computes its activation cache). */
+function headRunBreakdown(r: SectionResult): string[] {
+  const run = r.headCachedCold;
+  const p = run.phases;
+  if (!p) return [];
+  const split =
+    run.cacheForwardS !== undefined && run.cacheDecodeWaitS !== undefined
+      ? ` (frozen layers ${f2(run.cacheForwardS)}, waiting for decoded images ${f2(run.cacheDecodeWaitS)})`
+      : '';
+  return [
+    `${r.label}: ${run.epochs}-epoch head-only run ${f2(run.wallS)} s: start-up ${f2(p.startupS)} + decoding and activation cache ${f2(p.inputsS)}${split} + run folder ${f2(p.folderS)} + batches ${f2(p.trainS)} + validation, metrics, best model, checkpoint ${f2(p.epochEndS)} + final evaluation and close ${f2(p.endS)}`,
+  ];
 }
 
 function gpuTable(results: (SectionResult | string)[], plans: SectionPlan[]): string[] {

@@ -53,6 +53,22 @@ export interface RunTiming {
   wallS: number;
   /** Seconds the activation cache took to compute, when this run computed it. */
   cacheBuildS?: number;
+  /** Of cacheBuildS: in the frozen layers, and waiting for the decoding worker (from the run log). */
+  cacheForwardS?: number;
+  cacheDecodeWaitS?: number;
+  /**
+   * Where the run's wall time went: start-up (experiment, backend, dataset scan, model), inputs (decoding
+   * and the activation cache), the run folder until beforeFit, the epochs' batches, the epochs' validation
+   * + metrics + best model + checkpoint, and the end (final evaluation, summary, closing).
+   */
+  phases?: {
+    startupS: number;
+    inputsS: number;
+    folderS: number;
+    trainS: number;
+    epochEndS: number;
+    endS: number;
+  };
   cacheMode?: string;
   epochs: number;
   trainCount: number;
@@ -147,10 +163,19 @@ async function timedRun(
   let cacheBuildS: number | undefined;
   let cacheMode: string | undefined;
   let batches = 0;
+  let cacheForwardS: number | undefined;
+  let cacheDecodeWaitS: number | undefined;
+  /** performance.now() at: inputs begin (first log of the pipeline), inputs ready, beforeFit, last afterEpoch. */
+  let inputsFrom: number | undefined;
+  let inputsReady: number | undefined;
+  let fitFrom: number | undefined;
+  let lastEpochAt: number | undefined;
   const onEvent = (event: TrainingEvent): void => {
     const now = performance.now();
     switch (event.type) {
       case 'beforeFit':
+        fitFrom = now;
+        inputsReady ??= now;
         startupS ??= (now - started) / 1000;
         trainCount = event.trainCount;
         valCount = event.valCount;
@@ -171,14 +196,26 @@ async function timedRun(
         break;
       }
       case 'afterEpoch':
+        lastEpochAt = now;
         firstEpochAt ??= now;
         epochs = event.metrics.epoch;
         epochS.push((now - epochStartedAt) / 1000);
         epochTrainS.push((epochTrainedAt - epochStartedAt) / 1000);
         break;
       case 'log': {
+        // The pipeline's first words: from here on the run decodes images or computes the cache.
+        if (/^(Computing the frozen|Decoding \d+ training|Checking that)/.test(event.message))
+          inputsFrom ??= now;
+        // Its last: the inputs are ready (logged before the run folder is created).
+        if (/^(Activation cache: (activations|reusing)|Activation cache off)/.test(event.message))
+          inputsReady ??= now;
         const built = /computed in ([\d.]+) s/.exec(event.message);
         if (built) cacheBuildS = Number(built[1]);
+        const split = /frozen layers ([\d.]+) s, waiting for decoded images ([\d.]+) s/.exec(event.message);
+        if (split) {
+          cacheForwardS = Number(split[1]);
+          cacheDecodeWaitS = Number(split[2]);
+        }
         if (/^Activation cache: /.test(event.message)) cacheMode = 'cached';
         if (/decoded per batch/.test(event.message)) cacheMode = 'streamed';
         break;
@@ -194,7 +231,21 @@ async function timedRun(
     onEvent,
   });
   if (outcome.status === 'failed') throw new Error(`${plan.label}: run failed: ${outcome.error}`);
-  const wallS = (performance.now() - started) / 1000;
+  const ended = performance.now();
+  const wallS = (ended - started) / 1000;
+  const trainS = epochTrainS.reduce((a, b) => a + b, 0);
+  const epochEndS = epochS.reduce((a, b) => a + b, 0) - trainS;
+  const phases =
+    fitFrom !== undefined && lastEpochAt !== undefined
+      ? {
+          startupS: ((inputsFrom ?? inputsReady ?? fitFrom) - started) / 1000,
+          inputsS: ((inputsReady ?? fitFrom) - (inputsFrom ?? inputsReady ?? fitFrom)) / 1000,
+          folderS: (fitFrom - (inputsReady ?? fitFrom)) / 1000,
+          trainS,
+          epochEndS,
+          endS: (ended - lastEpochAt) / 1000,
+        }
+      : undefined;
   const timed = durations.length > 1 ? durations.slice(1) : durations;
   const seconds = timed.reduce((s, d) => s + d.seconds, 0);
   const images = timed.reduce((s, d) => s + d.images, 0);
@@ -209,6 +260,9 @@ async function timedRun(
     ...(durations.length > 0 ? { firstBatchS: durations[0].seconds } : {}),
     wallS,
     ...(cacheBuildS !== undefined ? { cacheBuildS } : {}),
+    ...(cacheForwardS !== undefined ? { cacheForwardS } : {}),
+    ...(cacheDecodeWaitS !== undefined ? { cacheDecodeWaitS } : {}),
+    ...(phases ? { phases } : {}),
     ...(cacheMode ? { cacheMode } : { cacheMode: 'images in memory' }),
     epochs,
     trainCount,

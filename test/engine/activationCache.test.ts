@@ -13,13 +13,15 @@ import { DEFAULTS, type ExperimentConfig } from '../../src/protocol/experimentCo
 import type { EpochMetrics, RunRecord, RunSummary } from '../../src/protocol/runRecord';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';
 import { initBackend } from '../../src/engine/backend/selectBackend';
-import { pruneCache } from '../../src/engine/cache/activationCache';
+import { cacheChunkImages, computeActivations, pruneCache } from '../../src/engine/cache/activationCache';
 import { cacheKey, cacheKeyParts, type CacheKeyParts } from '../../src/engine/cache/cacheKey';
 import { splitFrozenPrefix, type FrozenPrefix } from '../../src/engine/cache/frozenPrefix';
 import type { PipelineOptions } from '../../src/engine/cache/prepareInputs';
 import { buildTrainingModel, type TrainingModel } from '../../src/engine/model/buildTrainingModel';
 import { loadBaseModel } from '../../src/engine/model/loadBaseModel';
 import { runExperiment } from '../../src/engine/runExperiment';
+import { scanDataset } from '../../src/core/data/scanDataset';
+import { WorkerDecoder } from '../../src/engine/data/workerDecoder';
 import { makeDataset, writeExperiment } from '../helpers/fixtureDataset';
 import { saveNestedCnn, tempDir } from '../helpers/fixtureModels';
 import { experimentConfig } from '../helpers/fixtureConfig';
@@ -425,5 +427,90 @@ describe('runs on cached activations', () => {
     assert.match(warning ?? '', /augmentation changes the images every epoch.*"backbone\/block1\/pool1"/);
     assert.ok(augmented.logs.some((l) => /^warn: Activation cache off: augmentation/.test(l)));
     assert.equal(fs.existsSync(cacheDir), false, 'nothing cached');
+  });
+});
+
+describe('computing the cache in chunks', () => {
+  it('sizes chunks by the input bytes: 128 small images, 32 of 224×224 (as before), never fewer', () => {
+    assert.equal(cacheChunkImages([96, 96], 3), 128);
+    assert.equal(cacheChunkImages([16, 16], 1), 128);
+    assert.equal(cacheChunkImages([224, 224], 3), 32);
+    assert.equal(cacheChunkImages([1024, 1024], 3), 32);
+  });
+
+  it('gives every image the bits of its own prefix pass on the wasm kernel pool, across chunk boundaries', async () => {
+    await initBackend('wasm', { threads: 2 });
+    const size = 16;
+    const data = await makeDataset(path.join(root, 'chunked-data'), 3, 50, size, 4);
+    const relu6 = (name: string): tfl.layers.Layer => tfl.layers.reLU({ maxValue: 6, name });
+    const bn = (name: string): tfl.layers.Layer => tfl.layers.batchNormalization({ name });
+    const input = tfl.input({ shape: [size, size, 3], name: 'image_in' });
+    let x = tfl.layers
+      .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'c1' })
+      .apply(input) as tfl.SymbolicTensor;
+    x = relu6('r1').apply(bn('b1').apply(x)) as tfl.SymbolicTensor;
+    x = tfl.layers
+      .depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: 'dw' })
+      .apply(x) as tfl.SymbolicTensor;
+    x = relu6('r2').apply(bn('b2').apply(x)) as tfl.SymbolicTensor;
+    x = tfl.layers
+      .conv2d({ filters: 8, kernelSize: 1, useBias: false, name: 'pw' })
+      .apply(x) as tfl.SymbolicTensor;
+    x = relu6('r3').apply(bn('b3').apply(x)) as tfl.SymbolicTensor;
+    const features = tfl.layers.flatten({ name: 'flat' }).apply(x) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out' }).apply(features);
+    const base = tfl.model({ inputs: input, outputs: out as tfl.SymbolicTensor });
+    const model = buildTrainingModel(
+      base,
+      config({
+        freezeUpTo: 'r3',
+        head: { cutAt: 'flat', hiddenUnits: [] },
+        dataset: { ...DEFAULTS.dataset, path: data, imageSize: [size, size] },
+      }),
+      3,
+      3,
+    );
+    const prefix = prefixOf(model);
+    const refs = (await scanDataset(data)).images;
+    assert.ok(refs.length > cacheChunkImages([size, size], 3), 'more images than one chunk');
+    const decode = {
+      imageSize: [size, size] as [number, number],
+      channels: 3 as const,
+      pixelRange: [-1, 1] as [number, number],
+    };
+    const decoder = new WorkerDecoder();
+    try {
+      const cached = await computeActivations({
+        root: path.join(root, 'chunked-cache'),
+        key: 'chunked',
+        parts: {} as CacheKeyParts,
+        refs,
+        decode,
+        decoder,
+        prefix,
+        limits: { memoryBudgetBytes: 2 ** 30, maxDiskBytes: 0 },
+      });
+      assert.deepEqual(
+        cached.files,
+        refs.map((r) => r.file),
+      );
+      const rows = new Float32Array(refs.length * prefix.rowShape.reduce((a, b) => a * b, 1));
+      await cached.rows.read(Int32Array.from(refs.keys()), rows);
+      const single = await decoder.decode(refs, decode);
+      const per = size * size * 3;
+      const rowFloats = rows.length / refs.length;
+      for (const i of [0, 1, 127, 128, 129, refs.length - 1]) {
+        const alone = tf.tidy(() =>
+          prefix.run(tf.tensor4d(single.data.subarray(i * per, (i + 1) * per), [1, size, size, 3])),
+        );
+        const expected = (await alone.data()) as Float32Array;
+        alone.dispose();
+        assert.deepEqual(rows.subarray(i * rowFloats, (i + 1) * rowFloats), expected, `image ${i}`);
+      }
+    } finally {
+      await decoder.close();
+      model.dispose();
+      await initBackend('cpu');
+    }
   });
 });

@@ -39,6 +39,8 @@ export interface CachedActivations {
   bytes: number;
   /** Why it was not saved, when it was not. */
   notSaved?: string;
+  /** When computed: seconds in the frozen layers, and waiting for the decoder (for the run log). */
+  timing?: { forwardS: number; decodeWaitS: number };
 }
 
 interface CacheMeta {
@@ -53,8 +55,21 @@ interface CacheMeta {
 
 const META = 'meta.json';
 const ROWS = 'rows.f32';
-/** Images decoded and pushed through the prefix at a time. */
-const CHUNK = 32;
+/**
+ * Images decoded and pushed through the prefix at a time: as many as fit CHUNK_BYTES of input pixels,
+ * between 32 and 128. Larger batches spread each kernel's fixed cost (a dispatch to the kernel pool, a
+ * few tensors) over more images — at 96×96 a chunk of 128 runs the frozen MobileNet in about half the
+ * time of 32 — and change no bit: every kernel of the frozen prefix (inference mode) computes each image
+ * on its own. The byte bound keeps large images (224×224: 32 a chunk, as before) within memory.
+ */
+const MIN_CHUNK = 32;
+const MAX_CHUNK = 128;
+const CHUNK_BYTES = 16 * 2 ** 20;
+
+export function cacheChunkImages(imageSize: readonly [number, number], channels: number): number {
+  const imageBytes = imageSize[0] * imageSize[1] * channels * 4;
+  return Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Math.floor(CHUNK_BYTES / imageBytes)));
+}
 /** A temporary folder this old belongs to a run that died while writing it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -227,18 +242,24 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
     );
   }
 
+  const chunk = cacheChunkImages(decode.imageSize, decode.channels);
   const chunks: ImageRef[][] = [];
-  for (let i = 0; i < refs.length; i += CHUNK) chunks.push(refs.slice(i, i + CHUNK));
+  for (let i = 0; i < refs.length; i += chunk) chunks.push(refs.slice(i, i + chunk));
   const [height, width] = decode.imageSize;
   const files: string[] = [];
   const skipped: DecodedImages['skipped'] = [];
   const inFlight: Promise<DecodedImages>[] = [];
   let done = 0;
+  let forwardMs = 0;
+  let decodeWaitMs = 0;
   try {
     for (let c = 0; c < chunks.length; c++) {
       while (inFlight.length < 3 && c + inFlight.length < chunks.length)
         inFlight.push(decoder.decode(chunks[c + inFlight.length], decode));
+      const waitFrom = performance.now();
       const decoded = await inFlight.shift()!;
+      const forwardFrom = performance.now();
+      decodeWaitMs += forwardFrom - waitFrom;
       skipped.push(...decoded.skipped);
       const n = decoded.images.length;
       if (n > 0) {
@@ -250,6 +271,7 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
         sink.append(values);
         files.push(...decoded.images.map((r) => r.file));
       }
+      forwardMs += performance.now() - forwardFrom;
       if (!inMemory && !sink.saving) {
         throw new Error(`writing the activation cache failed: ${sink.diskError}`);
       }
@@ -276,7 +298,17 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
   const rows = memory
     ? memoryRows(memory, prefix.rowShape)
     : fileRows(path.join(dir!, ROWS), prefix.rowShape);
-  return { rows, files, skipped, inMemory, reused: false, dir, bytes: actualBytes, notSaved };
+  return {
+    rows,
+    files,
+    skipped,
+    inMemory,
+    reused: false,
+    dir,
+    bytes: actualBytes,
+    notSaved,
+    timing: { forwardS: forwardMs / 1000, decodeWaitS: decodeWaitMs / 1000 },
+  };
 }
 
 /** Writes meta.json and renames the finished temporary folder into place; undefined when that failed. */

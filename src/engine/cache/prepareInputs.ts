@@ -288,7 +288,7 @@ async function cachedInputs(
   notes.push(
     cached.reused
       ? `Activation cache: reusing ${cached.dir} (activations of "${prefix.boundaryPath}" for ${cached.files.length} images, ${mib(cached.bytes)}, ${where}).`
-      : `Activation cache: activations of "${prefix.boundaryPath}" [${prefix.rowShape.join(', ')}] for ${cached.files.length} images computed in ${((Date.now() - started) / 1000).toFixed(1)} s (${mib(cached.bytes)}, ${where}${cached.dir ? `; saved in ${cached.dir} for later runs` : `; not saved: ${cached.notSaved}`}).`,
+      : `Activation cache: activations of "${prefix.boundaryPath}" [${prefix.rowShape.join(', ')}] for ${cached.files.length} images computed in ${((Date.now() - started) / 1000).toFixed(1)} s (${cached.timing ? `frozen layers ${cached.timing.forwardS.toFixed(2)} s, waiting for decoded images ${cached.timing.decodeWaitS.toFixed(2)} s; ` : ''}${mib(cached.bytes)}, ${where}${cached.dir ? `; saved in ${cached.dir} for later runs` : `; not saved: ${cached.notSaved}`}).`,
   );
 
   const rowOf = new Map(cached.files.map((file, i) => [file, i]));
