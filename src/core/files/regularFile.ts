@@ -106,9 +106,8 @@ function refuseLinkWithoutNoFollow(file: string, noFollow: boolean): void {
   if (stat.isSymbolicLink()) throw new FileReadError(file, 'a symbolic link');
 }
 
-/** Reads a regular file of at most `maxBytes` (see the file comment); throws FileReadError otherwise. */
-export function readRegularFileSync(file: string, options: ReadOptions): Buffer {
-  const noFollow = options.noFollow ?? false;
+/** Opens `file` for reading as the synchronous readers do: a regular file within `maxBytes`, or FileReadError. */
+function openCheckedSync(file: string, maxBytes: number, noFollow: boolean): number {
   refuseLinkWithoutNoFollow(file, noFollow);
   let fd: number;
   try {
@@ -117,7 +116,18 @@ export function readRegularFileSync(file: string, options: ReadOptions): Buffer 
     throw openError(file, error, noFollow);
   }
   try {
-    checkStat(file, fs.fstatSync(fd), options.maxBytes);
+    checkStat(file, fs.fstatSync(fd), maxBytes);
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/** Reads a regular file of at most `maxBytes` (see the file comment); throws FileReadError otherwise. */
+export function readRegularFileSync(file: string, options: ReadOptions): Buffer {
+  const fd = openCheckedSync(file, options.maxBytes, options.noFollow ?? false);
+  try {
     // The size fstat gave may be wrong (files under /proc say 0, a file may grow): read until end of file,
     // but never more than maxBytes + 1.
     const chunks: Buffer[] = [];
@@ -193,16 +203,8 @@ export async function readTextFile(file: string, options: ReadOptions): Promise<
  * descriptor that was checked, so a path swapped after the check is not what gets copied.
  */
 export function copyRegularFileSync(source: string, dest: string, options: ReadOptions): number {
-  const noFollow = options.noFollow ?? true;
-  refuseLinkWithoutNoFollow(source, noFollow);
-  let input: number;
+  const input = openCheckedSync(source, options.maxBytes, options.noFollow ?? true);
   try {
-    input = fs.openSync(source, readFlags(noFollow));
-  } catch (error) {
-    throw openError(source, error, noFollow);
-  }
-  try {
-    checkStat(source, fs.fstatSync(input), options.maxBytes);
     const output = fs.openSync(dest, exclusiveWriteFlags());
     let total = 0;
     try {
