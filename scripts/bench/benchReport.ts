@@ -127,7 +127,8 @@ function sectionTable(figures: BenchFigures): string[] {
     ['time to first epoch, no cache (s)', ...cell((r) => f1(r.headNoCache.timeToFirstEpochS))],
     ['time to first epoch, cache computed (s)', ...cell((r) => f1(r.headCachedCold.timeToFirstEpochS))],
     ['time to first epoch, cache reused (s)', ...cell((r) => f1(r.headCachedWarm.timeToFirstEpochS))],
-    ['10-epoch head-only run, cached, end to end (s)', ...cell((r) => f1(r.headCachedCold.wallS))],
+    ['10-epoch head-only run, cache computed, end to end (s)', ...cell((r) => f1(r.headCachedCold.wallS))],
+    ['10-epoch head-only run, cache reused, end to end (s)', ...cell((r) => f2(r.headCachedWarm.wallS))],
     ['peak RSS (MiB)', ...cell((r) => f0(r.peakRssMiB))],
     ['peak tf.memory() (MiB)', ...cell((r) => f0(r.peakTfMiB))],
   ];
@@ -209,12 +210,18 @@ function twinTable(ours: SectionResult, twin: TwinResult): string[] {
       ...byLayout((l) => f1(head(l))),
       ...byLayout((l) => `${ratio(ours.headCachedCold.wallS / head(l))} time`),
     ],
+    [
+      '  the same, our cache reused from disk (s)',
+      f2(ours.headCachedWarm.wallS),
+      ...byLayout((l) => f1(head(l))),
+      ...byLayout((l) => `${ratio(ours.headCachedWarm.wallS / head(l))} time`),
+    ],
   ];
   return [
     '',
     `${ours.label} vs its PyTorch twin, same run (torch ${twin.torch}, ${twin.threads} threads, ${twin.python}; ${twin.trainCount} train / ${twin.valCount} val images, the same decoded pixels):`,
     table(rows),
-    'ours: the engine end to end (decoding, a 10-epoch head-only run computing its activation cache; full epochs with metrics, best model and checkpoint written). PyTorch: the same network from the same model.json, images handed over decoded; an epoch saves the best state_dict and a checkpoint (model + optimizer); head-only recomputes the frozen backbone every epoch (no cache), timed from building the model. Full-epoch figures: median of the epochs after the first.',
+    'ours: the engine end to end (decoding, a 10-epoch head-only run computing its activation cache, then the same run reusing it; full epochs with metrics, best model and checkpoint written). PyTorch: the same network from the same model.json, images handed over decoded; an epoch saves the best state_dict and a checkpoint (model + optimizer); head-only recomputes the frozen backbone every epoch (no cache), timed from building the model. Full-epoch figures: median of the epochs after the first.',
   ];
 }
 
@@ -231,7 +238,13 @@ function targets(
       `  full fine-tuning epoch ≥ 0.8× PyTorch's (default layout) speed: ${ratio(speed)} — ${mark(speed >= 0.8)}`,
     );
     const time = ours.headCachedCold.wallS / twin.layouts.nchw.headOnlyWallS;
-    lines.push(`  10-epoch head-only run ≤ 0.3× PyTorch's wall time: ${ratio(time)} — ${mark(time <= 0.3)}`);
+    lines.push(
+      `  10-epoch head-only run ≤ 0.3× PyTorch's wall time, computing our activation cache: ${ratio(time)} — ${mark(time <= 0.3)}`,
+    );
+    // Not the target's figure (the target counts computing the cache); shown because re-running with
+    // other head settings is the loop the cache exists for.
+    const reused = ours.headCachedWarm.wallS / twin.layouts.nchw.headOnlyWallS;
+    lines.push(`    (the same run with the cache already on disk from an earlier run: ${ratio(reused)})`);
   } else lines.push('  PyTorch ratios: not measured (see above).');
   const fb = figures.firstBatch;
   if (fb === undefined)
