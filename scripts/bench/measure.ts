@@ -70,6 +70,8 @@ export interface RunTiming {
     endS: number;
   };
   cacheMode?: string;
+  /** The run took its activation cache from an earlier run's, on disk. */
+  cacheReused?: boolean;
   epochs: number;
   trainCount: number;
   valCount: number;
@@ -162,6 +164,7 @@ async function timedRun(
   let epochs = 0;
   let cacheBuildS: number | undefined;
   let cacheMode: string | undefined;
+  let cacheReused = false;
   let batches = 0;
   let cacheForwardS: number | undefined;
   let cacheDecodeWaitS: number | undefined;
@@ -217,6 +220,7 @@ async function timedRun(
           cacheDecodeWaitS = Number(split[2]);
         }
         if (/^Activation cache: /.test(event.message)) cacheMode = 'cached';
+        if (/^Activation cache: reusing/.test(event.message)) cacheReused = true;
         if (/decoded per batch/.test(event.message)) cacheMode = 'streamed';
         break;
       }
@@ -264,6 +268,7 @@ async function timedRun(
     ...(cacheDecodeWaitS !== undefined ? { cacheDecodeWaitS } : {}),
     ...(phases ? { phases } : {}),
     ...(cacheMode ? { cacheMode } : { cacheMode: 'images in memory' }),
+    cacheReused,
     epochs,
     trainCount,
     valCount,
@@ -314,6 +319,9 @@ export async function runSection(plan: SectionPlan): Promise<SectionResult> {
     // changing a head setting (dropout, L2, learning rate) costs — no decoding, no frozen layers.
     progress('head-only training on cached activations, 10 epochs (cache reused from disk)');
     const headCachedWarm = await timedRun(plan.headOnlyFile, plan, { epochs: 10, pipeline: { cacheDir } });
+    // A figure labelled "cache reused" must be one: a run that computed the cache again is a bench error.
+    if (!headCachedWarm.cacheReused)
+      throw new Error(`the second head-only run did not reuse the activation cache in ${cacheDir}`);
     const full =
       'epochs' in plan.full
         ? (progress(`full fine-tuning, ${plan.full.epochs} epochs`),
