@@ -13,12 +13,7 @@ import {
   newSharedMemory,
   type KernelInstance,
 } from '../wasmThreads/kernelInstance';
-import {
-  channelAffineOnHeap,
-  channelSumsOnHeap,
-  clippedReluGradOnHeap,
-  depthwiseFilterGradOnHeap,
-} from '../wasmThreads/heapKernels';
+import { channelAffineOnHeap, channelSumsOnHeap, clippedReluGradOnHeap } from '../wasmThreads/heapKernels';
 
 type Exports = KernelInstance['simd'];
 
@@ -228,8 +223,6 @@ export interface ConvGeometry {
  * tap lands inside x (float32 per output row, float64 across rows).
  */
 export function depthwiseFilterGradSimd(x: Float32Array, dy: Float32Array, info: ConvGeometry): Float32Array {
-  const onHeap = depthwiseFilterGradOnHeap(x, dy, info);
-  if (onHeap) return onHeap;
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const taps = filterHeight * filterWidth;

@@ -790,4 +790,53 @@
             (br $flush)))
         (local.set $g (i32.add (local.get $g) (i32.const 1)))
         (br $rows))))
+
+  ;; dst[o][i] = src[i][o] for the rows o of dst in [rowBegin, rowEnd): src is rows × cols floats, dst
+  ;; cols × rows (a 1×1 convolution's filter for its input gradient). Reads stride through src; each item
+  ;; writes its own rows of dst.
+  (func (export "transpose_rows")
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $rowBegin i32) (param $rowEnd i32)
+    (local $o i32) (local $i i32) (local $ps i32) (local $pd i32) (local $colBytes i32)
+    (local.set $colBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $o (local.get $rowBegin))
+    (block $done
+      (loop $outRows
+        (br_if $done (i32.ge_s (local.get $o) (local.get $rowEnd)))
+        (local.set $ps (i32.add (local.get $src) (i32.shl (local.get $o) (i32.const 2))))
+        (local.set $pd (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $o) (local.get $rows)) (i32.const 2))))
+        (local.set $i (i32.const 0))
+        (block $rowDone
+          (loop $values
+            (br_if $rowDone (i32.ge_s (local.get $i) (local.get $rows)))
+            (f32.store (local.get $pd) (f32.load (local.get $ps)))
+            (local.set $ps (i32.add (local.get $ps) (local.get $colBytes)))
+            (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $values)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $outRows))))
+
+  ;; out[v] = float32(Σ_image totals[image][v]) for v in [begin, end): per-image float64 totals (images ×
+  ;; values) added from zero in image order, so the sum does not depend on which thread made which image's.
+  (func (export "sum_image_totals")
+    (param $totals i32) (param $images i32) (param $values i32) (param $out i32) (param $begin i32) (param $end i32)
+    (local $v i32) (local $image i32) (local $p i32) (local $sum f64) (local $imageBytes i32)
+    (local.set $imageBytes (i32.shl (local.get $values) (i32.const 3)))
+    (local.set $v (local.get $begin))
+    (block $done
+      (loop $eachValue
+        (br_if $done (i32.ge_s (local.get $v) (local.get $end)))
+        (local.set $sum (f64.const 0))
+        (local.set $p (i32.add (local.get $totals) (i32.shl (local.get $v) (i32.const 3))))
+        (local.set $image (i32.const 0))
+        (block $imagesDone
+          (loop $eachImage
+            (br_if $imagesDone (i32.ge_s (local.get $image) (local.get $images)))
+            (local.set $sum (f64.add (local.get $sum) (f64.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $imageBytes)))
+            (local.set $image (i32.add (local.get $image) (i32.const 1)))
+            (br $eachImage)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $v) (i32.const 2))) (f32.demote_f64 (local.get $sum)))
+        (local.set $v (i32.add (local.get $v) (i32.const 1)))
+        (br $eachValue))))
 )

@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseFilterGradSimd, simdChannelsOk } from '../fusedOps/simdKernels';
+import { depthwiseFilterGradOnHeap } from '../wasmThreads/heapKernels';
 import { assertFloat32, type BackendWasm, type KernelArgs } from './wasmKernelCalls';
 
 function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
@@ -37,13 +38,18 @@ function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Ten
     dimRoundingMode,
     true,
   );
-  const xValues = wasm.typedArrayFromHeap(x) as Float32Array;
-  const dyValues = wasm.typedArrayFromHeap(dy) as Float32Array;
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const simd = info.outChannels === info.inChannels && simdChannelsOk(info.inChannels);
+  if (simd) {
+    // On the thread pool when there is one, straight into the output tensor.
+    const out = wasm.makeOutput(info.filterShape, 'float32');
+    if (depthwiseFilterGradOnHeap(heap(x), heap(dy), heap(out), info)) return out;
+    wasm.disposeData(out.dataId);
+  }
   // MobileNet's case (multiplier 1, channels in fours) in WebAssembly SIMD; every other in the loops below.
-  const gradient =
-    info.outChannels === info.inChannels && simdChannelsOk(info.inChannels)
-      ? depthwiseFilterGradSimd(xValues, dyValues, info)
-      : filterGradient(xValues, dyValues, info);
+  const gradient = simd
+    ? depthwiseFilterGradSimd(heap(x), heap(dy), info)
+    : filterGradient(heap(x), heap(dy), info);
   // Allocating may grow the wasm heap, which detaches the views above: they are not used after this.
   return wasm.makeOutput(info.filterShape, 'float32', undefined, gradient);
 }

@@ -101,36 +101,35 @@ export function channelAffineOnHeap(
 }
 
 /**
- * depthwiseFilterGradSimd on the heap: one item per image (all taps in one pass over its dy, float32 per
- * output row, float64 per image), the images' totals then added in order here — the same sums for any
- * thread count. Dilation 1 only (undefined otherwise, or when the arrays are not on the heap).
+ * depthwiseFilterGradSimd on the heap, into `out`: one item per image (all taps in one pass over its dy,
+ * float32 per output row, float64 per image), then the images' totals added in image order, a range of
+ * values per item — the same sums for any thread count. Dilation 1 only (false otherwise, or when the
+ * arrays are not on the heap).
  */
 export function depthwiseFilterGradOnHeap(
   x: Float32Array,
   dy: Float32Array,
+  out: Float32Array,
   info: ConvGeometry,
-): Float32Array | undefined {
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-  const found = poolFor([x, dy]);
-  if (!found) return undefined;
-  const [pool, [px, pdy]] = found;
+): boolean {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return false;
+  const found = poolFor([x, dy, out]);
+  if (!found) return false;
+  const [pool, [px, pdy, pout]] = found;
   const c = info.inChannels;
   const values = info.filterHeight * info.filterWidth * c;
   const images = info.batchSize;
-  return pool.withScratch([8 * images * values, 4 * images * values], ([totals, scratch]) => {
-    pool.f64(totals, images * values).fill(0);
+  pool.withScratch([8 * images * values, 4 * images * values], ([totals, scratch]) => {
     pool.run('depthwiseFilterGradImages', images, [
       ...[px, pdy, totals, scratch, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth],
       ...[info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth],
       ...[info.padInfo.top, info.padInfo.left],
     ]);
-    const perImage = pool.f64(totals, images * values);
-    const sum = new Float64Array(values);
-    for (let image = 0; image < images; image++) {
-      for (let v = 0; v < values; v++) sum[v] += perImage[image * values + v];
-    }
-    return Float32Array.from(sum);
+    // The images' totals added in image order (float64, from zero), straight into the output.
+    const [items, perItem] = pool.split(values, 256);
+    pool.run('sumImageTotals', items, [totals, images, values, pout, perItem]);
   });
+  return true;
 }
 
 /** The constants of one Adam step (see adam_step in simdKernels.wat), float32 values. */

@@ -70,6 +70,8 @@ export interface ConvExports {
   depthwise_rows(...args: number[]): void;
   depthwise_input_grad_rows(...args: number[]): void;
   depthwise_filter_grad_rows(...args: number[]): void;
+  transpose_rows(...args: number[]): void;
+  sum_image_totals(...args: number[]): void;
 }
 
 export interface KernelInstance {

@@ -23,6 +23,8 @@ export const TASK_NAMES = [
   'depthwiseRowsBatchNorm',
   'affineClip',
   'clipGradBlockSums',
+  'transposeRows',
+  'sumImageTotals',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -204,14 +206,26 @@ const TASKS: Record<TaskName, Task> = {
     );
   },
   // x, dy, totals (float64, taps·c per item), scratch (taps·c floats per item), inH, inW, c, outH, outW,
-  // kH, kW, sH, sW, top, left — one item per image, each into its own totals
+  // kH, kW, sH, sW, top, left — one item per image, each into its own totals (zeroed here, in parallel)
   depthwiseFilterGradImages: (k, image, a) => {
     const [x, dy, totals, scratch, inH, inW, c, outH, outW, kH, kW, sH, sW, top, left] = a;
     const values = kH * kW * c;
+    const imageTotals = totals + image * values * 8;
+    new Float64Array(k.memory.buffer, imageTotals, values).fill(0);
     k.conv.depthwise_filter_grad_rows(
-      ...[x, dy, totals + image * values * 8, scratch + image * values * 4, image * outH, (image + 1) * outH],
+      ...[x, dy, imageTotals, scratch + image * values * 4, image * outH, (image + 1) * outH],
       ...[inH, inW, c, outH, outW, kH, kW, sH, sW, top, left],
     );
+  },
+  // totals (float64, images × values), images, values, out, valuesPerItem: out = Σ over images, in order
+  sumImageTotals: (k, item, [totals, images, values, out, per]) => {
+    const [first, count] = rowsOf(item, per, values);
+    k.conv.sum_image_totals(totals, images, values, out, first, first + count);
+  },
+  // src (rows × cols floats), dst (cols × rows), rows, cols, dstRowsPerItem: dst = srcᵀ
+  transposeRows: (k, item, [src, dst, rows, cols, per]) => {
+    const [first, count] = rowsOf(item, per, cols);
+    k.conv.transpose_rows(src, dst, rows, cols, first, first + count);
   },
   // w, m, v, g, outW, outM, outV, n, b1, c1, b2, c2, d1, d2, eps, negLr, valuesPerItem
   adamStep: (k, item, a) => {
