@@ -6,7 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
+import type sharpModule from 'sharp';
+import { readPlainPng } from './plainPng';
 import { errorMessage, UserError } from '../../core/userError';
 import type { ImageRef } from '../../core/data/scanDataset';
 
@@ -134,7 +135,13 @@ async function decodeInto(
   offset: number,
 ): Promise<void> {
   const [height, width] = options.imageSize;
-  const { data, info } = await sharp(abs, {
+  // A plain PNG already at this size skips sharp's per-file set-up (the same pixels; see plainPng.ts).
+  const plain = await readPlainPng(abs, width, height).catch(() => undefined);
+  if (plain) {
+    writePixels(plain, options, target, offset);
+    return;
+  }
+  const { data, info } = await loadSharp()(abs, {
     limitInputPixels: MAX_INPUT_PIXELS,
     sequentialRead: true,
     // Refuse truncated or damaged pixel data (a half-grey photo would silently poison training), but
@@ -159,6 +166,17 @@ async function decodeInto(
     );
   }
   writePixels(data, options, target, offset);
+}
+
+/**
+ * sharp, loaded on first use: a dataset of plain PNGs (the decoding worker's usual load) never needs its
+ * native library, which takes ~50 ms to load — time before the first batch.
+ */
+let sharpLoaded: typeof sharpModule | undefined;
+function loadSharp(): typeof sharpModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sharpLoaded ??= require('sharp') as typeof sharpModule;
+  return sharpLoaded;
 }
 
 /**

@@ -20,23 +20,30 @@ export type DecodeReply =
 
 const port = parentPort;
 if (port) {
+  // Requests are decoded one after another, in the order they came (each with its own concurrency):
+  // interleaved, the first chunk a caller waits for would arrive only with the ones queued behind it.
+  let queue: Promise<void> = Promise.resolve();
   port.on('message', (request: DecodeRequest) => {
-    decodeImages(request.refs, request.options).then(
-      (result) => {
-        const reply: DecodeReply = { id: request.id, ...result };
-        port.postMessage(reply, [result.data.buffer as ArrayBuffer]);
-      },
-      (error: unknown) => {
-        const reply: DecodeReply = {
-          id: request.id,
-          error: {
-            message: errorMessage(error),
-            user: isUserError(error),
-            ...(isUserError(error) && error.file ? { file: error.file } : {}),
-          },
-        };
-        port.postMessage(reply);
-      },
-    );
+    queue = queue.then(() => answer(request));
   });
+}
+
+function answer(request: DecodeRequest): Promise<void> {
+  return decodeImages(request.refs, request.options).then(
+    (result) => {
+      const reply: DecodeReply = { id: request.id, ...result };
+      port!.postMessage(reply, [result.data.buffer as ArrayBuffer]);
+    },
+    (error: unknown) => {
+      const reply: DecodeReply = {
+        id: request.id,
+        error: {
+          message: errorMessage(error),
+          user: isUserError(error),
+          ...(isUserError(error) && error.file ? { file: error.file } : {}),
+        },
+      };
+      port!.postMessage(reply);
+    },
+  );
 }
