@@ -199,7 +199,7 @@ function plansFor(
       headOnlyFile: mobile.headOnlyFile,
       fullFile: mobile.fullFile,
       workDir: path.join(root, `mobilenet-${backend}`),
-      inferenceBatches: slow ? 2 : 6,
+      inferenceBatches: slow ? 2 : 20,
       headNoCache: slow ? { batches: 3 } : { epochs: 2 },
       // On cpu one step of full fine-tuning takes ~25 s: an epoch would take minutes (extrapolated). The
       // first step is not timed (on webgpu it compiles the shaders), so a software GPU gets 3.
@@ -227,7 +227,7 @@ async function pytorchTwin(root: string, mobile: MobileNetFiles): Promise<TwinRe
     threads: THREADS,
     fullEpochs: FULL_EPOCHS,
     headEpochs: 10,
-    inferenceBatches: 6,
+    inferenceBatches: 20,
     layouts: ['nchw', 'channels_last'],
   });
   return runTwin(found.python, spec);

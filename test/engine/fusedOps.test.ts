@@ -14,6 +14,7 @@ import { batchNormInference } from '../../src/engine/backend/fusedOps/batchNormI
 import { batchNormTraining } from '../../src/engine/backend/fusedOps/batchNormTraining';
 import { clippedRelu } from '../../src/engine/backend/fusedOps/clippedRelu';
 import { fusedLayerCall, fusedLeafCall } from '../../src/engine/backend/fusedOps/fusedLayerCall';
+import { updateMovingAverages } from '../../src/engine/backend/fusedOps/movingAverages';
 import { setSimdChunkValues } from '../../src/engine/backend/fusedOps/simdKernels';
 import { walkContainer } from '../../src/engine/model/graphWalk';
 import { createRng } from '../../src/core/rng';
@@ -173,6 +174,52 @@ describe('fused training kernels', () => {
         return layer.getWeights().map((w) => Array.from(w.dataSync()));
       };
       assertClose(statistics(true), statistics(false), `moving statistics on ${backend}`);
+      const layer = tfl.layers.batchNormalization({ momentum: 0.9 });
+      layer.build(shape);
+      const input = tf.tensor(x, shape);
+      const profile = await tf.profile(() => fusedLayerCall(layer, input, true)!);
+      assert.ok(
+        profile.kernels.some((k) => k.name === 'FineTuneMovingAverages'),
+        `one kernel updates the moving statistics on ${backend}`,
+      );
+      input.dispose();
+    }
+  });
+
+  it('updates the moving statistics with the same bits as tfjs-layers’ composed update', async () => {
+    const rng = createRng('moving-averages');
+    const values = (): Float32Array =>
+      random([64], rng, -1e3, 1e3).map((v, i) => (i % 3 === 0 ? v * 1e-6 : v));
+    const [moving, movingVar, mean, variance] = [values(), values(), values(), values()];
+    for (const backend of BACKENDS) {
+      await tf.setBackend(backend);
+      for (const momentum of [0.99, 0.9, 0.1, 1 / 3]) {
+        const bn = {
+          momentum,
+          movingMean: new tfl.LayerVariable(tf.tensor(moving)),
+          movingVariance: new tfl.LayerVariable(tf.tensor(movingVar)),
+        };
+        const [m, v] = [tf.tensor(mean), tf.tensor(variance)];
+        updateMovingAverages(bn, m, v);
+        const composed = (current: Float32Array, value: tf.Tensor): Float32Array =>
+          tf.tidy(() => {
+            const t = tf.tensor(current);
+            return tf.sub(t, tf.mul(tf.sub(t, value), 1 - momentum)).dataSync() as Float32Array;
+          });
+        assert.deepEqual(
+          bn.movingMean.read().dataSync(),
+          composed(moving, m),
+          `mean, ${momentum}, ${backend}`,
+        );
+        assert.deepEqual(
+          bn.movingVariance.read().dataSync(),
+          composed(movingVar, v),
+          `variance, ${momentum}, ${backend}`,
+        );
+        tf.dispose([m, v]);
+        bn.movingMean.dispose();
+        bn.movingVariance.dispose();
+      }
     }
   });
 

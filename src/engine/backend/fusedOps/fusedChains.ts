@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { convBatchNorm, type ConvBatchNormAttrs } from './convBatchNorm';
 import { FLOAT_KERNEL_BACKENDS } from './floatKernel';
-import { batchNormStats, updateMovingAverage } from './fusedLayerCall';
+import { batchNormStats } from './fusedLayerCall';
+import { type BatchNormMoving, updateMovingAverages } from './movingAverages';
 import { batchNormTrainingClip } from './batchNormClip';
 
 type Layer = tfl.layers.Layer;
@@ -34,12 +35,6 @@ interface ConvFields {
   dataFormat: string;
   dilationRate?: number | number[] | null;
   activation?: { getClassName(): string } | null;
-}
-
-interface BatchNormMoving {
-  momentum: number;
-  movingMean: tfl.LayerVariable;
-  movingVariance: tfl.LayerVariable;
 }
 
 function linear(activation: ConvFields['activation']): boolean {
@@ -159,8 +154,7 @@ function batchNormClipCall(
       stats.epsilon,
       max,
     );
-    updateMovingAverage(bn.movingMean, mean, bn.momentum);
-    updateMovingAverage(bn.movingVariance, variance, bn.momentum);
+    updateMovingAverages(bn, mean, variance);
     return y;
   });
 }

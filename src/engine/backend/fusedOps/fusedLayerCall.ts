@@ -15,6 +15,7 @@ import { registerAdamStep } from './adamStep';
 import { registerBatchNormClip } from './batchNormClip';
 import { registerConvBatchNorm } from './convBatchNorm';
 import { FLOAT_KERNEL_BACKENDS, currentBackendHas } from './floatKernel';
+import { updateMovingAverages } from './movingAverages';
 
 /** The fields of tfjs-layers' BatchNormalization that its `call` uses (private in the typings). */
 interface BatchNormFields {
@@ -37,14 +38,6 @@ export function registerFusedOps(): void {
   registerBatchNormTraining();
   registerBatchNormInference();
   registerClippedRelu();
-}
-
-/** The moving-average update of tfjs-layers' BatchNormalization: v ← v − (v − value)·(1 − momentum). */
-export function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
-  tf.tidy(() => {
-    const current = variable.read();
-    variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));
-  });
 }
 
 /**
@@ -93,8 +86,7 @@ function batchNorm(layer: tfl.layers.Layer, x: tf.Tensor, training: boolean): tf
   }
   return tf.tidy(() => {
     const [y, mean, variance] = batchNormTraining(x, gamma.read(), beta.read(), bn.epsilon);
-    updateMovingAverage(bn.movingMean, mean, bn.momentum);
-    updateMovingAverage(bn.movingVariance, variance, bn.momentum);
+    updateMovingAverages(bn, mean, variance);
     return y;
   });
 }
