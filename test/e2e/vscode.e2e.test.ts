@@ -374,7 +374,14 @@ step('g. two runs selected in Runs open the Compare Runs panel, which shows both
   const compareItem = vscode.page
     .locator('.context-view .action-label', { hasText: 'Compare Selected Runs' })
     .first();
-  await compareItem.waitFor({ state: 'visible', timeout: 10_000 });
+  await compareItem.waitFor({ state: 'visible', timeout: 10_000 }).catch(async (error: unknown) => {
+    // Say what the menu and the selection were, so a failure here can be told apart from a lost click.
+    const menu = await vscode.page.locator('.context-view .action-label').allTextContents();
+    const selected = [await a.getAttribute('aria-selected'), await b.getAttribute('aria-selected')];
+    throw new Error(
+      `${String(error)}\ncontext menu: ${JSON.stringify(menu)}; rows a, b selected: ${JSON.stringify(selected)}`,
+    );
+  });
   await compareItem.hover();
   await vscode.page.keyboard.press('Enter');
   await waitFor(

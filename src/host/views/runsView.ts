@@ -21,6 +21,7 @@ import { errorMessage } from '../../core/userError';
 import { RunItem } from './runItem';
 import { listSweepsAsync, sweepsDirOf, type SweepListing } from '../../core/sweep/sweepStore';
 import { groupBySweep, SweepItem } from './sweepItem';
+import { shownTree } from './shownTree';
 
 /** A node of the Runs view: a run, or a sweep with its trials' runs below it. */
 export type RunsTreeItem = RunItem | SweepItem;
@@ -49,6 +50,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
   private readonly runs = new Map<string, RunListing>();
   private readonly problems = new Map<string, string>();
   private items: RunsTreeItem[] = [];
+  /** shownTree of the items VS Code was last told about: an unchanged reading re-renders nothing. */
+  private shown: string | undefined;
   /** Runs folder → the sweeps beside it (`../sweeps`). */
   private readonly sweeps = new Map<string, SweepListing[]>();
   private readonly dirtyRunDirs = new Set<string>();
@@ -311,6 +314,14 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
       list.some((sw) => sw.effectiveStatus === 'running'),
     );
     this.scheduleRecheck(running > 0 || sweepsRunning);
+    const shown = shownTree(
+      this.items.map((item) => ({
+        item,
+        children: item instanceof SweepItem ? item.trials.map((trial) => ({ item: trial })) : undefined,
+      })),
+    );
+    if (shown === this.shown) return;
+    this.shown = shown;
     this.changeEmitter.fire();
   }
 
