@@ -165,11 +165,14 @@ export function activate(context: vscode.ExtensionContext): void {
       const target = uri instanceof vscode.Uri ? uri : await activeExperiment();
       if (target) ExperimentPanel.show(target, panelContext);
     }),
-    vscode.commands.registerCommand('fineTune.openRun', (arg?: string | RunItem) => {
-      const dir =
-        typeof arg === 'string' ? arg : arg instanceof RunItem ? arg.run.dir : runs.selectedRunDirs()[0];
-      if (dir) TrainingPanel.show(dir, training);
-    }),
+    vscode.commands.registerCommand(
+      'fineTune.openRun',
+      (arg?: string | RunItem, options?: { preserveFocus?: boolean }) => {
+        const dir =
+          typeof arg === 'string' ? arg : arg instanceof RunItem ? arg.run.dir : runs.selectedRunDirs()[0];
+        if (dir) TrainingPanel.show(dir, training, options?.preserveFocus === true);
+      },
+    ),
     vscode.commands.registerCommand('fineTune.runs.refresh', () => runs.refresh()),
     registerResumeRunCommand(training, runs),
     ...registerRunCommands({

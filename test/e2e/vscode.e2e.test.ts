@@ -358,6 +358,17 @@ step('g. two runs selected in Runs open the Compare Runs panel, which shows both
   await a.waitFor({ state: 'visible', timeout: 30_000 });
   await b.waitFor({ state: 'visible', timeout: 30_000 });
   await a.click();
+  // A click on a run opens its panel beside (keeping the focus in the view): wait for it, so the panel
+  // appears before the clicks that follow rather than in the middle of them.
+  await vscode.page
+    .locator('.tab', { hasText: 'Training: e2e-compare-a' })
+    .first()
+    .waitFor({ state: 'visible', timeout: 30_000 });
+  assert.equal(
+    await vscode.viewPane('Runs').evaluate((pane) => pane.contains(document.activeElement)),
+    true,
+    'the focus stays in the Runs view after a click opened a run',
+  );
   await b.click({ modifiers: ['Control'] });
   await waitFor(
     'both rows to be selected',

@@ -200,6 +200,11 @@ function isStarting(run: RunListing): boolean {
   return run.folderMtimeMs !== undefined && Date.now() - run.folderMtimeMs < STARTING_GRACE_MS;
 }
 
+/**
+ * A click on the row opens the run's panel beside and leaves the focus in the view, as the Explorer's
+ * single click does: Ctrl/Shift+click can go on selecting runs, the arrow keys keep moving in the list,
+ * and a context menu opened meanwhile is not closed by the panel taking the focus when it appears.
+ */
 function openRunCommand(runDir: string): vscode.Command {
-  return { command: 'fineTune.openRun', title: 'Open Run', arguments: [runDir] };
+  return { command: 'fineTune.openRun', title: 'Open Run', arguments: [runDir, { preserveFocus: true }] };
 }
