@@ -365,7 +365,13 @@ step('g. two runs selected in Runs open the Compare Runs panel, which shows both
     .first()
     .waitFor({ state: 'visible', timeout: 30_000 });
   assert.equal(
-    await vscode.viewPane('Runs').evaluate((pane) => pane.contains(document.activeElement)),
+    await vscode
+      .viewPane('Runs')
+      .evaluate((pane) =>
+        pane.contains(
+          (globalThis as unknown as { document: { activeElement: never } }).document.activeElement,
+        ),
+      ),
     true,
     'the focus stays in the Runs view after a click opened a run',
   );
