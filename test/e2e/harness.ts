@@ -14,6 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 
+export { listRuns, readRunJson } from './runFolders';
+
 /** The repo root: this file runs compiled from out/test/e2e/. */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const CODE_SERVER_ENTRY = path.join(REPO_ROOT, 'test/e2e/node_modules/code-server/out/node/entry.js');
@@ -432,24 +434,4 @@ async function openQuickInput(page: Page, text: string): Promise<void> {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** A run folder's run.json, parsed, or undefined while it does not exist or is mid-write. */
-export function readRunJson(runDir: string): { id: string; name: string; status: string } | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Run folders under <workspace>/.finetune/runs/, oldest first (run ids start with a timestamp). */
-export function listRuns(workspace: string): string[] {
-  const runs = path.join(workspace, '.finetune', 'runs');
-  if (!fs.existsSync(runs)) return [];
-  return fs
-    .readdirSync(runs, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => path.join(runs, d.name))
-    .sort();
 }
