@@ -132,6 +132,38 @@ describe('decoding on a worker thread', () => {
     assert.deepEqual(Array.from(out.subarray(size)), Array.from(here.data.subarray(0, size)));
   });
 
+  it('a recycled buffer goes back to the worker and is written again: the same pixels as a fresh one', async () => {
+    // Its own worker: the other tests leave spare buffers in theirs.
+    const decoder = new WorkerDecoder();
+    try {
+      const here = await decodeImages(refs, options);
+      const size = 12 * 10 * 3;
+      const first = await decoder.decode(refs, options);
+      // Scribbled over, as a reader may leave it: any float the worker did not write again would show.
+      first.data.fill(Number.NaN);
+      const buffer = first.data.buffer;
+      decoder.recycle(first.data);
+      decoder.recycle(first.data); // twice is once
+      // A smaller request (with its broken file) takes the larger buffer: the reply views just its images.
+      const some = refs.slice(2, 7);
+      const expected = await decodeImages(some, options);
+      assert.equal(expected.skipped.length, 1, 'broken.png is among them');
+      const again = await decoder.decode(some, options);
+      assert.equal(buffer.byteLength, 0, 'the recycled buffer was sent to the worker (detached here)');
+      assert.deepEqual(
+        again.images.map((r) => r.file),
+        expected.images.map((r) => r.file),
+      );
+      assert.equal(again.data.length, expected.images.length * size);
+      assert.deepEqual(Array.from(again.data), Array.from(expected.data));
+      // The next request finds no spare buffer (the only one is in use) and gets a new one, as before.
+      const fresh = await decoder.decode(refs, options);
+      assert.deepEqual(Array.from(fresh.data), Array.from(here.data));
+    } finally {
+      await decoder.close();
+    }
+  });
+
   it('a streamed image that stops decoding fails the read, naming the file', async () => {
     const broken = refs.find((r) => r.file.endsWith('broken.png'))!;
     const rows = streamingImageRows([broken], options, decoder);

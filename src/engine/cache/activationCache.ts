@@ -267,10 +267,12 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
           prefix.run(tf.tensor4d(decoded.data, [n, height, width, decode.channels])),
         );
         const values = (await activations.data()) as Float32Array;
-        activations.dispose();
         sink.append(values);
+        activations.dispose();
         files.push(...decoded.images.map((r) => r.file));
       }
+      // The input tensor is disposed (tidy) and its rows copied out: the worker may write the buffer again.
+      decoder.recycle(decoded.data);
       forwardMs += performance.now() - forwardFrom;
       if (!inMemory && !sink.saving) {
         throw new Error(`writing the activation cache failed: ${sink.diskError}`);

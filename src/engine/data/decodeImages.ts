@@ -57,17 +57,22 @@ export async function decodeImageFile(abs: string, options: DecodeOptions): Prom
 /**
  * Many images into one NHWC array. A file that cannot be decoded (corrupt, truncated, not an image,
  * unsupported format, too large) is left out and listed in `skipped` with the reason; only wrong options
- * or a dataset too large for memory throw.
+ * or a dataset too large for memory throw. `reuse`, when large enough, holds the pixels instead of a new
+ * array (every float of a decoded image is written, so what it held before never shows).
  */
 export async function decodeImages(
   refs: ImageRef[],
   options: DecodeOptions,
   onProgress?: (done: number, total: number) => void,
+  reuse?: ArrayBuffer,
 ): Promise<DecodedImages> {
   checkOptions(options);
   const [height, width] = options.imageSize;
   const perImage = height * width * options.channels;
-  const data = allocate(refs.length, perImage, options);
+  const data =
+    reuse && reuse.byteLength >= refs.length * perImage * 4
+      ? new Float32Array(reuse, 0, refs.length * perImage)
+      : allocate(refs.length, perImage, options);
   const reasons: (string | undefined)[] = new Array(refs.length).fill(undefined);
   const decoded: boolean[] = new Array(refs.length).fill(false);
 

@@ -13,6 +13,8 @@ export interface DecodeRequest {
   id: number;
   refs: ImageRef[];
   options: DecodeOptions;
+  /** An earlier reply's buffer, handed back to be written again (see WorkerDecoder.recycle). */
+  reuse?: ArrayBuffer;
 }
 
 export type DecodeReply =
@@ -29,7 +31,7 @@ if (port) {
 }
 
 function answer(request: DecodeRequest): Promise<void> {
-  return decodeImages(request.refs, request.options).then(
+  return decodeImages(request.refs, request.options, undefined, request.reuse).then(
     (result) => {
       const reply: DecodeReply = { id: request.id, ...result };
       port!.postMessage(reply, [result.data.buffer as ArrayBuffer]);

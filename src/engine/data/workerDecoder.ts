@@ -24,6 +24,9 @@ export function decodeWorkerScript(): string {
   return script;
 }
 
+/** Enough for the requests in flight at once (the activation cache keeps 3, prefetching a few batches). */
+const MAX_SPARE_BUFFERS = 4;
+
 interface Pending {
   resolve: (result: DecodedImages) => void;
   reject: (error: Error) => void;
@@ -34,6 +37,13 @@ export class WorkerDecoder {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
+  /**
+   * Pixel buffers of earlier replies that their readers are done with, sent back with the next requests.
+   * A new array's memory is mapped in page by page on its first write: on the 2-core VM of the bench that
+   * cost ~2.9 ms per MiB (about 0.3 ms per decoded 96×96 image, as much as decoding the PNG) against
+   * ~0.04 ms per MiB to write the same array again. Streamed epochs decode every batch, so they gain most.
+   */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(script = decodeWorkerScript()) {
     this.worker = new Worker(script);
@@ -50,12 +60,35 @@ export class WorkerDecoder {
   decode(refs: ImageRef[], options: DecodeOptions): Promise<DecodedImages> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const request: DecodeRequest = { id, refs, options };
+    const [height, width] = options.imageSize;
+    const reuse = this.takeSpare(refs.length * height * width * options.channels * 4);
+    const request: DecodeRequest = { id, refs, options, ...(reuse ? { reuse } : {}) };
     return new Promise<DecodedImages>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.updateRef();
-      this.worker.postMessage(request);
+      this.worker.postMessage(request, reuse ? [reuse] : []);
     });
+  }
+
+  /**
+   * Hands a reply's pixels back for a later request to fill: call it only once nothing reads `data` any
+   * more — including a tensor made from it (some backends keep the array itself) — since it is detached
+   * here on the next request. A few are kept; the rest are left to the garbage collector.
+   */
+  recycle(data: Float32Array): void {
+    const buffer = data.buffer;
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || this.spare.includes(buffer)) return;
+    if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buffer);
+  }
+
+  /** The smallest spare buffer of at least `bytes`, taken out of the pool. */
+  private takeSpare(bytes: number): ArrayBuffer | undefined {
+    let best = -1;
+    this.spare.forEach((buffer, i) => {
+      if (buffer.byteLength >= bytes && (best < 0 || buffer.byteLength < this.spare[best].byteLength))
+        best = i;
+    });
+    return best < 0 ? undefined : this.spare.splice(best, 1)[0];
   }
 
   async close(): Promise<void> {
@@ -118,6 +151,7 @@ export async function checkDecodable(
       const result = await current;
       images.push(...result.images);
       skipped.push(...result.skipped);
+      decoder.recycle(result.data);
     } catch (error) {
       inFlight?.catch(() => undefined);
       throw error;
@@ -152,6 +186,7 @@ export function streamingImageRows(
         );
       }
       out.set(result.data.subarray(0, wanted.length * size));
+      decoder.recycle(result.data);
     },
   };
 }
