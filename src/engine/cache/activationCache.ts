@@ -267,8 +267,8 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
           prefix.run(tf.tensor4d(decoded.data, [n, height, width, decode.channels])),
         );
         const values = (await activations.data()) as Float32Array;
-        sink.append(values);
         activations.dispose();
+        sink.append(values);
         files.push(...decoded.images.map((r) => r.file));
       }
       // The input tensor is disposed (tidy) and its rows copied out: the worker may write the buffer again.
