@@ -16,6 +16,8 @@ import {
   replaceSlowWasmKernels,
 } from '../../src/engine/backend/wasmKernels/fasterWasmKernels';
 import { tileInto } from '../../src/engine/backend/wasmKernels/tileByCopies';
+import { transposedMatMul } from '../../src/engine/backend/wasmKernels/transposedMatMul';
+import type { KernelArgs } from '../../src/engine/backend/wasmKernels/wasmKernelCalls';
 import { createRng } from '../../src/core/rng';
 import { randomValues, relativeError } from '../helpers/numericCompare';
 
@@ -203,6 +205,40 @@ describe('faster wasm kernels', () => {
         const error = relativeError(g, onCpu[i]);
         assert.ok(error <= 1e-4, `weight ${i}: relative error ${error.toExponential(2)}`);
       });
+    });
+  });
+
+  it('BatchMatMul with transposed operands matches cpu, through an explicit Transpose (Dense backward shapes, batches, broadcast)', async () => {
+    assert.ok(isFasterWasmKernel(tf.BatchMatMul), 'installed over the backend’s BatchMatMul');
+    const rng = createRng('matmul');
+    const cases: { a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }[] = [
+      { a: [32, 256], b: [32, 10], transposeA: true, transposeB: false }, // dW = xᵀ·dy
+      { a: [32, 10], b: [256, 10], transposeA: false, transposeB: true }, // dx = dy·Wᵀ
+      { a: [7, 5], b: [3, 7], transposeA: true, transposeB: true },
+      { a: [3, 6, 4], b: [3, 6, 5], transposeA: true, transposeB: false },
+      { a: [1, 4, 6], b: [3, 5, 6], transposeA: false, transposeB: true }, // a's batch broadcast
+      { a: [9, 8], b: [8, 3], transposeA: false, transposeB: false }, // the backend's own kernel
+    ];
+    await withoutLeaks(async () => {
+      for (const c of cases) {
+        const a = randomValues(c.a, rng);
+        const b = randomValues(c.b, rng);
+        const run = (): tf.Tensor => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.transposeA, c.transposeB);
+        const error = relativeError(await valuesOn('wasm', run), await valuesOn('cpu', run));
+        assert.ok(error <= 1e-5, `${JSON.stringify(c)}: relative error ${error.toExponential(2)}`);
+        // The replacement takes exactly the transposed products (the plain one stays with the backend).
+        await tf.setBackend('wasm');
+        const [ta, tb] = [tf.tensor(a, c.a), tf.tensor(b, c.b)];
+        const args = {
+          inputs: { a: ta, b: tb },
+          backend: tf.backend(),
+          attrs: { transposeA: c.transposeA, transposeB: c.transposeB },
+        } as unknown as KernelArgs;
+        const out = transposedMatMul(args);
+        assert.equal(out !== undefined, c.transposeA || c.transposeB, JSON.stringify(c));
+        if (out) tf.backend().disposeData(out.dataId);
+        tf.dispose([ta, tb]);
+      }
     });
   });
 });

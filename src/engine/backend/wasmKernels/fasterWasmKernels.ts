@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parallelClip, parallelConv2D, parallelDepthwise, parallelPointwiseInputGrad } from './parallelConv';
 import { pointwiseBackpropInput } from './pointwiseBackpropInput';
 import { tileByCopies } from './tileByCopies';
+import { transposedMatMul } from './transposedMatMul';
 import type { KernelArgs } from './wasmKernelCalls';
 
 interface Replacement {
@@ -40,6 +41,8 @@ export const WASM_FASTER_KERNELS: readonly Replacement[] = [
   { kernelName: tf.Conv2D, fast: parallelConv2D },
   { kernelName: tf.DepthwiseConv2dNative, fast: parallelDepthwise },
   { kernelName: tf.ClipByValue, fast: parallelClip },
+  // Dense layers' backward products (xᵀ·dy, dy·Wᵀ): the backend's transposed product is a generic loop.
+  { kernelName: tf.BatchMatMul, fast: transposedMatMul },
 ];
 
 const ours = new WeakSet<tf.KernelConfig>();
