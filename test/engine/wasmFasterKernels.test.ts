@@ -223,7 +223,8 @@ describe('faster wasm kernels', () => {
       for (const c of cases) {
         const a = randomValues(c.a, rng);
         const b = randomValues(c.b, rng);
-        const run = (): tf.Tensor => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.transposeA, c.transposeB);
+        const run = (): tf.Tensor =>
+          tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.transposeA, c.transposeB);
         const error = relativeError(await valuesOn('wasm', run), await valuesOn('cpu', run));
         assert.ok(error <= 1e-5, `${JSON.stringify(c)}: relative error ${error.toExponential(2)}`);
         // The replacement takes exactly the transposed products (the plain one stays with the backend).
