@@ -18,7 +18,7 @@ import { prepareRun } from './prepareRun';
 import { seedMathRandom } from '../core/rng';
 import { planResume, type ResumePlan } from './runs/resumeRun';
 import { RunWriter } from './runs/runWriter';
-import { removeCheckpoint } from './training/checkpoint';
+import { removeCheckpoint } from './training/checkpointFiles';
 import { evaluate } from './training/evaluate';
 import { buildSummary } from './training/summary';
 import { fit } from './training/trainLoop';

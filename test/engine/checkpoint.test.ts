@@ -1,28 +1,23 @@
 /**
  * The pieces Resume rests on: generator states that continue the exact sequence (without changing the
  * numbers drawn), an early-stopping tracker that continues where it was, optimizer states that continue
- * training bit for bit, and checkpoint files that are always the old or the new one.
+ * training bit for bit (the files on disk: checkpointFiles.test.ts).
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import type { OptimizerName } from '../../src/protocol/experimentConfig';
-import { writeFileDurably } from '../../src/core/atomicFile';
 import { createRng, seedMathRandom } from '../../src/core/rng';
 import {
-  CHECKPOINT_DIR,
   captureOptimizer,
   loadTensor,
-  readCheckpoint,
   restoreOptimizer,
   saveTensor,
-  writeCheckpoint,
   type FitCheckpoint,
 } from '../../src/engine/training/checkpoint';
+import { readCheckpoint, writeCheckpoint } from '../../src/engine/training/checkpointFiles';
 import { BestEpochTracker } from '../../src/engine/training/earlyStopping';
 import { makeOptimizer } from '../../src/engine/training/optimizers';
 import { tempDir } from '../helpers/fixtureModels';
@@ -151,45 +146,4 @@ describe('optimizer state through a checkpoint on disk', () => {
       });
     }
   }
-});
-
-describe('checkpoint files', () => {
-  const sample = async (epoch: number, value: number): Promise<FitCheckpoint> => ({
-    epoch,
-    history: [],
-    tracker: { bestScore: value, bestEpoch: epoch, wait: 0 },
-    rng: createRng('x').state(),
-    extra: {},
-    weights: [await saveTensor(tf.fill([4], value)), await saveTensor(tf.tensor1d([epoch], 'int32'))],
-    bestWeights: [await saveTensor(tf.fill([2, 2], value))],
-    optimizers: [],
-  });
-
-  it('a trainer killed while writing leaves the previous checkpoint readable; damage reads as none', async () => {
-    const dir = tempDir('ckpt-files');
-    assert.equal(readCheckpoint(dir), undefined, 'no checkpoint yet');
-    writeCheckpoint(dir, await sample(1, 0.5));
-    writeCheckpoint(dir, await sample(2, 0.25));
-    const ckptDir = path.join(dir, CHECKPOINT_DIR);
-    assert.equal(
-      fs.readdirSync(ckptDir).filter((f) => f.endsWith('.bin')).length,
-      1,
-      'older tensors removed',
-    );
-    // Killed after the next tensors file was written, before state.json was replaced.
-    writeFileDurably(path.join(ckptDir, 'tensors-zzz-1.bin'), new Uint8Array(64));
-    fs.writeFileSync(path.join(ckptDir, 'state.json.tmp-1'), '{"format": 1, "tens');
-    const read = readCheckpoint(dir)!;
-    assert.equal(read.epoch, 2);
-    assert.deepEqual(Array.from(read.weights[0].data), [0.25, 0.25, 0.25, 0.25]);
-    assert.deepEqual(Array.from(read.weights[1].data), [2]);
-    assert.equal(read.weights[1].dtype, 'int32');
-    assert.deepEqual(read.bestWeights![0].shape, [2, 2]);
-    // A truncated tensors file (disk trouble) is no checkpoint, not a crash.
-    const state = JSON.parse(fs.readFileSync(path.join(ckptDir, 'state.json'), 'utf8')) as {
-      tensorsFile: string;
-    };
-    fs.truncateSync(path.join(ckptDir, state.tensorsFile), 8);
-    assert.equal(readCheckpoint(dir), undefined);
-  });
 });

@@ -18,7 +18,7 @@ import { resumeProblem } from '../../src/core/runs/resumable';
 import { HOST_TAG } from '../../src/core/files/writerId';
 import { spawn } from 'node:child_process';
 import { runExperiment } from '../../src/engine/runExperiment';
-import { readCheckpoint } from '../../src/engine/training/checkpoint';
+import { readCheckpoint } from '../../src/engine/training/checkpointFiles';
 import { TrainerProcess, type TrainerExit } from '../../src/host/trainerProcess';
 import type { RunRecord, RunSummary } from '../../src/protocol/runRecord';
 import type { TrainingEvent } from '../../src/protocol/trainingEvents';

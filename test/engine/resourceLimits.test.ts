@@ -13,7 +13,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import { fileLoadHandler } from '../../src/engine/model/fileModelIO';
 import { readRun } from '../../src/core/runs/readRuns';
-import { CHECKPOINT_DIR, readCheckpoint } from '../../src/engine/training/checkpoint';
+import { CHECKPOINT_DIR } from '../../src/engine/training/checkpoint';
+import { readCheckpoint } from '../../src/engine/training/checkpointFiles';
 import { runExperiment } from '../../src/engine/runExperiment';
 import { describeTrainerDeath, TrainerProcess } from '../../src/host/trainerProcess';
 import type { RunRecord } from '../../src/protocol/runRecord';
@@ -242,13 +243,15 @@ describe('disk full while saving', () => {
         /Cannot save the checkpoint of epoch 3 in .*: the disk is full \(ENOSPC\); the previous checkpoint is kept/,
       );
       const checkpointDir = path.join(outcome.runDir, CHECKPOINT_DIR);
+      const { tensorsFiles } = JSON.parse(
+        fs.readFileSync(path.join(checkpointDir, 'state.json'), 'utf8'),
+      ) as {
+        tensorsFiles: string[];
+      };
       assert.deepEqual(
-        fs
-          .readdirSync(checkpointDir)
-          .map((f) => f.replace(/^tensors-.*\.bin$/, 'tensors.bin'))
-          .sort(),
-        ['state.json', 'tensors.bin'],
-        'one complete checkpoint, no half file',
+        fs.readdirSync(checkpointDir).sort(),
+        ['state.json', ...tensorsFiles].sort(),
+        'one complete checkpoint (the files its state.json names), no half file',
       );
       assert.equal(readCheckpoint(outcome.runDir)?.epoch, 2);
       const resumed = await runExperiment({

@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import type { RunRecord } from '../../protocol/runRecord';
-import { readCheckpoint, type FitCheckpoint } from '../training/checkpoint';
+import type { FitCheckpoint } from '../training/checkpoint';
+import { readCheckpoint } from '../training/checkpointFiles';
 import { UserError } from '../../core/userError';
 import { readRun } from '../../core/runs/readRuns';
 import { CHECKPOINT_DIR, resumeProblem } from '../../core/runs/resumable';

@@ -22,7 +22,8 @@ import type { EpochMetrics, RunRecord, RunSummary } from '../../protocol/runReco
 import { diskProblem, fsyncDir, writeFileAtomic } from '../../core/atomicFile';
 import { acquireRunLock, releaseRunLock, writeRunLock } from '../../core/runs/runLock';
 import { atomicDirSaveHandler, rewriteModelWeights } from '../model/fileModelIO';
-import { writeCheckpoint, type FitCheckpoint } from '../training/checkpoint';
+import type { FitCheckpoint } from '../training/checkpoint';
+import { CheckpointFiles } from '../training/checkpointFiles';
 import { UserError } from '../../core/userError';
 import { removeLeftovers } from './leftovers';
 
@@ -55,10 +56,13 @@ export function makeRunId(
 export class RunWriter {
   readonly dir: string;
   private record: RunRecord;
+  /** Remembers what its last checkpoint wrote, so the next one names the unchanged tensors instead. */
+  private readonly checkpoints: CheckpointFiles;
 
   private constructor(dir: string, record: RunRecord) {
     this.dir = dir;
     this.record = record;
+    this.checkpoints = new CheckpointFiles(dir);
   }
 
   /**
@@ -203,7 +207,7 @@ export class RunWriter {
   /** Saves the epoch checkpoint Resume continues from (atomically; a full disk keeps the previous one). */
   saveCheckpoint(checkpoint: FitCheckpoint): void {
     try {
-      writeCheckpoint(this.dir, checkpoint);
+      this.checkpoints.write(checkpoint);
     } catch (error) {
       const problem = diskProblem(error);
       if (!problem) throw error;

@@ -2,24 +2,16 @@
  * Epoch checkpoints (`<runDir>/checkpoint/`), what Resume continues from: the model's weights, the best
  * epoch's weights, every optimizer's state, the early-stopping tracker, the history and the random
  * generators' states — everything the training loop carries from one epoch to the next, so a resumed run
- * draws the same numbers and produces the same metrics as one that was never interrupted.
- *
- * Written like the model: tensors to a fresh uniquely named file first, then state.json (which names that
- * file) replaced atomically, then older tensor files removed — a trainer killed at any moment leaves the
- * previous checkpoint or the new one, never a mix.
+ * draws the same numbers and produces the same metrics as one that was never interrupted. How it is
+ * written to disk and read back: checkpointFiles.ts.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EpochMetrics } from '../../protocol/runRecord';
-import { stagedBinaryName, writeFileAtomic, writeFileDurably } from '../../core/atomicFile';
 import type { RngState } from '../../core/rng';
-import { READ_LIMITS, readRegularFileSync, readTextFileSync } from '../../core/files/regularFile';
-import { CHECKPOINT_DIR, CHECKPOINT_STATE_FILE as STATE_FILE } from '../../core/runs/resumable';
+import { CHECKPOINT_DIR } from '../../core/runs/resumable';
 import type { TrackerState } from './earlyStopping';
 
 export { CHECKPOINT_DIR };
-const FORMAT = 1;
 
 type DType = 'float32' | 'int32' | 'bool';
 
@@ -29,6 +21,11 @@ export interface SavedTensor {
   shape: number[];
   dtype: DType;
   data: Float32Array | Int32Array | Uint8Array;
+  /**
+   * The identity of the backend data it was read from (the tensor's dataId). The checkpoint files use it
+   * to tell a tensor they have already written (checkpointFiles.ts); absent for tensors read from disk.
+   */
+  origin?: object;
 }
 
 /** One optimizer: its own weights (`getWeights`: iterations, moments…) and scalar variables it keeps aside. */
@@ -71,7 +68,13 @@ export async function saveTensor(tensor: tf.Tensor, name?: string): Promise<Save
       : dtype === 'bool'
         ? Uint8Array.from(values as Uint8Array)
         : Float32Array.from(values as Float32Array);
-  return { ...(name !== undefined ? { name } : {}), shape: [...tensor.shape], dtype, data };
+  return {
+    ...(name !== undefined ? { name } : {}),
+    shape: [...tensor.shape],
+    dtype,
+    data,
+    origin: tensor.dataId as object,
+  };
 }
 
 export function loadTensor(saved: SavedTensor): tf.Tensor {
@@ -105,124 +108,4 @@ export async function restoreOptimizer(optimizer: tf.Optimizer, state: Optimizer
     const value = state.scalars[key];
     if (value !== undefined) variable.assign(tf.scalar(value, variable.dtype));
   }
-}
-
-// ───────────────────────── on disk ─────────────────────────
-
-interface TensorEntry {
-  name?: string;
-  shape: number[];
-  dtype: DType;
-  offset: number;
-  byteLength: number;
-}
-
-type Stored<T> = T extends SavedTensor
-  ? TensorEntry
-  : T extends (infer U)[]
-    ? Stored<U>[]
-    : T extends object
-      ? { [K in keyof T]: Stored<T[K]> }
-      : T;
-
-interface StateFile {
-  format: number;
-  tensorsFile: string;
-  checkpoint: Stored<FitCheckpoint>;
-}
-
-const isSaved = (v: unknown): v is SavedTensor =>
-  typeof v === 'object' && v !== null && ArrayBuffer.isView((v as SavedTensor).data);
-
-/** Saves the checkpoint into `<runDir>/checkpoint/` atomically (see the file comment). */
-export function writeCheckpoint(runDir: string, checkpoint: FitCheckpoint): void {
-  const dir = path.join(runDir, CHECKPOINT_DIR);
-  fs.mkdirSync(dir, { recursive: true });
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  const store = (value: unknown): unknown => {
-    if (isSaved(value)) {
-      const bytes = new Uint8Array(value.data.buffer, value.data.byteOffset, value.data.byteLength);
-      chunks.push(bytes);
-      const entry: TensorEntry = {
-        ...(value.name !== undefined ? { name: value.name } : {}),
-        shape: value.shape,
-        dtype: value.dtype,
-        offset,
-        byteLength: bytes.byteLength,
-      };
-      offset += bytes.byteLength;
-      return entry;
-    }
-    if (Array.isArray(value)) return value.map(store);
-    if (typeof value === 'object' && value !== null)
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, store(v)]));
-    return value;
-  };
-  const stored = store(checkpoint) as Stored<FitCheckpoint>;
-  const tensorsFile = stagedBinaryName('tensors');
-  writeFileDurably(path.join(dir, tensorsFile), Buffer.concat(chunks));
-  const state: StateFile = { format: FORMAT, tensorsFile, checkpoint: stored };
-  writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(state));
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isFile() && entry.name !== tensorsFile && /^tensors-.*\.bin$/.test(entry.name))
-      fs.rmSync(path.join(dir, entry.name), { force: true });
-  }
-}
-
-/** The checkpoint in `<runDir>/checkpoint/`, or undefined when there is none or it cannot be used. */
-export function readCheckpoint(runDir: string): FitCheckpoint | undefined {
-  const dir = path.join(runDir, CHECKPOINT_DIR);
-  let state: StateFile;
-  let bytes: Buffer;
-  try {
-    // Files the run wrote: never links, each read with a byte cap (a FIFO or /dev/zero is refused).
-    state = JSON.parse(
-      readTextFileSync(path.join(dir, STATE_FILE), { maxBytes: READ_LIMITS.modelJson, noFollow: true }),
-    ) as StateFile;
-    if (state.format !== FORMAT || !/^tensors-[\w-]+\.bin$/.test(state.tensorsFile)) return undefined;
-    bytes = readRegularFileSync(path.join(dir, state.tensorsFile), {
-      maxBytes: READ_LIMITS.checkpointTensors,
-      noFollow: true,
-    });
-  } catch {
-    return undefined;
-  }
-  const isEntry = (v: unknown): v is TensorEntry =>
-    typeof v === 'object' && v !== null && typeof (v as TensorEntry).byteLength === 'number' && 'dtype' in v;
-  const load = (value: unknown): unknown => {
-    if (isEntry(value)) {
-      if (value.offset + value.byteLength > bytes.length) throw new Error('truncated checkpoint');
-      const copy = bytes.buffer.slice(
-        bytes.byteOffset + value.offset,
-        bytes.byteOffset + value.offset + value.byteLength,
-      );
-      const data =
-        value.dtype === 'int32'
-          ? new Int32Array(copy)
-          : value.dtype === 'bool'
-            ? new Uint8Array(copy)
-            : new Float32Array(copy);
-      return {
-        ...(value.name !== undefined ? { name: value.name } : {}),
-        shape: value.shape,
-        dtype: value.dtype,
-        data,
-      };
-    }
-    if (Array.isArray(value)) return value.map(load);
-    if (typeof value === 'object' && value !== null)
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, load(v)]));
-    return value;
-  };
-  try {
-    return load(state.checkpoint) as FitCheckpoint;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A completed run needs no checkpoint: its space is given back. */
-export function removeCheckpoint(runDir: string): void {
-  fs.rmSync(path.join(runDir, CHECKPOINT_DIR), { recursive: true, force: true });
 }
