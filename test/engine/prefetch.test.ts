@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EpochMetrics, RunRecord } from '../../src/protocol/runRecord';
 import { initBackend } from '../../src/engine/backend/selectBackend';
 import type { PipelineOptions } from '../../src/engine/cache/prepareInputs';
-import { decodeImages, type DecodeOptions } from '../../src/engine/data/decodeImages';
+import { bytesToPixels, decodeImages, type DecodeOptions } from '../../src/engine/data/decodeImages';
 import { prefetchBatches } from '../../src/engine/data/prefetch';
 import { memoryRows, type DataSplit, type RowStore } from '../../src/engine/data/rowStore';
 import { scanDataset, type ImageRef } from '../../src/core/data/scanDataset';
@@ -162,6 +162,33 @@ describe('decoding on a worker thread', () => {
     } finally {
       await decoder.close();
     }
+  });
+
+  it('decodeBytes gives the 8-bit values whose mapping is decodeImages’ floats, bit for bit; its buffers recycle too', async () => {
+    const here = await decodeImages(refs, options);
+    const first = await decoder.decodeBytes(refs, options);
+    assert.ok(first.data instanceof Uint8Array);
+    assert.deepEqual(first.skipped, here.skipped, 'the broken file is skipped, the gap closed');
+    assert.deepEqual(
+      first.images.map((r) => r.file),
+      here.images.map((r) => r.file),
+    );
+    const floats = new Float32Array(first.data.length);
+    bytesToPixels(first.data, options.pixelRange, floats);
+    assert.deepEqual(floats, here.data);
+    // A recycled byte buffer, scribbled over, is written again in full (decodable files only: with a
+    // skipped file the reply is a shorter copy, as for floats).
+    const good = refs.filter((r) => !r.file.endsWith('broken.png'));
+    const whole = await decoder.decodeBytes(good, options);
+    const buffer = whole.data.buffer;
+    whole.data.fill(7);
+    decoder.recycle(whole.data);
+    const again = await decoder.decodeBytes(good, options);
+    assert.equal(buffer.byteLength, 0, 'sent back to the worker');
+    const mapped = new Float32Array(again.data.length);
+    bytesToPixels(again.data, options.pixelRange, mapped);
+    assert.deepEqual(mapped, here.data);
+    await assert.rejects(decoder.decodeBytes(refs, { ...options, channels: 1 }), /3 channels only/);
   });
 
   it('a streamed image that stops decoding fails the read, naming the file', async () => {

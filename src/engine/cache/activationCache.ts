@@ -9,11 +9,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { DecodeOptions, DecodedImages } from '../data/decodeImages';
+import type { DecodeOptions, DecodedImageBytes, DecodedImages } from '../data/decodeImages';
+import { pixelTensor } from '../data/pixelTensor';
 import { memoryRows, rowSize, type RowStore } from '../data/rowStore';
 import type { ImageRef } from '../../core/data/scanDataset';
 import type { WorkerDecoder } from '../data/workerDecoder';
-import { errorMessage } from '../../core/userError';
 import { READ_LIMITS, readTextFileSync } from '../../core/files/regularFile';
 import { CACHE_FORMAT, type CacheKeyParts } from './cacheKey';
 import type { FrozenPrefix } from './frozenPrefix';
@@ -54,7 +54,7 @@ interface CacheMeta {
 }
 
 const META = 'meta.json';
-const ROWS = 'rows.f32';
+import { ROWS, RowSink } from './rowSink';
 /**
  * Images decoded and pushed through the prefix at a time: as many as fit CHUNK_BYTES of input pixels,
  * between 32 and 128. Larger batches spread each kernel's fixed cost (a dispatch to the kernel pool, a
@@ -173,55 +173,6 @@ export interface ComputeArgs {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Where rows go while they are computed: memory, a temporary file, or both. */
-class RowSink {
-  private fd: number | undefined;
-  private written = 0;
-  private memory: Float32Array | undefined;
-  diskError: string | undefined;
-
-  constructor(
-    readonly tempDir: string | undefined,
-    floats: number,
-    inMemory: boolean,
-  ) {
-    if (inMemory) this.memory = new Float32Array(floats);
-    if (tempDir !== undefined) {
-      try {
-        fs.mkdirSync(tempDir, { recursive: true });
-        this.fd = fs.openSync(path.join(tempDir, ROWS), 'w');
-      } catch (error) {
-        this.diskError = errorMessage(error);
-      }
-    }
-  }
-
-  append(rows: Float32Array): void {
-    this.memory?.set(rows, this.written);
-    this.written += rows.length;
-    if (this.fd === undefined) return;
-    try {
-      fs.writeSync(this.fd, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
-    } catch (error) {
-      this.diskError = errorMessage(error);
-      this.closeFile();
-    }
-  }
-
-  get saving(): boolean {
-    return this.fd !== undefined;
-  }
-
-  closeFile(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
-  }
-
-  rows(): Float32Array | undefined {
-    return this.memory?.subarray(0, this.written);
-  }
-}
-
 /**
  * Decodes every image on the worker (a few chunks ahead) and runs the frozen prefix on it here, writing
  * the rows to memory and/or a new cache folder. Throws when the rows fit neither.
@@ -248,14 +199,19 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
   const [height, width] = decode.imageSize;
   const files: string[] = [];
   const skipped: DecodedImages['skipped'] = [];
-  const inFlight: Promise<DecodedImages>[] = [];
+  // Three channels come from the worker as 8-bit values, mapped onto pixelRange straight into the input
+  // tensor (pixelTensor.ts: a quarter of the memory); one channel (luma) as floats.
+  const asBytes = decode.channels === 3;
+  const request = (images: ImageRef[]): Promise<DecodedImages | DecodedImageBytes> =>
+    asBytes ? decoder.decodeBytes(images, decode) : decoder.decode(images, decode);
+  const inFlight: Promise<DecodedImages | DecodedImageBytes>[] = [];
   let done = 0;
   let forwardMs = 0;
   let decodeWaitMs = 0;
   try {
     for (let c = 0; c < chunks.length; c++) {
       while (inFlight.length < 3 && c + inFlight.length < chunks.length)
-        inFlight.push(decoder.decode(chunks[c + inFlight.length], decode));
+        inFlight.push(request(chunks[c + inFlight.length]));
       const waitFrom = performance.now();
       const decoded = await inFlight.shift()!;
       const forwardFrom = performance.now();
@@ -263,8 +219,13 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
       skipped.push(...decoded.skipped);
       const n = decoded.images.length;
       if (n > 0) {
+        const shape: [number, number, number, number] = [n, height, width, decode.channels];
         const activations = tf.tidy(() =>
-          prefix.run(tf.tensor4d(decoded.data, [n, height, width, decode.channels])),
+          prefix.run(
+            decoded.data instanceof Uint8Array
+              ? pixelTensor(decoded.data, shape, decode.pixelRange)
+              : tf.tensor4d(decoded.data, shape),
+          ),
         );
         const values = (await activations.data()) as Float32Array;
         activations.dispose();

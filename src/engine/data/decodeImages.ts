@@ -47,7 +47,7 @@ export async function decodeImageFile(abs: string, options: DecodeOptions): Prom
   const [height, width] = options.imageSize;
   const out = new Float32Array(height * width * options.channels);
   try {
-    await decodeInto(abs, options, out, 0);
+    writePixels(await decodeRgb(abs, options), options, out, 0);
   } catch (error) {
     throw new UserError(`Cannot read image ${abs}: ${await describeDecodeError(abs, error)}.`, abs);
   }
@@ -67,12 +67,57 @@ export async function decodeImages(
   reuse?: ArrayBuffer,
 ): Promise<DecodedImages> {
   checkOptions(options);
-  const [height, width] = options.imageSize;
-  const perImage = height * width * options.channels;
+  const perImage = pixelsPerImage(options);
   const data =
     reuse && reuse.byteLength >= refs.length * perImage * 4
       ? new Float32Array(reuse, 0, refs.length * perImage)
       : allocate(refs.length, perImage, options);
+  return decodeAll(refs, options, data, (rgb, offset) => writePixels(rgb, options, data, offset), onProgress);
+}
+
+/** decodeImageBytes' answer: the 8-bit RGB values of each image, before the mapping onto pixelRange. */
+export interface DecodedImageBytes extends Omit<DecodedImages, 'data'> {
+  /** N*H*W*3 bytes, NHWC, in `images` order. */
+  data: Uint8Array;
+}
+
+/**
+ * decodeImages for 3 channels, but the 8-bit values that it maps onto pixelRange: a quarter of the
+ * memory, for a caller that maps them itself (bytesToPixels, so the floats are the same bits) straight
+ * into where they are needed — the decoding worker's chunks for the activation cache.
+ */
+export async function decodeImageBytes(
+  refs: ImageRef[],
+  options: DecodeOptions,
+  reuse?: ArrayBuffer,
+): Promise<DecodedImageBytes> {
+  checkOptions(options);
+  if (options.channels !== 3) throw new Error('decodeImageBytes decodes 3 channels only');
+  const perImage = pixelsPerImage(options);
+  const data =
+    reuse && reuse.byteLength >= refs.length * perImage
+      ? new Uint8Array(reuse, 0, refs.length * perImage)
+      : new Uint8Array(refs.length * perImage);
+  return decodeAll(refs, options, data, (rgb, offset) => data.set(rgb, offset));
+}
+
+function pixelsPerImage(options: DecodeOptions): number {
+  const [height, width] = options.imageSize;
+  return height * width * options.channels;
+}
+
+/**
+ * Decodes each file and hands its 8-bit RGB to `write` with the image's offset in `data`; then closes
+ * the gaps the skipped files left, keeping input order.
+ */
+async function decodeAll<T extends Float32Array | Uint8Array>(
+  refs: ImageRef[],
+  options: DecodeOptions,
+  data: T,
+  write: (rgb: Uint8Array, offset: number) => void,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ data: T; images: ImageRef[]; skipped: DecodedImages['skipped'] }> {
+  const perImage = pixelsPerImage(options);
   const reasons: (string | undefined)[] = new Array(refs.length).fill(undefined);
   const decoded: boolean[] = new Array(refs.length).fill(false);
 
@@ -85,7 +130,7 @@ export async function decodeImages(
     while (next < refs.length) {
       const index = next++;
       try {
-        await decodeInto(refs[index].abs, options, data, index * perImage);
+        write(await decodeRgb(refs[index].abs, options), index * perImage);
         decoded[index] = true;
       } catch (error) {
         failures.set(index, error);
@@ -107,7 +152,7 @@ export async function decodeImages(
     let failure = error;
     if (isMessageLost(error)) {
       try {
-        await decodeInto(refs[index].abs, options, data, index * perImage);
+        write(await decodeRgb(refs[index].abs, options), index * perImage);
         decoded[index] = true;
         continue;
       } catch (again) {
@@ -117,7 +162,6 @@ export async function decodeImages(
     reasons[index] = await describeDecodeError(refs[index].abs, failure);
   }
 
-  // Close the gaps the skipped files left, keeping input order.
   const images: ImageRef[] = [];
   const skipped: DecodedImages['skipped'] = [];
   refs.forEach((ref, index) => {
@@ -130,22 +174,19 @@ export async function decodeImages(
     }
     images.push(ref);
   });
-  return { data: skipped.length === 0 ? data : data.slice(0, images.length * perImage), images, skipped };
+  return {
+    data: skipped.length === 0 ? data : (data.slice(0, images.length * perImage) as T),
+    images,
+    skipped,
+  };
 }
 
-async function decodeInto(
-  abs: string,
-  options: DecodeOptions,
-  target: Float32Array,
-  offset: number,
-): Promise<void> {
+/** One file's pixels as 8-bit RGB at the model's size. */
+async function decodeRgb(abs: string, options: DecodeOptions): Promise<Uint8Array> {
   const [height, width] = options.imageSize;
   // A plain PNG already at this size skips sharp's per-file set-up (the same pixels; see plainPng.ts).
   const plain = await readPlainPng(abs, width, height).catch(() => undefined);
-  if (plain) {
-    writePixels(plain, options, target, offset);
-    return;
-  }
+  if (plain) return plain;
   const { data, info } = await loadSharp()(abs, {
     limitInputPixels: MAX_INPUT_PIXELS,
     sequentialRead: true,
@@ -170,7 +211,7 @@ async function decodeInto(
       `decoder returned ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
     );
   }
-  writePixels(data, options, target, offset);
+  return data;
 }
 
 /**
@@ -185,17 +226,31 @@ function loadSharp(): typeof sharpModule {
 }
 
 /**
+ * 8-bit values → floats in pixelRange, each `lo + v·(hi − lo)/255` in double precision rounded once to
+ * float32: the one mapping of the in-memory path, the worker and decodeImageBytes' readers alike.
+ */
+export function bytesToPixels(
+  bytes: Uint8Array,
+  [lo, hi]: [number, number],
+  target: Float32Array,
+  offset = 0,
+): void {
+  const scale = (hi - lo) / 255;
+  for (let i = 0; i < bytes.length; i++) target[offset + i] = lo + bytes[i] * scale;
+}
+
+/**
  * 8-bit RGB → floats in pixelRange. One channel is the luma of ITU-R BT.601 (0.299 R + 0.587 G +
  * 0.114 B), the formula of PIL's convert('L') and tf.image.rgb_to_grayscale; a grey pixel keeps its value.
  */
 function writePixels(rgb: Uint8Array, options: DecodeOptions, target: Float32Array, offset: number): void {
+  if (options.channels === 3) {
+    bytesToPixels(rgb, options.pixelRange, target, offset);
+    return;
+  }
   const [lo, hi] = options.pixelRange;
   const scale = (hi - lo) / 255;
   const pixels = rgb.length / 3;
-  if (options.channels === 3) {
-    for (let i = 0; i < rgb.length; i++) target[offset + i] = lo + rgb[i] * scale;
-    return;
-  }
   for (let p = 0; p < pixels; p++) {
     const grey = 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2];
     target[offset + p] = lo + grey * scale;

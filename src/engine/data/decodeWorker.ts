@@ -1,12 +1,18 @@
 /**
  * Worker-thread entry: decodes image files with sharp (decodeImages, the same code as the in-memory path,
- * so both give the same pixels) and sends the floats back as a transferred buffer. Built to
+ * so both give the same pixels) and sends the floats (or the 8-bit values) back as a transferred buffer. Built to
  * dist/decodeWorker.js next to the trainer bundle; the tsc output has it next to workerDecoder.js.
  * Protocol: DecodeRequest in, DecodeReply out, matched by id; requests may overlap.
  */
 import { parentPort } from 'node:worker_threads';
 import { errorMessage, isUserError } from '../../core/userError';
-import { decodeImages, type DecodeOptions, type DecodedImages } from './decodeImages';
+import {
+  decodeImageBytes,
+  decodeImages,
+  type DecodeOptions,
+  type DecodedImageBytes,
+  type DecodedImages,
+} from './decodeImages';
 import type { ImageRef } from '../../core/data/scanDataset';
 
 export interface DecodeRequest {
@@ -15,10 +21,13 @@ export interface DecodeRequest {
   options: DecodeOptions;
   /** An earlier reply's buffer, handed back to be written again (see WorkerDecoder.recycle). */
   reuse?: ArrayBuffer;
+  /** The 8-bit values (decodeImageBytes) instead of floats: 3 channels only. */
+  bytes?: boolean;
 }
 
 export type DecodeReply =
-  ({ id: number } & DecodedImages) | { id: number; error: { message: string; file?: string; user: boolean } };
+  | ({ id: number } & (DecodedImages | DecodedImageBytes))
+  | { id: number; error: { message: string; file?: string; user: boolean } };
 
 const port = parentPort;
 if (port) {
@@ -31,7 +40,10 @@ if (port) {
 }
 
 function answer(request: DecodeRequest): Promise<void> {
-  return decodeImages(request.refs, request.options, undefined, request.reuse).then(
+  const decoding: Promise<DecodedImages | DecodedImageBytes> = request.bytes
+    ? decodeImageBytes(request.refs, request.options, request.reuse)
+    : decodeImages(request.refs, request.options, undefined, request.reuse);
+  return decoding.then(
     (result) => {
       const reply: DecodeReply = { id: request.id, ...result };
       port!.postMessage(reply, [result.data.buffer as ArrayBuffer]);
