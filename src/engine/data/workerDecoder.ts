@@ -7,7 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../core/userError';
-import type { DecodeOptions, DecodedImageBytes, DecodedImages } from './decodeImages';
+import {
+  bytesToPixels,
+  type DecodeOptions,
+  type DecodedImageBytes,
+  type DecodedImages,
+} from './decodeImages';
 import type { DecodeReply, DecodeRequest } from './decodeWorker';
 import { rowSize, type RowStore } from './rowStore';
 import type { ImageRef } from '../../core/data/scanDataset';
@@ -161,15 +166,18 @@ export async function checkDecodable(
 ): Promise<Pick<DecodedImages, 'images' | 'skipped'>> {
   const images: ImageRef[] = [];
   const skipped: DecodedImages['skipped'] = [];
+  // The pixels are dropped, so 3 channels come as 8-bit values: a quarter of the memory to write.
+  const decode = (chunk: ImageRef[]): Promise<DecodedImages | DecodedImageBytes> =>
+    options.channels === 3 ? decoder.decodeBytes(chunk, options) : decoder.decode(chunk, options);
   // Two chunks in flight: the worker decodes one while this thread collects the other.
   const chunks: ImageRef[][] = [];
   for (let i = 0; i < refs.length; i += CHECK_CHUNK) chunks.push(refs.slice(i, i + CHECK_CHUNK));
-  let inFlight: Promise<DecodedImages> | undefined =
-    chunks.length > 0 ? decoder.decode(chunks[0], options) : undefined;
+  let inFlight: Promise<DecodedImages | DecodedImageBytes> | undefined =
+    chunks.length > 0 ? decode(chunks[0]) : undefined;
   let done = 0;
   for (let c = 0; c < chunks.length; c++) {
     const current = inFlight!;
-    inFlight = c + 1 < chunks.length ? decoder.decode(chunks[c + 1], options) : undefined;
+    inFlight = c + 1 < chunks.length ? decode(chunks[c + 1]) : undefined;
     try {
       const result = await current;
       images.push(...result.images);
@@ -201,14 +209,21 @@ export function streamingImageRows(
     rowShape,
     async read(indices, out) {
       const wanted = Array.from(indices, (k) => refs[k]);
-      const result = await decoder.decode(wanted, options);
+      // 3 channels come as 8-bit values (a quarter of the worker's writes), mapped onto pixelRange here,
+      // straight into `out`, by the decoder's own mapping: the same floats.
+      const result =
+        options.channels === 3
+          ? await decoder.decodeBytes(wanted, options)
+          : await decoder.decode(wanted, options);
       if (result.skipped.length > 0) {
         const { file, reason } = result.skipped[0];
         throw new UserError(
           `Image ${file} could be decoded when the run started but not any more (${reason}). Was it changed during the run? Restore it and start again.`,
         );
       }
-      out.set(result.data.subarray(0, wanted.length * size));
+      const values = result.data.subarray(0, wanted.length * size);
+      if (values instanceof Uint8Array) bytesToPixels(values, options.pixelRange, out);
+      else out.set(values);
       decoder.recycle(result.data);
     },
   };
