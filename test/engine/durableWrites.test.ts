@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
 import { tempNameFor, writeFileAtomic } from '../../src/core/atomicFile';
 import { HOST_TAG } from '../../src/core/files/writerId';
 import { parseMetricsLines } from '../../src/core/runs/readRuns';
@@ -151,5 +153,27 @@ describe('durable run-folder writes', () => {
     const name = path.basename(tempNameFor('/x/run.json'));
     assert.match(name, new RegExp(`^run\\.json\\.tmp-${process.pid}-${HOST_TAG}[0-9a-f]{8}$`));
     assert.notEqual(path.basename(tempNameFor('/x/run.json')), name, 'a random part: no two names alike');
+  });
+
+  it('labels.json is written with the first best model and again only when it no longer holds the class names', async () => {
+    const runsDir = tempDir('labels');
+    const writer = newRun(runsDir);
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2], units: 2 })] });
+    const labels = path.join(writer.dir, 'model', 'labels.json');
+    await writer.saveModel(model, ['a', 'b']);
+    const first = fs.statSync(labels).ino;
+    await writer.saveModel(model, ['a', 'b']);
+    assert.equal(
+      fs.statSync(labels).ino,
+      first,
+      'the same file: not written again (a rewrite renames a new one in)',
+    );
+    fs.writeFileSync(labels, '["tampered"]');
+    await writer.saveModel(model, ['a', 'b']);
+    assert.equal(fs.readFileSync(labels, 'utf8'), '["a","b"]');
+    fs.rmSync(labels);
+    await writer.saveModel(model, ['a', 'b']);
+    assert.equal(fs.readFileSync(labels, 'utf8'), '["a","b"]', 'a removed file comes back');
+    model.dispose();
   });
 });

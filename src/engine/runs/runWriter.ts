@@ -26,6 +26,7 @@ import type { FitCheckpoint } from '../training/checkpoint';
 import { CheckpointFiles } from '../training/checkpointFiles';
 import { UserError } from '../../core/userError';
 import { removeLeftovers } from './leftovers';
+import { READ_LIMITS, readTextFileSync } from '../../core/files/regularFile';
 
 /**
  * metrics.jsonl is appended to through no link: O_APPEND (read-write, to look at its last byte), and
@@ -188,7 +189,7 @@ export class RunWriter {
     const dir = path.join(this.dir, folder);
     try {
       fs.mkdirSync(dir, { recursive: true });
-      writeFileAtomic(path.join(dir, 'labels.json'), JSON.stringify(classNames));
+      writeLabels(path.join(dir, 'labels.json'), JSON.stringify(classNames));
       await model.save(atomicDirSaveHandler(dir));
     } catch (error) {
       const problem = diskProblem(error);
@@ -226,4 +227,19 @@ export class RunWriter {
   private flushRecord(): void {
     writeFileAtomic(path.join(this.dir, 'run.json'), JSON.stringify(this.record, null, 2));
   }
+}
+
+/**
+ * labels.json, written only when it does not already hold `json`: the class names never change during
+ * a run, yet the best model is saved at every new best epoch, and each durable write is two fsyncs and a
+ * rename on the training thread.
+ */
+function writeLabels(file: string, json: string): void {
+  let current: string | undefined;
+  try {
+    current = readTextFileSync(file, { maxBytes: READ_LIMITS.modelJson, noFollow: true });
+  } catch {
+    current = undefined; // missing (the first save) or unreadable: written anew
+  }
+  if (current !== json) writeFileAtomic(file, json);
 }
