@@ -9,11 +9,13 @@
 //   src/**/<name>Wasm.ts  hand-written WebAssembly assembled from <name>.wat (scripts/assembleWat.mjs)
 //   schemas/finetune.schema.json  the experiment-file schema contributed to VS Code
 //   schemas/sweep.schema.json     the sweep-file schema, likewise
+//   src/core/config/precompiledValidators.ts  both schemas' validators as code (scripts/precompileValidators.mjs)
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { assembleWat } from './assembleWat.mjs';
+import { precompileValidators } from './precompileValidators.mjs';
 import { checkBundle } from './bundleBoundaries.mjs';
 
 const require = createRequire(import.meta.url);
@@ -47,6 +49,49 @@ const entries = {
 
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
 await assembleWat();
+
+// The JSON schema lives in the protocol module (one source of truth); VS Code needs it as a file.
+const schemaBundle = await esbuild.build({
+  ...common,
+  entryPoints: ['src/protocol/experimentSchema.ts'],
+  write: false,
+  sourcemap: false,
+  minify: false,
+});
+const schemaModule = { exports: {} };
+new Function('module', 'exports', 'require', schemaBundle.outputFiles[0].text)(
+  schemaModule,
+  schemaModule.exports,
+  require,
+);
+mkdirSync(join(root, 'schemas'), { recursive: true });
+writeFileSync(
+  join(root, 'schemas', 'finetune.schema.json'),
+  `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
+);
+// The sweep file's schema, the same way.
+const sweepSchemaBundle = await esbuild.build({
+  ...common,
+  entryPoints: ['src/protocol/sweepSchema.ts'],
+  write: false,
+  sourcemap: false,
+  minify: false,
+});
+const sweepSchemaModule = { exports: {} };
+new Function('module', 'exports', 'require', sweepSchemaBundle.outputFiles[0].text)(
+  sweepSchemaModule,
+  sweepSchemaModule.exports,
+  require,
+);
+writeFileSync(
+  join(root, 'schemas', 'sweep.schema.json'),
+  `${JSON.stringify(sweepSchemaModule.exports.SWEEP_SCHEMA, null, 2)}\n`,
+);
+// Their validators as code, so that no process compiles them at start-up (precompileValidators.mjs).
+precompileValidators(root, {
+  experiment: schemaModule.exports.EXPERIMENT_SCHEMA,
+  sweep: sweepSchemaModule.exports.SWEEP_SCHEMA,
+});
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 for (const [name, entry] of Object.entries(entries)) {
@@ -91,43 +136,6 @@ for (const file of readdirSync(wasmSrc).filter((f) => f.endsWith('.wasm'))) {
   cpSync(join(wasmSrc, file), join(root, 'dist', 'wasm', file));
 }
 
-// The JSON schema lives in the protocol module (one source of truth); VS Code needs it as a file.
-const schemaBundle = await esbuild.build({
-  ...common,
-  entryPoints: ['src/protocol/experimentSchema.ts'],
-  write: false,
-  sourcemap: false,
-  minify: false,
-});
-const schemaModule = { exports: {} };
-new Function('module', 'exports', 'require', schemaBundle.outputFiles[0].text)(
-  schemaModule,
-  schemaModule.exports,
-  require,
-);
-mkdirSync(join(root, 'schemas'), { recursive: true });
-writeFileSync(
-  join(root, 'schemas', 'finetune.schema.json'),
-  `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
-);
-// The sweep file's schema, the same way.
-const sweepSchemaBundle = await esbuild.build({
-  ...common,
-  entryPoints: ['src/protocol/sweepSchema.ts'],
-  write: false,
-  sourcemap: false,
-  minify: false,
-});
-const sweepSchemaModule = { exports: {} };
-new Function('module', 'exports', 'require', sweepSchemaBundle.outputFiles[0].text)(
-  sweepSchemaModule,
-  sweepSchemaModule.exports,
-  require,
-);
-writeFileSync(
-  join(root, 'schemas', 'sweep.schema.json'),
-  `${JSON.stringify(sweepSchemaModule.exports.SWEEP_SCHEMA, null, 2)}\n`,
-);
 console.log(
   'built dist/extension.js, dist/trainer.js, dist/cli.js, dist/wasm/, schemas/finetune.schema.json, schemas/sweep.schema.json',
 );

@@ -7,7 +7,8 @@
  * (`freezeUpTo`, `layers`, `head.cutAt`) are not checked here: only the model surgery knows the model.
  */
 import * as path from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { schemaValidator } from './schemaValidators';
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import {
   DEFAULTS,
@@ -15,7 +16,6 @@ import {
   type ExperimentConfig,
   type ExperimentFile,
 } from '../../protocol/experimentConfig';
-import { EXPERIMENT_SCHEMA } from '../../protocol/experimentSchema';
 import { isUserError, UserError } from '../userError';
 import {
   closestNodeAtPath,
@@ -215,13 +215,8 @@ function foundText(text: string, error: ParseError): string {
   return found === '' ? '' : ` (found ${JSON.stringify(found)})`;
 }
 
-let compiled: ValidateFunction | undefined;
 function experimentValidator(): ValidateFunction {
-  // Compiled once per process: compiling costs milliseconds, validating microseconds.
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true, strictNumbers: true }).compile(
-    EXPERIMENT_SCHEMA,
-  );
-  return compiled;
+  return schemaValidator('experiment');
 }
 
 // ---- unknown and duplicate keys -------------------------------------------------------------------

@@ -8,7 +8,8 @@
  * large it is). Reads only JSON files — no TensorFlow.js — so the extension host validates with it too.
  */
 import * as path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { schemaValidator } from '../config/schemaValidators';
 import { getNodeValue, parseTree, type Node, type ParseError } from 'jsonc-parser';
 import type { ExperimentConfig } from '../../protocol/experimentConfig';
 import type { JsonSchema } from '../../protocol/experimentSchema';
@@ -21,7 +22,6 @@ import {
   type SweepMetricName,
   type SweepParameter,
 } from '../../protocol/sweepConfig';
-import { SWEEP_SCHEMA } from '../../protocol/sweepSchema';
 import {
   closestNodeAtPath,
   describeSyntaxError,
@@ -324,12 +324,8 @@ function parse(text: string, at: (offset: number) => string, file: string): Node
   return root;
 }
 
-let compiled: ValidateFunction | undefined;
 function sweepValidator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true, strictNumbers: true }).compile(
-    SWEEP_SCHEMA,
-  );
-  return compiled;
+  return schemaValidator('sweep');
 }
 
 function unknownKeyText(key: string, segments: string[], error: ErrorObject): string {
