@@ -151,6 +151,7 @@ for (const entry of [
   'webview',
   'scripts/build.mjs',
   'scripts/assembleWat.mjs',
+  'scripts/precompileValidators.mjs',
   'scripts/bundleBoundaries.mjs',
   'media',
   'bin',
