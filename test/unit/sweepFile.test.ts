@@ -44,7 +44,11 @@ function problems(text: string): string[] {
 
 /** 1-based line:col of the first occurrence of `needle` in `text`. */
 function where(text: string, needle: string): string {
-  const offset = text.indexOf(needle);
+  // Searched after the experiment's path, which holds the checkout's folder name: a clone in
+  // /tmp/ci-193805 made "5" match there (the test failed on such a clone).
+  const experiment = text.indexOf(JSON.stringify(sampleExperiment));
+  const from = experiment < 0 ? 0 : experiment + JSON.stringify(sampleExperiment).length;
+  const offset = text.indexOf(needle, from);
   assert.ok(offset >= 0, needle);
   const before = text.slice(0, offset).split('\n');
   return `${before.length}:${before[before.length - 1].length + 1}`;
