@@ -39,6 +39,7 @@ describe('pixelTensor', () => {
         const bytes = await decodeImageBytes(refs, options);
         const shape: [number, number, number, number] = [refs.length, 9, 7, 3];
         const before = tf.memory().numTensors;
+        const dataIds = tf.backend().numDataIds();
         const tensor = pixelTensor(bytes.data, shape, pixelRange);
         assert.equal(tf.memory().numTensors, before + 1, 'one tensor, tracked by the engine');
         assert.deepEqual(tensor.shape, shape);
@@ -46,8 +47,10 @@ describe('pixelTensor', () => {
         assert.deepEqual(tensor.dataSync(), floats.data, `[${pixelRange}]`);
         // A sum through a kernel: the backend reads the data where pixelTensor wrote it.
         const sum = tf.sum(tensor);
-        assert.equal(sum.dataSync()[0], tf.sum(tf.tensor(floats.data)).dataSync()[0]);
+        const expected = tf.tidy(() => tf.sum(tf.tensor(floats.data)).dataSync()[0]);
+        assert.equal(sum.dataSync()[0], expected);
         tf.dispose([tensor, sum]);
+        assert.equal(tf.backend().numDataIds(), dataIds, 'its memory in the backend is freed with it');
       }
     });
   }

@@ -29,6 +29,8 @@ const SCHEMAS: Record<SchemaName, object> = { experiment: EXPERIMENT_SCHEMA, swe
 export type ValidatorSource = 'precompiled' | 'compiled';
 
 const chosen = new Map<SchemaName, { validate: ValidateFunction; source: ValidatorSource }>();
+/** The generated module's validators, evaluated once. */
+let generated: Record<string, unknown> | undefined;
 
 export function schemaHash(schema: object): string {
   return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
@@ -43,7 +45,8 @@ export function validatorFor(
   schema: object,
 ): { validate: ValidateFunction; source: ValidatorSource } {
   if (PRECOMPILED_SCHEMA_HASHES[name] === schemaHash(schema)) {
-    const validate = precompiledValidators()[name];
+    generated ??= precompiledValidators();
+    const validate = generated[name];
     if (typeof validate === 'function')
       return { validate: validate as ValidateFunction, source: 'precompiled' };
   }
