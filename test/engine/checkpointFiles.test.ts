@@ -138,6 +138,19 @@ describe('checkpoint files', () => {
     assert.deepEqual(valuesOf(readCheckpoint(dir)!), valuesOf(mostlyGarbage));
   });
 
+  it('everything is written anew when the new part outweighs what the stable file still provides', async () => {
+    const dir = tempDir('ckpt-outweigh');
+    const files = new CheckpointFiles(dir);
+    const kept = tf.randomNormal([BIG]);
+    files.write(await checkpointOf(1, [kept, tf.randomNormal([SMALL])], null));
+    // Nearly all of the stable file is still used, but twice as much is new: one new file.
+    const next = await checkpointOf(2, [kept, tf.randomNormal([2 * BIG])], null);
+    files.write(next);
+    assert.equal(stateOf(dir).tensorsFiles.length, 1);
+    assert.deepEqual(Object.values(binaries(dir)), [3 * BIG * 4]);
+    assert.deepEqual(valuesOf(readCheckpoint(dir)!), valuesOf(next));
+  });
+
   it('a stable file that went missing is written again, not named', async () => {
     const dir = tempDir('ckpt-missing');
     const files = new CheckpointFiles(dir);
