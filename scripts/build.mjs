@@ -50,48 +50,29 @@ const entries = {
 // Hand-written WebAssembly kernels (.wat) → TypeScript modules holding the binary, before bundling.
 await assembleWat();
 
-// The JSON schema lives in the protocol module (one source of truth); VS Code needs it as a file.
-const schemaBundle = await esbuild.build({
-  ...common,
-  entryPoints: ['src/protocol/experimentSchema.ts'],
-  write: false,
-  sourcemap: false,
-  minify: false,
-});
-const schemaModule = { exports: {} };
-new Function('module', 'exports', 'require', schemaBundle.outputFiles[0].text)(
-  schemaModule,
-  schemaModule.exports,
-  require,
-);
+// The JSON schemas live in the protocol modules (one source of truth); VS Code needs them as files.
+async function schemaFrom(entry, exportName) {
+  const bundle = await esbuild.build({
+    ...common,
+    entryPoints: [entry],
+    write: false,
+    sourcemap: false,
+    minify: false,
+  });
+  const module = { exports: {} };
+  new Function('module', 'exports', 'require', bundle.outputFiles[0].text)(module, module.exports, require);
+  return module.exports[exportName];
+}
+const experimentSchema = await schemaFrom('src/protocol/experimentSchema.ts', 'EXPERIMENT_SCHEMA');
+const sweepSchema = await schemaFrom('src/protocol/sweepSchema.ts', 'SWEEP_SCHEMA');
 mkdirSync(join(root, 'schemas'), { recursive: true });
 writeFileSync(
   join(root, 'schemas', 'finetune.schema.json'),
-  `${JSON.stringify(schemaModule.exports.EXPERIMENT_SCHEMA, null, 2)}\n`,
+  `${JSON.stringify(experimentSchema, null, 2)}\n`,
 );
-// The sweep file's schema, the same way.
-const sweepSchemaBundle = await esbuild.build({
-  ...common,
-  entryPoints: ['src/protocol/sweepSchema.ts'],
-  write: false,
-  sourcemap: false,
-  minify: false,
-});
-const sweepSchemaModule = { exports: {} };
-new Function('module', 'exports', 'require', sweepSchemaBundle.outputFiles[0].text)(
-  sweepSchemaModule,
-  sweepSchemaModule.exports,
-  require,
-);
-writeFileSync(
-  join(root, 'schemas', 'sweep.schema.json'),
-  `${JSON.stringify(sweepSchemaModule.exports.SWEEP_SCHEMA, null, 2)}\n`,
-);
+writeFileSync(join(root, 'schemas', 'sweep.schema.json'), `${JSON.stringify(sweepSchema, null, 2)}\n`);
 // Their validators as code, so that no process compiles them at start-up (precompileValidators.mjs).
-precompileValidators(root, {
-  experiment: schemaModule.exports.EXPERIMENT_SCHEMA,
-  sweep: sweepSchemaModule.exports.SWEEP_SCHEMA,
-});
+precompileValidators(root, { experiment: experimentSchema, sweep: sweepSchema });
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 for (const [name, entry] of Object.entries(entries)) {

@@ -201,9 +201,6 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
   const skipped: DecodedImages['skipped'] = [];
   // Three channels come from the worker as 8-bit values, mapped onto pixelRange straight into the input
   // tensor (pixelTensor.ts: a quarter of the memory); one channel (luma) as floats.
-  const asBytes = decode.channels === 3;
-  const request = (images: ImageRef[]): Promise<DecodedImages | DecodedImageBytes> =>
-    asBytes ? decoder.decodeBytes(images, decode) : decoder.decode(images, decode);
   const inFlight: Promise<DecodedImages | DecodedImageBytes>[] = [];
   let done = 0;
   let forwardMs = 0;
@@ -211,7 +208,7 @@ export async function computeActivations(args: ComputeArgs): Promise<CachedActiv
   try {
     for (let c = 0; c < chunks.length; c++) {
       while (inFlight.length < 3 && c + inFlight.length < chunks.length)
-        inFlight.push(request(chunks[c + inFlight.length]));
+        inFlight.push(decoder.decodeCompact(chunks[c + inFlight.length], decode));
       const waitFrom = performance.now();
       const decoded = await inFlight.shift()!;
       const forwardFrom = performance.now();
