@@ -133,8 +133,57 @@ describe('frozen prefix: the boundary', () => {
     assert.equal(random.boundaryPath, 'c1');
     assert.match(random.notes.join(), /Dropout layer "drop" is random during training/);
     const identity = prefixOf(withRate(0));
-    assert.equal(identity.boundaryPath, 'c2');
-    assert.deepEqual(identity.notes, []);
+    assert.equal(identity.boundaryPath, 'flat', 'through the rate-0 Dropout, c2 and the weightless Flatten');
+    assert.deepEqual(identity.layerPaths, ['c1', 'drop', 'c2', 'flat']);
+    assert.doesNotMatch(identity.notes.join(), /random during training/);
+  });
+
+  it("goes on through the head's global average pooling after a spatial cut: same outputs, the row a vector", async () => {
+    const model = await nestedModel({
+      freezeUpTo: 'backbone/block1',
+      head: { cutAt: 'backbone/block1/pool1', hiddenUnits: [5], batchNorm: true, dropout: 0.3 },
+    });
+    const prefix = prefixOf(model);
+    assert.equal(prefix.boundaryPath, 'head_pool');
+    assert.deepEqual(prefix.layerPaths, [
+      'backbone/block1/conv1',
+      'backbone/block1/bn1',
+      'backbone/block1/pool1',
+      'head_pool',
+    ]);
+    assert.deepEqual(prefix.rowShape, [4], 'one value per channel instead of [8, 8, 4]');
+    assert.match(
+      prefix.notes.join(),
+      /past the last frozen layer "backbone\/block1\/pool1" through "head_pool" \(GlobalAveragePooling2D\)/,
+    );
+    const x = tf.randomUniform([4, 16, 16, 3], 0, 1, 'float32', 4);
+    const a = prefix.run(x);
+    assert.deepEqual(a.shape, [4, 4]);
+    // Inference only: in training the head's dropout draws random numbers, compared on whole runs below.
+    assert.ok(maxDiff(model.forward(x, false), prefix.forwardRest(a, false)) < 1e-6);
+    model.dispose();
+  });
+
+  it('goes through a weightless layer the freeze set leaves trainable, and never starts with one', () => {
+    const body = (input: tfl.SymbolicTensor): tfl.SymbolicTensor => {
+      const a = conv('c1').apply(input) as tfl.SymbolicTensor;
+      const p = tfl.layers.maxPooling2d({ poolSize: 2, name: 'p' }).apply(a) as tfl.SymbolicTensor;
+      return conv('c2').apply(p) as tfl.SymbolicTensor;
+    };
+    const model = customModel(body, { freezeUpTo: 'c1', head: { cutAt: 'flat', hiddenUnits: [] } });
+    assert.equal(model.states.get('p'), 'trainable');
+    assert.equal(prefixOf(model).boundaryPath, 'p');
+
+    const poolFirst = customModel(
+      (input) => {
+        const p = tfl.layers.averagePooling2d({ poolSize: 2, name: 'p0' }).apply(input) as tfl.SymbolicTensor;
+        return conv('c1').apply(p) as tfl.SymbolicTensor;
+      },
+      { head: { cutAt: 'flat', hiddenUnits: [] } },
+    );
+    const split = splitFrozenPrefix(poolFirst);
+    assert.equal(split.prefix, undefined, 'pooling of the input alone is not cached');
+    assert.match(!split.prefix ? split.reason : '', /first layer with weights "c1" is not frozen/);
   });
 
   it('in a branching graph, ends where one tensor carries everything; none when the input skips ahead', () => {
@@ -151,7 +200,7 @@ describe('frozen prefix: the boundary', () => {
     const whole = prefixOf(
       customModel(residual, { freezeUpTo: 'sum', head: { cutAt: 'flat', hiddenUnits: [] } }),
     );
-    assert.equal(whole.boundaryPath, 'sum');
+    assert.equal(whole.boundaryPath, 'flat', 'the frozen sum, then the weightless Flatten');
 
     const skip = customModel(
       (input) => {
@@ -390,6 +439,24 @@ describe('runs on cached activations', () => {
     );
     assert.equal(stopped.record.status, 'stopped');
     assert.equal(batches, 3, 'no batch after the stop');
+  });
+
+  it('with a spatial cut caches after the head pooling: the metrics of the uncached run', async () => {
+    const cacheDir = path.join(root, 'cache-pool');
+    const spatial = (e: Record<string, unknown>): void => {
+      Object.assign(e.head as object, { cutAt: 'backbone/block1/pool1' });
+      Object.assign(e.training as object, { epochs: 3 });
+    };
+    const plain = await run('pool-plain', { activationCache: false }, spatial);
+    const cached = await run('pool-cached', { cacheDir }, spatial);
+    assert.ok(
+      cached.logs.some((l) =>
+        /Activation cache: activations of "head_pool" \[4\] for 36 images computed/.test(l),
+      ),
+      cached.logs.join('\n'),
+    );
+    assertSameMetrics(plain.metrics, cached.metrics, 'cached after head_pool');
+    assert.deepEqual(cached.summary?.confusion, plain.summary?.confusion);
   });
 
   it('is recomputed when an image changes (dataset fingerprint) and when the freeze set changes', async () => {

@@ -7,6 +7,12 @@
  * used, never updated), so it is fixed. Dropout and noise layers are not: they draw random numbers in
  * training, so the prefix ends before the first such layer with a non-zero rate. The prefix must feed
  * the rest through one tensor (a branch that skips over the boundary cannot be cached as one row).
+ *
+ * A layer without weights that computes the same function in training as in inference (pooling,
+ * flattening, an activation) is as fixed as a frozen one, whatever its state, so the prefix goes on
+ * through it. That matters for the usual transfer-learning cut at a spatial feature layer: the head
+ * starts with global average pooling, and caching after it stores [1024] per image instead of
+ * [7, 7, 1024] (49× less memory and disk, and no pooling in any training step).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -51,6 +57,35 @@ const RANDOM_IN_TRAINING = new Set([
 ]);
 
 /**
+ * Weightless layers whose output does not depend on the training flag (checked by class name: a layer
+ * of any other class, or one of these that has weights, is never taken as fixed).
+ */
+const FIXED_WITHOUT_WEIGHTS = new Set([
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'ZeroPadding2D',
+  'Cropping2D',
+]);
+
+function fixedWithoutWeights(layer: Layer): boolean {
+  return FIXED_WITHOUT_WEIGHTS.has(layer.getClassName()) && layer.weights.length === 0;
+}
+
+/**
  * Whether a layer is random in training. The dropout family is the identity at rate 0 (tfjs skips the
  * random draw then); GaussianNoise draws even at stddev 0, which would shift the random numbers the
  * head's dropout gets, so it always counts.
@@ -88,23 +123,29 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
   };
   const notes: string[] = [];
   let frozenCount = 0;
-  while (frozenCount < nodes.length && isFrozen(nodes[frozenCount].outboundLayer)) {
+  let lastFrozen = -1;
+  while (frozenCount < nodes.length) {
     const layer = nodes[frozenCount].outboundLayer;
+    if (!isFrozen(layer) && !fixedWithoutWeights(layer)) break;
     if (randomInTraining(layer)) {
       notes.push(
         `the frozen ${layer.getClassName()} layer "${pathOf(layer)}" is random during training, so the cache stops before it`,
       );
       break;
     }
+    if (isFrozen(layer)) lastFrozen = frozenCount;
     frozenCount++;
   }
-  if (frozenCount === 0) {
-    const first = nodes[0]?.outboundLayer;
+  // Weightless layers only help after a frozen one: a prefix of nothing but pooling of the input would
+  // cache the images themselves, resized.
+  if (lastFrozen < 0) {
+    const stop = nodes[frozenCount]?.outboundLayer;
+    const which = frozenCount === 0 ? 'its first layer' : 'its first layer with weights';
     return {
       reason:
-        first && isFrozen(first)
-          ? `its first layer "${pathOf(first)}" (${first.getClassName()}) is random during training`
-          : `its first layer "${first ? pathOf(first) : '?'}" is not frozen`,
+        stop && isFrozen(stop)
+          ? `${which} "${pathOf(stop)}" (${stop.getClassName()}) is random during training`
+          : `${which} "${stop ? pathOf(stop) : '?'}" is not frozen`,
     };
   }
 
@@ -124,9 +165,17 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
     };
   }
   const boundaryLayer = boundary.sourceLayer;
-  if (cut < frozenCount) {
+  if (cut - 1 > lastFrozen) {
+    const through = nodes
+      .slice(lastFrozen + 1, cut)
+      .map((n) => `"${pathOf(n.outboundLayer)}" (${n.outboundLayer.getClassName()})`);
     notes.push(
-      `the cache ends at "${pathOf(boundaryLayer)}", not at the last frozen layer "${pathOf(nodes[frozenCount - 1].outboundLayer)}": after it, branches feed the rest of the model through more than one tensor`,
+      `the cache goes on past the last frozen layer "${pathOf(nodes[lastFrozen].outboundLayer)}" through ${through.join(', ')}: no weights, the same in training as in inference`,
+    );
+  }
+  if (cut < frozenCount && cut - 1 < lastFrozen) {
+    notes.push(
+      `the cache ends at "${pathOf(boundaryLayer)}", not at the last frozen layer "${pathOf(nodes[lastFrozen].outboundLayer)}": after it, branches feed the rest of the model through more than one tensor`,
     );
   }
   const rowShape = boundary.shape.slice(1);
