@@ -113,6 +113,22 @@ describe('leftovers of interrupted writes', () => {
     fs.rmSync(outside, { recursive: true, force: true });
   });
 
+  it('judges binaries only where a folder holds several: a lone one is the current one, kept unread', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-'));
+    const dead = tag(spawnSync(process.execPath, ['-e', '']).pid!);
+    const model = path.join(runs, 'run-1', 'model');
+    // model.json names a file that is not there (a folder broken by hand): the lone binary stays.
+    write(path.join(model, 'model.json'), `{"weightsManifest":[{"paths":["./weights-x-${dead}.bin"]}]}`);
+    const lone = write(path.join(model, `weights-a-${dead}.bin`));
+    assert.deepEqual(removeLeftovers(runs), []);
+    assert.ok(fs.existsSync(lone));
+    // With a second binary there is a choice, and model.json makes it: the named one stays.
+    const named = write(path.join(model, `weights-x-${dead}.bin`));
+    assert.deepEqual(removeLeftovers(runs), [lone]);
+    assert.ok(fs.existsSync(named));
+    fs.rmSync(runs, { recursive: true, force: true });
+  });
+
   it('keeps every binary of a folder whose JSON file is missing, and copes with a missing runs folder', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-leftovers-'));
     const dead = tag(spawnSync(process.execPath, ['-e', '']).pid!);

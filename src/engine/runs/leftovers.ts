@@ -61,26 +61,44 @@ function abandoned(dir: string, name: string, pattern: RegExp, now: number): boo
   }
 }
 
-/** `<file>.tmp-<writer>` files of dead writers in `dir`. */
-function removeTempFiles(dir: string, removed: string[], now: number): void {
-  for (const entry of entries(dir)) {
-    if (entry.isFile() && abandoned(dir, entry.name, TEMP_FILE, now))
-      remove(path.join(dir, entry.name), removed);
-  }
+/** `<file>.tmp-<writer>` files of dead writers among `files` (the names of `dir`'s real files). */
+function removeTempFiles(dir: string, files: string[], removed: string[], now: number): void {
+  for (const name of files) if (abandoned(dir, name, TEMP_FILE, now)) remove(path.join(dir, name), removed);
 }
 
-/** Staged binaries of dead writers that the folder's JSON file does not name. */
-function removeUnreferencedBinaries(dir: string, jsonFile: string, removed: string[], now: number): void {
+/**
+ * Staged binaries of dead writers that the folder's JSON file does not name. The JSON is read only when
+ * the folder holds more than one staged binary: a lone one is the current one in every folder our writes
+ * leave (the new binary is written before the JSON names it and the old one removed after), and in a
+ * folder broken some other way keeping it is the safe choice. That keeps a start in a runs folder of
+ * hundreds of finished runs (a sweep's) from reading every run's model.json and state.json.
+ */
+function removeUnreferencedBinaries(
+  dir: string,
+  files: string[],
+  jsonFile: string,
+  removed: string[],
+  now: number,
+): void {
+  const staged = files.filter((name) => STAGED_BINARY.test(name));
+  if (staged.length < 2) return;
   let named = '';
   try {
     named = readTextFileSync(path.join(dir, jsonFile), { maxBytes: READ_LIMITS.modelJson, noFollow: true });
   } catch {
     return; // without the file that names the current binary, nothing can be told apart: keep all
   }
-  for (const entry of entries(dir)) {
-    if (!entry.isFile() || named.includes(entry.name)) continue;
-    if (abandoned(dir, entry.name, STAGED_BINARY, now)) remove(path.join(dir, entry.name), removed);
+  for (const name of staged) {
+    if (named.includes(name)) continue;
+    if (abandoned(dir, name, STAGED_BINARY, now)) remove(path.join(dir, name), removed);
   }
+}
+
+/** The names of the real files in a real folder. */
+function fileNames(dir: string): string[] {
+  return entries(dir)
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name);
 }
 
 /** Removes the leftovers of interrupted writes under `runsDir`; returns the paths removed. */
@@ -100,11 +118,18 @@ export function removeLeftovers(runsDir: string, now = Date.now()): string[] {
     }
     // A live trainer (here or on another host) is writing this run: its staged files are its work.
     if (liveLockHolder(full, now)) continue;
-    removeTempFiles(full, removed, now);
+    removeTempFiles(full, fileNames(full), removed, now);
     for (const [sub, jsonFile] of Object.entries(STAGED_BINARIES)) {
       const dir = path.join(full, sub);
-      removeTempFiles(dir, removed, now);
-      removeUnreferencedBinaries(dir, jsonFile, removed, now);
+      const files = fileNames(dir);
+      removeTempFiles(dir, files, removed, now);
+      removeUnreferencedBinaries(
+        dir,
+        files.filter((name) => !TEMP_FILE.test(name)),
+        jsonFile,
+        removed,
+        now,
+      );
     }
   }
   return removed;
