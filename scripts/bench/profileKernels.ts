@@ -3,6 +3,7 @@
  * kernel of that backend is wrapped with a timer (wasm and cpu kernels are synchronous, so wall time per
  * call is the kernel's own), a few warm-up steps run, then N timed steps; prints a table per kernel.
  *   node dist/profileKernels.js [--backend wasm] [--threads N] [--steps 5] [--batch 32] [--unfused] [--tfjs-adam] [--inference] [--shapes]
+ *     [--size 96] [--alpha 0.25] (the network's input size and width, as in the bench)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend/selectBackend';
@@ -59,12 +60,13 @@ async function main(): Promise<void> {
   const threads = option('threads', '');
   const selection = await initBackend(backend, threads ? { threads: Number(threads) } : {});
   if (selection.threads) console.log(`${selection.threads} thread(s)`);
-  const model = buildMobileNetLike(96, 0.25, 10);
+  const size = Number(option('size', '96'));
+  const model = buildMobileNetLike(size, Number(option('alpha', '0.25')), 10);
   // --tfjs-adam: tfjs' own AdamOptimizer instead of ours (fusedAdam.ts), for comparison.
   const optimizer = process.argv.includes('--tfjs-adam')
     ? tf.train.adam(0.001)
     : makeOptimizer('adam', 0.001, 0);
-  const x = tf.randomUniform([batch, 96, 96, 3], -1, 1);
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10).cast('float32');
   // --inference: time the forward pass alone (evaluation mode) instead of a training step.
   const inference = process.argv.includes('--inference');

@@ -58,8 +58,9 @@ describe('learning-rate finder in the trainer process', { timeout: 120_000 }, ()
     );
     assert.ok(result.suggestion > 0 && result.minLossLr > 0);
     assert.ok(
-      logs.some((l) => /Activation cache: activations of "backbone/.test(l)),
-      'the frozen backbone was cached',
+      // The frozen backbone, then the weightless Flatten after it (the same in training and inference).
+      logs.some((l) => /Activation cache: activations of "flatten" \[24\]/.test(l)),
+      `the frozen backbone was cached: ${logs.join('\n')}`,
     );
     // The run store beside the cache is untouched: no runs folder at all.
     assert.deepEqual(fs.readdirSync(path.join(root, '.finetune')), ['cache']);
