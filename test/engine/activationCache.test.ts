@@ -498,8 +498,9 @@ describe('runs on cached activations', () => {
 });
 
 describe('computing the cache in chunks', () => {
-  it('sizes chunks by the input bytes: 128 small images, 32 of 224×224 (as before), never fewer', () => {
-    assert.equal(cacheChunkImages([96, 96], 3), 128);
+  it('sizes chunks by the input bytes: 128 small images, 37 of 96×96, 32 of 224×224, never fewer', () => {
+    assert.equal(cacheChunkImages([32, 32], 3), 128);
+    assert.equal(cacheChunkImages([96, 96], 3), 37);
     assert.equal(cacheChunkImages([16, 16], 1), 128);
     assert.equal(cacheChunkImages([224, 224], 3), 32);
     assert.equal(cacheChunkImages([1024, 1024], 3), 32);
