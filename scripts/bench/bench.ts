@@ -10,7 +10,8 @@
  * core), `--size 224` (the MobileNet's input size, default 96), `--alpha 1` (its width, default 0.25), `--per-class N` (generated images per
  * class, 10 classes, default 64), `--mobilenet-only`, `--quick` (MobileNet on wasm against the twin only,
  * fewer epochs: a minute), `--no-twin`, `--repeat N` (N rounds of our MobileNet on wasm and its twin,
- * alternated, best of each: on a busy machine the ratio of one round says little).
+ * alternated, best of each: on a busy machine the ratio of one round says little),
+ * `--twin-system-malloc` (the twin with glibc's default malloc, which returns freed memory to the OS).
  * scripts/bench/gpu-check.sh runs `--backend webgpu,wasm --mobilenet-only --size 224`.
  */
 import { spawn } from 'node:child_process';
@@ -43,6 +44,8 @@ const argValue = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const QUICK = process.argv.includes('--quick');
+/** The twin with glibc's default malloc (see pytorchTwin.ts: slower on a VM with costly page faults). */
+const TWIN_SYSTEM_MALLOC = process.argv.includes('--twin-system-malloc');
 const MOBILENET_SIZE = Number(argValue('--size') ?? 96);
 // The width multiplier: 1 is the full-width MobileNet (3.2M weights), what a real head-only fine-tune saves.
 const MOBILENET_ALPHA = Number(argValue('--alpha') ?? 0.25);
@@ -232,7 +235,7 @@ async function pytorchTwin(root: string, mobile: MobileNetFiles): Promise<TwinRe
     inferenceBatches: 20,
     layouts: ['nchw', 'channels_last'],
   });
-  return runTwin(found.python, spec);
+  return runTwin(found.python, spec, TWIN_SYSTEM_MALLOC);
 }
 
 async function main(): Promise<void> {

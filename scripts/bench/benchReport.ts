@@ -219,7 +219,7 @@ function twinTable(ours: SectionResult, twin: TwinResult): string[] {
   ];
   return [
     '',
-    `${ours.label} vs its PyTorch twin, same run (torch ${twin.torch}, ${twin.threads} threads, ${twin.python}; ${twin.trainCount} train / ${twin.valCount} val images, the same decoded pixels):`,
+    `${ours.label} vs its PyTorch twin, same run (torch ${twin.torch}, ${twin.threads} threads, ${twin.python}; ${twin.trainCount} train / ${twin.valCount} val images, the same decoded pixels; ${twin.malloc}):`,
     table(rows),
     'ours: the engine end to end (decoding, a 10-epoch head-only run computing its activation cache, then the same run reusing it; full epochs with metrics, best model and checkpoint written). PyTorch: the same network from the same model.json, images handed over decoded; an epoch saves the best state_dict and a checkpoint (model + optimizer); head-only recomputes the frozen backbone every epoch (no cache), timed from building the model. Full-epoch figures: median of the epochs after the first.',
   ];

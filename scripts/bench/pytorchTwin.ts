@@ -4,6 +4,15 @@
  * the run's own train/val split), runs it, and reads its figures back. Without torch the bench says so and
  * prints no ratio. Python: $FINETUNE_BENCH_PYTHON, else /usr/bin/python3 (Debian's python3-torch installs
  * there; a pyenv or venv `python3` first on PATH does not see it), else `python3` on PATH.
+ *
+ * The twin runs with glibc's malloc told to keep the memory it frees (KEPT_MEMORY_MALLOC). PyTorch's CPU
+ * performance guide advises a caching allocator (jemalloc, tcmalloc) for this reason: by default glibc
+ * hands each freed activation buffer of more than a few MiB back to the OS, and the next batch faults the
+ * pages in again. On the 2-core VM we measure on a first touch costs ~2.9 ms per MiB, so the untuned twin
+ * spent about half of every MobileNet epoch in page faults (full fine-tuning at 96×96: 1.63 s an epoch
+ * against 0.79 s kept; at 224×224: 17.5 s against 3.3 s) — a baseline that slow flatters us. Our engine
+ * never gives its wasm heap back, so it pays those faults once. `--twin-system-malloc` runs the twin
+ * with glibc's defaults instead; variables already set in the environment are kept either way.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,6 +36,8 @@ export interface TwinLayout {
 
 export interface TwinResult {
   python: string;
+  /** How the twin's malloc was set up (see KEPT_MEMORY_MALLOC). */
+  malloc: string;
   torch: string;
   threads: number;
   trainCount: number;
@@ -131,14 +142,36 @@ export async function prepareTwin(plan: TwinPlan): Promise<string> {
 
 const RESULT = 'TWIN_RESULT ';
 
+/**
+ * glibc tunables (ignored by other C libraries): serve allocations of up to 32 MiB (glibc's largest
+ * mmap threshold) from the heap instead of fresh mappings, and never trim the heap's free top.
+ */
+export const KEPT_MEMORY_MALLOC: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20),
+  MALLOC_TRIM_THRESHOLD_: String(4 * 2 ** 30),
+};
+
+/** The twin's environment: ours, plus KEPT_MEMORY_MALLOC unless `systemMalloc` (set variables win). */
+export function twinEnvironment(
+  systemMalloc: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  return systemMalloc ? { ...env } : { ...KEPT_MEMORY_MALLOC, ...env };
+}
+
 /** Runs the twin on a prepared spec; its progress and errors go to stderr. */
-export function runTwin(python: string, specFile: string): Promise<TwinResult | string> {
+export function runTwin(
+  python: string,
+  specFile: string,
+  systemMalloc = false,
+): Promise<TwinResult | string> {
   return new Promise((resolve) => {
     const child = spawn(
       python,
       [path.join(__dirname, '..', 'scripts', 'bench', 'pytorchTwin.py'), specFile],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: twinEnvironment(systemMalloc),
       },
     );
     let out = '';
@@ -149,7 +182,13 @@ export function runTwin(python: string, specFile: string): Promise<TwinResult | 
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith(RESULT));
       if (code === 0 && line)
-        resolve({ python, ...(JSON.parse(line.slice(RESULT.length)) as Omit<TwinResult, 'python'>) });
+        resolve({
+          python,
+          malloc: systemMalloc
+            ? "glibc's default malloc (--twin-system-malloc)"
+            : "glibc's malloc keeping freed memory (MALLOC_MMAP_THRESHOLD_ 32 MiB, MALLOC_TRIM_THRESHOLD_ 4 GiB: a caching allocator, as PyTorch's CPU guide advises)",
+          ...(JSON.parse(line.slice(RESULT.length)) as Omit<TwinResult, 'python' | 'malloc'>),
+        });
       else resolve(`failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`);
     });
   });
