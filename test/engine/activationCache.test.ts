@@ -85,6 +85,7 @@ describe('frozen prefix: the boundary', () => {
     });
     const prefix = prefixOf(model);
     assert.equal(prefix.boundaryPath, 'backbone/block1/pool1');
+    assert.equal(prefix.lastFrozenPath, 'backbone/block1/pool1');
     assert.deepEqual(prefix.layerPaths, [
       'backbone/block1/conv1',
       'backbone/block1/bn1',
@@ -145,6 +146,7 @@ describe('frozen prefix: the boundary', () => {
     });
     const prefix = prefixOf(model);
     assert.equal(prefix.boundaryPath, 'head_pool');
+    assert.equal(prefix.lastFrozenPath, 'backbone/block1/pool1', 'what messages call the frozen layers');
     assert.deepEqual(prefix.layerPaths, [
       'backbone/block1/conv1',
       'backbone/block1/bn1',

@@ -33,6 +33,8 @@ type Layer = tfl.layers.Layer;
 export interface FrozenPrefix {
   /** Path of the layer whose output is cached. */
   boundaryPath: string;
+  /** Path of the last frozen layer in the prefix (the boundary, or a layer before weightless ones). */
+  lastFrozenPath: string;
   /** Paths of the prefix's layers in execution order (the boundary layer last). */
   layerPaths: string[];
   /** Shape of one cached row: the boundary output without the batch dimension. */
@@ -195,6 +197,7 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
   return {
     prefix: {
       boundaryPath: pathOf(boundaryLayer),
+      lastFrozenPath: pathOf(nodes[Math.min(lastFrozen, cut - 1)].outboundLayer),
       layerPaths: prefixNodes.map((n) => pathOf(n.outboundLayer)),
       rowShape: rowShape as number[],
       notes,

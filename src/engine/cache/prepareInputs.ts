@@ -160,13 +160,13 @@ function cachePlan(
   const changing = settingsBeforeTheCut(args.config);
   if (changing.length > 0) {
     return {
-      reason: `${changing.join(' and ')} ${changing.length > 1 ? 'change' : 'changes'} what the frozen layers up to "${prefix.boundaryPath}" compute during the run, so they run on every batch`,
+      reason: `${changing.join(' and ')} ${changing.length > 1 ? 'change' : 'changes'} what the frozen layers up to "${prefix.lastFrozenPath}" compute during the run, so they run on every batch`,
       warn: true,
     };
   }
   if (isAugmentationActive(args.config.augmentation)) {
     return {
-      reason: `augmentation changes the images every epoch, so the frozen layers up to "${prefix.boundaryPath}" run again on every batch. Turn augmentation off to compute them once per image and train only the rest (much faster)`,
+      reason: `augmentation changes the images every epoch, so the frozen layers up to "${prefix.lastFrozenPath}" run again on every batch. Turn augmentation off to compute them once per image and train only the rest (much faster)`,
       warn: true,
     };
   }
