@@ -508,10 +508,12 @@ describe('computing the cache in chunks', () => {
     assert.equal(cacheChunkImages([1024, 1024], 3), 32);
   });
 
-  it('gives every image the bits of its own prefix pass on the wasm kernel pool, across chunk boundaries', async () => {
+  /** Cached rows against each image's own prefix pass (batch 1), at chunk boundaries, on the kernel pool. */
+  async function checkChunkBits(cutAt: string, boundary: string): Promise<void> {
     await initBackend('wasm', { threads: 2 });
     const size = 16;
-    const data = await makeDataset(path.join(root, 'chunked-data'), 3, 50, size, 4);
+    const data = path.join(root, 'chunked-data');
+    if (!fs.existsSync(data)) await makeDataset(data, 3, 50, size, 4);
     const relu6 = (name: string): tfl.layers.Layer => tfl.layers.reLU({ maxValue: 6, name });
     const bn = (name: string): tfl.layers.Layer => tfl.layers.batchNormalization({ name });
     const input = tfl.input({ shape: [size, size, 3], name: 'image_in' });
@@ -534,13 +536,14 @@ describe('computing the cache in chunks', () => {
       base,
       config({
         freezeUpTo: 'r3',
-        head: { cutAt: 'flat', hiddenUnits: [] },
+        head: { cutAt, hiddenUnits: [] },
         dataset: { ...DEFAULTS.dataset, path: data, imageSize: [size, size] },
       }),
       3,
       3,
     );
     const prefix = prefixOf(model);
+    assert.equal(prefix.boundaryPath, boundary);
     const refs = (await scanDataset(data)).images;
     assert.ok(refs.length > cacheChunkImages([size, size], 3), 'more images than one chunk');
     const decode = {
@@ -552,7 +555,7 @@ describe('computing the cache in chunks', () => {
     try {
       const cached = await computeActivations({
         root: path.join(root, 'chunked-cache'),
-        key: 'chunked',
+        key: `chunked-${boundary}`,
         parts: {} as CacheKeyParts,
         refs,
         decode,
@@ -582,5 +585,13 @@ describe('computing the cache in chunks', () => {
       model.dispose();
       await initBackend('cpu');
     }
+  }
+
+  it('gives every image the bits of its own prefix pass on the wasm kernel pool, across chunk boundaries', async () => {
+    await checkChunkBits('flat', 'flat');
+  });
+
+  it('does so through the head pooling after a spatial cut (the mean of each image on its own)', async () => {
+    await checkChunkBits('r3', 'head_pool');
   });
 });
