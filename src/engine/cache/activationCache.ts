@@ -61,9 +61,9 @@ import { ROWS, RowSink } from './rowSink';
  * images a larger chunk no longer runs faster per image (at 96×96 on 2 threads, 0.6 ms per image in
  * chunks of 32 and of 128 alike), but its intermediate tensors are larger, and a fresh trainer pays for
  * every page of memory it first touches: a fresh CLI run spent 0.40 s on its first chunk of 128
- * against 0.08 s on each later one. In chunks of 32 that run computed its cache of 640 images in
- * 0.68–0.72 s of frozen layers and 0.10–0.11 s waiting for the first decoded chunk, against
- * 0.75–0.77 s and 0.15–0.17 s (four pairs). No bit changes: every kernel of the frozen prefix
+ * against 0.08 s on each later one. In chunks of 37 that run computed its cache of 640 images in
+ * 0.70–0.74 s of frozen layers and 0.10–0.12 s waiting for the first decoded chunk, against
+ * 0.75–0.91 s and 0.15–0.17 s in chunks of 128 (four pairs). No bit changes: every kernel of the frozen prefix
  * (inference mode) computes each image on its own.
  */
 const MIN_CHUNK = 32;

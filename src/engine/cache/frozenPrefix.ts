@@ -124,10 +124,11 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
     return path !== undefined && model.states.get(path) === 'frozen';
   };
   const notes: string[] = [];
-  let frozenCount = 0;
+  // The leading layers that are fixed functions of the image: frozen, or weightless and mode-independent.
+  let fixedCount = 0;
   let lastFrozen = -1;
-  while (frozenCount < nodes.length) {
-    const layer = nodes[frozenCount].outboundLayer;
+  while (fixedCount < nodes.length) {
+    const layer = nodes[fixedCount].outboundLayer;
     if (!isFrozen(layer) && !fixedWithoutWeights(layer)) break;
     if (randomInTraining(layer)) {
       notes.push(
@@ -135,14 +136,14 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
       );
       break;
     }
-    if (isFrozen(layer)) lastFrozen = frozenCount;
-    frozenCount++;
+    if (isFrozen(layer)) lastFrozen = fixedCount;
+    fixedCount++;
   }
   // Weightless layers only help after a frozen one: a prefix of nothing but pooling of the input would
   // cache the images themselves, resized.
   if (lastFrozen < 0) {
-    const stop = nodes[frozenCount]?.outboundLayer;
-    const which = frozenCount === 0 ? 'its first layer' : 'its first layer with weights';
+    const stop = nodes[fixedCount]?.outboundLayer;
+    const which = fixedCount === 0 ? 'its first layer' : 'its first layer with weights';
     return {
       reason:
         stop && isFrozen(stop)
@@ -151,8 +152,8 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
     };
   }
 
-  // The longest frozen prefix whose output reaches the rest of the model through a single tensor.
-  let cut = frozenCount;
+  // The longest fixed prefix whose output reaches the rest of the model through a single tensor.
+  let cut = fixedCount;
   let boundary: tfl.SymbolicTensor | undefined;
   for (; cut > 0; cut--) {
     const crossing = [...crossingTensors(graph, nodes, cut)];
@@ -175,7 +176,7 @@ export function splitFrozenPrefix(model: TrainingModel): PrefixSplit {
       `the cache goes on past the last frozen layer "${pathOf(nodes[lastFrozen].outboundLayer)}" through ${through.join(', ')}: no weights, the same in training as in inference`,
     );
   }
-  if (cut < frozenCount && cut - 1 < lastFrozen) {
+  if (cut < fixedCount && cut - 1 < lastFrozen) {
     notes.push(
       `the cache ends at "${pathOf(boundaryLayer)}", not at the last frozen layer "${pathOf(nodes[lastFrozen].outboundLayer)}": after it, branches feed the rest of the model through more than one tensor`,
     );
